@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'storage_failed'
   | 'systemd_failed'
+  | 'unreachable'
   | 'internal'
 
 const statusOf: Record<ErrorCode, number> = {
@@ -24,6 +25,7 @@ const statusOf: Record<ErrorCode, number> = {
   payload_too_large: 413,
   storage_failed: 507,
   systemd_failed: 502,
+  unreachable: 503,
   internal: 500,
 }
 

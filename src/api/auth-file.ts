@@ -1,0 +1,121 @@
+/**
+ * The auth file format shared with the original launcho: YAML with `host`, `cert`, `private`
+ * and `token`. The server keeps its private key in it; the client copy has `private: null`.
+ */
+import {X509Certificate, createPrivateKey} from 'node:crypto'
+import {parseDocument} from 'yaml'
+import {z} from 'zod'
+import {LaunchoError, formatProblem, type Problem} from '../errors.js'
+import {TOKEN_PATTERN} from './token.js'
+
+export interface AuthFile {
+  /** `HOST:PORT` the client connects to (IPv6 as `[::1]:12888`). */
+  host: string
+  /** PEM certificate of the server; the client pins exactly this one. */
+  cert: string
+  /** PEM private key of the server, or null in a client's copy. */
+  private: string | null
+  /** 64 hex chars. */
+  token: string
+}
+
+const HOST_PATTERN = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]/]+):(\d{1,5})$/
+
+const hostField = z
+  .string({error: 'must be a string like "server.example.com:12888"'})
+  .regex(HOST_PATTERN, 'must be HOST:PORT, e.g. "server.example.com:12888" or "[::1]:12888"')
+  .refine((host) => {
+    const port = Number(host.slice(host.lastIndexOf(':') + 1))
+    return port >= 1 && port <= 65535
+  }, 'port must be between 1 and 65535')
+
+const certField = z
+  .string({error: 'must be a PEM certificate ("-----BEGIN CERTIFICATE-----" …)'})
+  .refine(isCertificate, 'is not a readable PEM certificate')
+
+const privateField = z
+  .string({error: 'must be a PEM private key or null'})
+  .refine(isPrivateKey, 'is not a readable PEM private key')
+  .nullable()
+  .default(null)
+
+const tokenField = z
+  .string({error: 'must be 64 hex characters'})
+  .regex(TOKEN_PATTERN, 'must be 64 lowercase hex characters (256 bits)')
+
+const authFileSchema = z.object({host: hostField, cert: certField, private: privateField, token: tokenField})
+
+/** Parses auth-file text; `file` only names the source in error messages. */
+export function parseAuthFile(text: string, file: string): AuthFile {
+  const doc = parseDocument(text, {prettyErrors: false})
+  if (doc.errors.length > 0) {
+    const problems: Problem[] = doc.errors.map((error) => ({
+      line: error.linePos?.[0]?.line,
+      column: error.linePos?.[0]?.col,
+      message: error.message.split('\n')[0] ?? 'invalid YAML',
+    }))
+    throw invalidFile(file, problems)
+  }
+  const data: unknown = doc.toJS()
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw invalidFile(file, [{message: 'expected a mapping with host, cert, private and token'}])
+  }
+  const result = authFileSchema.safeParse(data)
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => ({
+      field: issue.path.map(String).join('.') || undefined,
+      message: issue.path.length === 1 && (data as Record<string, unknown>)[String(issue.path[0])] === undefined ? 'is missing' : issue.message,
+    }))
+    throw invalidFile(file, problems)
+  }
+  return {...result.data, cert: normalizePem(result.data.cert), private: result.data.private === null ? null : normalizePem(result.data.private)}
+}
+
+/** Renders an auth file; PEM blocks as YAML literal blocks so they stay readable and diffable. */
+export function renderAuthFile(auth: AuthFile, header?: string): string {
+  const lines = header ? [`# ${header}`] : []
+  lines.push(`host: ${JSON.stringify(auth.host)}`)
+  lines.push(`cert: ${literalBlock(auth.cert)}`)
+  lines.push(`private: ${auth.private === null ? 'null' : literalBlock(auth.private)}`)
+  lines.push(`token: ${auth.token}`)
+  return `${lines.join('\n')}\n`
+}
+
+export function normalizePem(pem: string): string {
+  return `${pem.replace(/\r\n/g, '\n').trim()}\n`
+}
+
+function literalBlock(pem: string): string {
+  const body = normalizePem(pem)
+    .trimEnd()
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n')
+  return `|\n${body}`
+}
+
+function invalidFile(file: string, problems: Problem[]): LaunchoError {
+  const details = problems.map((problem) => formatProblem(problem)).join('; ')
+  return new LaunchoError('invalid_request', `invalid auth file ${file}: ${details}`, {
+    problems,
+    hint: `fix the file, or replace it with the output of "launcho print-auth" run on the server`,
+  })
+}
+
+function isCertificate(pem: string): boolean {
+  try {
+    new X509Certificate(pem)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function isPrivateKey(pem: string): boolean {
+  try {
+    createPrivateKey(pem)
+    return true
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * The control API shell: fastify over TLS with the server's self-signed certificate, a bearer
+ * token on every route, one error shape (`{error: {code, message, hint?, problems?}}`) and
+ * bounded timeouts. Routes are added by the caller through `register`.
+ */
+import {readFileSync} from 'node:fs'
+import type {AddressInfo} from 'node:net'
+import Fastify, {type FastifyInstance, type FastifyReply, type FastifyRequest} from 'fastify'
+import type {Logger} from 'pino'
+import {LaunchoError, type Problem} from '../errors.js'
+import type {ServerAuth} from './server-auth.js'
+import {bearerToken, tokenMatches} from './token.js'
+
+export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024
+
+// TLS 1.3 suites first, then TLS 1.2 forward-secret AEAD suites only (no CBC, no static RSA).
+const CIPHERS = [
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':')
+
+/** Bounded so a slow or stalled client cannot hold a connection forever. */
+export interface ApiTimeouts {
+  /** Whole request (headers + body) must arrive within this; responses may stream for longer. */
+  requestMs: number
+  headersMs: number
+  /** Idle keep-alive connection between requests. */
+  keepAliveMs: number
+  /** Socket with no traffic either way; streaming routes call `allowIdleStream`. */
+  idleMs: number
+  /** On close, in-flight requests get this long before their connections are cut. */
+  closeGraceMs: number
+}
+
+const DEFAULT_TIMEOUTS: ApiTimeouts = {requestMs: 30_000, headersMs: 10_000, keepAliveMs: 5_000, idleMs: 120_000, closeGraceMs: 5_000}
+
+export interface ApiServerOptions {
+  auth: ServerAuth
+  logger: Logger
+  register: (app: FastifyInstance) => void | Promise<void>
+  bodyLimit?: number
+  timeouts?: Partial<ApiTimeouts>
+}
+
+export interface ApiServer {
+  app: FastifyInstance
+  listen(host: string, port: number): Promise<{port: number}>
+  close(): Promise<void>
+}
+
+export async function createApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const timeouts = {...DEFAULT_TIMEOUTS, ...options.timeouts}
+  const logger = options.logger.child(
+    {component: 'api'},
+    {redact: {paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'token'], censor: '[redacted]'}},
+  )
+  const app = Fastify({
+    https: {key: options.auth.key, cert: options.auth.cert, minVersion: 'TLSv1.2', ciphers: CIPHERS, honorCipherOrder: true},
+    loggerInstance: logger,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionTimeout: timeouts.idleMs,
+    // Request ids are ours; a client-supplied header must not end up in the logs as one.
+    requestIdHeader: false,
+    trustProxy: false,
+  }) as unknown as FastifyInstance
+  app.server.headersTimeout = timeouts.headersMs
+
+  app.addHook('onRequest', async (request, reply) => {
+    const presented = bearerToken(request.headers.authorization)
+    if (presented === undefined) return unauthorized(reply, 'missing token')
+    if (!tokenMatches(presented, options.auth.token)) {
+      request.log.warn('request with a wrong token refused')
+      return unauthorized(reply, 'wrong token')
+    }
+  })
+
+  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const {status, body} = errorReply(error)
+    if (status >= 500 && !(error instanceof LaunchoError)) request.log.error({err: error}, 'request failed')
+    else if (status >= 500) request.log.error({code: body.code, msg: body.message}, 'request failed')
+    return reply.code(status).send({error: body})
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]
+    return reply.code(404).send({
+      error: {code: 'not_found', message: `no such API route: ${request.method} ${path}`, hint: 'check that the launcho CLI and server versions match (GET /v1/ping shows the server version)'},
+    })
+  })
+
+  const version = packageVersion()
+  app.get('/v1/ping', async () => ({ok: true, version}))
+
+  await options.register(app)
+
+  return {
+    app,
+    async listen(host, port) {
+      await app.listen({host, port})
+      return {port: (app.server.address() as AddressInfo).port}
+    },
+    async close() {
+      const cut = setTimeout(() => app.server.closeAllConnections(), timeouts.closeGraceMs)
+      cut.unref()
+      try {
+        await app.close()
+      } finally {
+        clearTimeout(cut)
+      }
+    },
+  }
+}
+
+/** For routes that stream for a long time with quiet gaps (log follow): lift the idle timeout. */
+export function allowIdleStream(request: FastifyRequest): void {
+  request.raw.socket.setTimeout(0)
+}
+
+function unauthorized(reply: FastifyReply, message: 'missing token' | 'wrong token'): FastifyReply {
+  const hint =
+    message === 'missing token'
+      ? 'send "Authorization: Bearer <token>" with the token from your launcho-client-auth.yaml'
+      : 'run "launcho print-auth" on the server and replace your launcho-client-auth.yaml with its output'
+  return reply
+    .code(401)
+    .header('www-authenticate', 'Bearer realm="launcho"')
+    .send({error: new LaunchoError('unauthorized', message, {hint}).toJSON()})
+}
+
+type ErrorBody = ReturnType<LaunchoError['toJSON']>
+
+/** Maps anything a route or fastify throws to the API's status and error body. */
+export function errorReply(error: unknown): {status: number; body: ErrorBody} {
+  if (error instanceof LaunchoError) return {status: error.status, body: error.toJSON()}
+  const fastifyError = error as {statusCode?: number; code?: string; message?: string; validation?: {instancePath?: string; message?: string}[]}
+  const status = fastifyError.statusCode
+  if (status === 413) {
+    return {
+      status,
+      body: {code: 'payload_too_large', message: 'request body is too large', hint: 'send a smaller body; large files go through the resource upload route'},
+    }
+  }
+  if (fastifyError.validation) {
+    const problems: Problem[] = fastifyError.validation.map((issue) => ({
+      field: issue.instancePath ? issue.instancePath.replace(/^\//, '').replace(/\//g, '.') : undefined,
+      message: issue.message ?? 'is invalid',
+    }))
+    return {status: 400, body: {code: 'invalid_request', message: fastifyError.message ?? 'invalid request', hint: 'check the request against the API schema', problems}}
+  }
+  // Other 4xx raised by fastify itself (bad JSON, wrong content type, bad content-length…) are
+  // about the request, and their messages are written for clients.
+  if (status !== undefined && status >= 400 && status < 500) {
+    return {status, body: {code: 'invalid_request', message: fastifyError.message ?? 'invalid request', hint: 'send a JSON body with "content-type: application/json"'}}
+  }
+  return {status: 500, body: {code: 'internal', message: 'internal server error', hint: 'see the launcho server log (journalctl -u launcho) for details'}}
+}
+
+let cachedVersion: string | undefined
+
+function packageVersion(): string {
+  if (cachedVersion === undefined) {
+    try {
+      // Compiled to dist/src/api/server.js, so the package root is three levels up.
+      const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {version?: string}
+      cachedVersion = pkg.version ?? 'unknown'
+    } catch {
+      cachedVersion = 'unknown'
+    }
+  }
+  return cachedVersion
+}

@@ -1,0 +1,39 @@
+/**
+ * What every client command shares: `--auth` and `--json` flags, a lazily built API client, and
+ * one way of printing errors (the message, each problem on its own line, then what to do next).
+ */
+import {Command, Flags} from '@oclif/core'
+import {LaunchoError, formatProblem} from '../errors.js'
+import type {ApiClient} from './client.js'
+
+export abstract class ClientCommand extends Command {
+  static override baseFlags = {
+    auth: Flags.string({
+      description: 'client auth file (default: $LAUNCHO_AUTH, else ~/.launcho/launcho-client-auth.yaml)',
+      helpGroup: 'GLOBAL',
+    }),
+  }
+
+  /** File name used to prefix line/column problems (set by commands that send a file). */
+  protected problemFile?: string
+
+  protected async client(authFlag?: string): Promise<ApiClient> {
+    const [{ApiClient}, {loadClientAuth, resolveClientAuthPath}] = await Promise.all([
+      import('./client.js'),
+      import('./client-auth.js'),
+    ])
+    return new ApiClient(await loadClientAuth(resolveClientAuthPath(authFlag)))
+  }
+
+  protected printJson(value: unknown): void {
+    this.log(JSON.stringify(value, null, 2))
+  }
+
+  protected override async catch(error: Error & {exitCode?: number}): Promise<unknown> {
+    if (!(error instanceof LaunchoError)) return super.catch(error)
+    const lines = [error.message, ...error.problems.map((problem) => `  ${formatProblem(problem, this.problemFile)}`)]
+    if (error.hint) lines.push(`Hint: ${error.hint}`)
+    process.stderr.write(`Error: ${lines.join('\n')}\n`)
+    this.exit(error.code === 'invalid_request' ? 2 : 1)
+  }
+}

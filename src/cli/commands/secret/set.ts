@@ -1,0 +1,48 @@
+import {readFile} from 'node:fs/promises'
+import {Args, Flags} from '@oclif/core'
+import {ClientCommand} from '../../base-command.js'
+import type {ProcessChange} from '../../../daemon/changes.js'
+import {LaunchoError} from '../../../errors.js'
+import {describeChanges} from '../../print-changes.js'
+
+export default class SecretSet extends ClientCommand {
+  static override description =
+    'Set a secret; processes whose target uses it are redeployed. The value comes from VALUE, --from-file, or standard input'
+  static override aliases = ['s:set', 'secrets:set']
+  static override examples = [
+    '<%= config.bin %> secret set DATABASE_URL postgres://db/app',
+    '<%= config.bin %> secret set TLS_KEY --from-file key.pem',
+    'printf %s "$TOKEN" | <%= config.bin %> secret set API_TOKEN',
+  ]
+  static override args = {
+    name: Args.string({description: 'secret name', required: true}),
+    value: Args.string({description: 'the value (omit to read --from-file or stdin)'}),
+  }
+  static override flags = {
+    'from-file': Flags.string({description: 'read the value from this file (taken as is)'}),
+    json: Flags.boolean({description: 'print the changes as JSON'}),
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(SecretSet)
+    const value = await this.value(args.value, flags['from-file'])
+    const client = await this.client(flags.auth)
+    const {changes} = await client.put<{changes: ProcessChange[]}>(`v1/secrets/${encodeURIComponent(args.name)}`, {value})
+    if (flags.json) return this.printJson({changes})
+    this.log(describeChanges(changes))
+  }
+
+  private async value(arg: string | undefined, file: string | undefined): Promise<string> {
+    if (arg !== undefined && file !== undefined) {
+      throw new LaunchoError('invalid_request', 'give the value either as an argument or with --from-file, not both')
+    }
+    if (arg !== undefined) return arg
+    if (file !== undefined) return readFile(file, 'utf8')
+    if (process.stdin.isTTY) {
+      throw new LaunchoError('invalid_request', 'no value given', {hint: 'pass VALUE, --from-file FILE, or pipe the value in'})
+    }
+    const chunks: Buffer[] = []
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+    return Buffer.concat(chunks).toString('utf8')
+  }
+}

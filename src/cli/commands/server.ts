@@ -1,0 +1,41 @@
+import {Command, Flags} from '@oclif/core'
+
+export default class Server extends Command {
+  static override description = 'Run the launcho server: keeps the target running as systemd units and serves the API'
+
+  static override examples = [
+    '<%= config.bin %> server',
+    '<%= config.bin %> server --state-dir /var/lib/launcho --listen 0.0.0.0:12888',
+  ]
+
+  static override flags = {
+    'state-dir': Flags.string({description: 'where the target, secrets and keys live [default: /var/lib/launcho]'}),
+    listen: Flags.string({description: 'HOST:PORT of the API [default: 0.0.0.0:12888]'}),
+    config: Flags.string({description: 'YAML config file (see templates/config.yaml)', env: 'LAUNCHO_CONFIG'}),
+    'journal-root': Flags.string({description: "root whose journal holds the processes' logs (e.g. a sandbox's /proc/PID/root)"}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Server)
+    const [{loadConfig}, {createLogger}, {startDaemon}] = await Promise.all([
+      import('../../daemon/config.js'),
+      import('../../daemon/logger.js'),
+      import('../../daemon/daemon.js'),
+    ])
+    const config = await loadConfig(flags.config, {
+      stateDir: flags['state-dir'],
+      listen: flags.listen,
+      journalRoot: flags['journal-root'],
+    })
+    const logger = createLogger()
+    const daemon = await startDaemon(config, logger)
+    await new Promise<void>((resolve) => {
+      const shutdown = (signal: string) => {
+        logger.info({signal}, 'shutting down')
+        daemon.stop().finally(resolve)
+      }
+      process.once('SIGTERM', () => shutdown('SIGTERM'))
+      process.once('SIGINT', () => shutdown('SIGINT'))
+    })
+  }
+}

@@ -1,0 +1,59 @@
+import {Flags} from '@oclif/core'
+import {ClientCommand} from '../base-command.js'
+import type {StatusReport} from '../../daemon/status-service.js'
+import {duration, localTime, table} from '../format.js'
+
+export default class Status extends ClientCommand {
+  static override description = 'Show every process: version, unit, state, PID, restarts, uptime, last failure; then recent events'
+
+  static override flags = {
+    json: Flags.boolean({description: 'print JSON'}),
+    events: Flags.integer({description: 'how many recent events to show', default: 10, min: 0, max: 500}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Status)
+    const client = await this.client(flags.auth)
+    const report = await client.get<StatusReport>('v1/status', {query: {events: flags.events}})
+    if (flags.json) return this.printJson(report)
+    this.log(renderStatus(report))
+  }
+}
+
+export function renderStatus(report: StatusReport): string {
+  const rows: string[][] = []
+  for (const process of report.processes) {
+    const failure = process.lastFailure ? `${localTime(process.lastFailure.at)} ${process.lastFailure.reason}` : '-'
+    let state: string = process.state
+    if (process.retryAt) state += ` (next start in ${Math.max(0, Math.ceil((Date.parse(process.retryAt) - Date.now()) / 1000))}s)`
+    if (process.instances.length === 0) {
+      rows.push([process.name, process.version ?? '-', '-', state, '-', '-', '-', failure])
+      continue
+    }
+    for (const instance of process.instances) {
+      rows.push([
+        process.name,
+        instance.version + (instance.current ? '' : ' (old)'),
+        instance.unit,
+        instance.current ? `${state} [${instance.activeState}/${instance.subState}]` : `${instance.activeState}/${instance.subState}`,
+        instance.pid ? String(instance.pid) : '-',
+        String(instance.restarts),
+        duration(instance.uptimeSeconds),
+        instance.current ? failure : '-',
+      ])
+    }
+  }
+  const out = [
+    rows.length > 0
+      ? table(['PROCESS', 'VERSION', 'UNIT', 'STATE', 'PID', 'RESTARTS', 'UPTIME', 'LAST FAILURE'], rows)
+      : 'No processes in the target. Set one with: launcho t set target.yaml',
+  ]
+  if (report.server.targetProblem) out.push('', `Warning: the stored target cannot be applied: ${report.server.targetProblem}`)
+  if (report.events.length > 0) {
+    out.push('', 'Events:')
+    for (const event of report.events) {
+      out.push(`  ${localTime(event.time)}  ${event.kind.padEnd(13)} ${event.process ? `${event.process}: ` : ''}${event.message}`)
+    }
+  }
+  return out.join('\n')
+}

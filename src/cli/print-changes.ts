@@ -1,0 +1,19 @@
+/** Prints what a target or secret change does to each process. */
+import type {ProcessChange} from '../daemon/changes.js'
+
+export function describeChanges(changes: ProcessChange[]): string {
+  const moved = changes.filter((change) => change.change !== 'unchanged')
+  if (moved.length === 0) return 'No process changes.'
+  return moved
+    .map((change) => {
+      switch (change.change) {
+        case 'start':
+          return `start    ${change.process} (${change.to})`
+        case 'stop':
+          return `stop     ${change.process} (${change.from})`
+        default:
+          return `replace  ${change.process} (${change.from} -> ${change.to})`
+      }
+    })
+    .join('\n')
+}

@@ -1,0 +1,55 @@
+/**
+ * The server's configuration: defaults, overridden by a YAML config file, overridden by flags.
+ * Unknown keys are rejected so a typo never silently means "default".
+ */
+import {readFile} from 'node:fs/promises'
+import {parse} from 'yaml'
+import {z} from 'zod'
+import {LaunchoError} from '../errors.js'
+
+export const configSchema = z.strictObject({
+  stateDir: z.string().min(1).default('/var/lib/launcho'),
+  listen: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'must be HOST:PORT').default('0.0.0.0:12888'),
+  /** Root directory whose journal holds the processes' logs (a sandbox's /proc/<pid>/root). */
+  journalRoot: z.string().min(1).optional(),
+  /** Periodic resync on top of systemd signals. */
+  resyncSeconds: z.number().positive().max(3600).default(10),
+  /** systemd's restart delay for an instance that dies (launcho's backoff takes over for loops). */
+  restartDelayMs: z.number().int().min(0).max(600_000).default(100),
+  /** SIGTERM, then SIGKILL after this long. */
+  stopTimeoutSeconds: z.number().positive().max(3600).default(10),
+  /** How long `before` plus the exec may take. */
+  startTimeoutSeconds: z.number().positive().max(86_400).default(300),
+})
+
+export type ServerConfig = z.infer<typeof configSchema>
+
+export async function loadConfig(file: string | undefined, overrides: Partial<ServerConfig>): Promise<ServerConfig> {
+  let fromFile: unknown = {}
+  if (file) {
+    let text: string
+    try {
+      text = await readFile(file, 'utf8')
+    } catch (error) {
+      throw new LaunchoError('invalid_request', `cannot read the config file ${file}: ${(error as Error).message}`, {
+        hint: 'pass an existing file with --config, or leave it out to use the defaults',
+      })
+    }
+    fromFile = parse(text) ?? {}
+  }
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined))
+  const parsed = configSchema.safeParse({...(fromFile as object), ...defined})
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => ({field: issue.path.join('.'), message: issue.message}))
+    throw new LaunchoError('invalid_request', `invalid server configuration${file ? ` in ${file}` : ''}: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, {
+      problems,
+      hint: 'see templates/config.yaml for every key and its default',
+    })
+  }
+  return parsed.data
+}
+
+export function splitHostPort(listen: string): {host: string; port: number} {
+  const at = listen.lastIndexOf(':')
+  return {host: listen.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(listen.slice(at + 1))}
+}

@@ -1,0 +1,85 @@
+/**
+ * `launcho server`: restores the state dir, connects to systemd, starts the reconciler and the
+ * API, and on SIGTERM/SIGINT stops the API and the loop but never the processes it manages.
+ */
+import {readFileSync} from 'node:fs'
+import type {Logger} from 'pino'
+import {createApiServer} from '../api/server.js'
+import {loadOrCreateServerAuth} from '../api/server-auth.js'
+import {registerSecretRoutes} from '../api/routes/secrets.js'
+import {registerStatusRoutes} from '../api/routes/status.js'
+import {registerTargetRoutes} from '../api/routes/target.js'
+import {EventLog} from '../events.js'
+import {Journal} from '../logs/journal.js'
+import {Reconciler} from '../reconcile/reconciler.js'
+import {SecretStore} from '../store/secret-store.js'
+import {StateDir} from '../store/state-dir.js'
+import {TargetStore} from '../store/target-store.js'
+import {SystemdConnection} from '../systemd/connection.js'
+import {splitHostPort, type ServerConfig} from './config.js'
+import {StatusService} from './status-service.js'
+import {TargetService} from './target-service.js'
+
+export interface RunningDaemon {
+  port: number
+  stop(): Promise<void>
+}
+
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {version: string}
+  return pkg.version
+}
+
+export async function startDaemon(config: ServerConfig, logger: Logger): Promise<RunningDaemon> {
+  const stateDir = new StateDir(config.stateDir)
+  await stateDir.ensure()
+  const {host, port} = splitHostPort(config.listen)
+  const auth = await loadOrCreateServerAuth(stateDir.root, `${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${port}`, {logger})
+  const events = new EventLog()
+  let reconciler: Reconciler | undefined
+  const systemd = new SystemdConnection(logger, () => reconciler?.kick())
+  await systemd.connect()
+  reconciler = new Reconciler({
+    systemd: () => systemd.current,
+    journal: new Journal(config.journalRoot),
+    stateDir,
+    logger: logger.child({component: 'reconciler'}),
+    events,
+    timings: {
+      restartDelayMs: config.restartDelayMs,
+      stopTimeoutMs: config.stopTimeoutSeconds * 1000,
+      startTimeoutMs: config.startTimeoutSeconds * 1000,
+    },
+    resyncMs: config.resyncSeconds * 1000,
+  })
+  const targets = new TargetService(
+    new TargetStore(stateDir.targetFile),
+    new SecretStore(stateDir.secretsFile),
+    reconciler,
+    events,
+    logger,
+  )
+  await targets.load()
+  const status = new StatusService(packageVersion(), systemd, reconciler, targets, events)
+  const api = await createApiServer({
+    auth,
+    logger,
+    register(app) {
+      registerTargetRoutes(app, targets)
+      registerSecretRoutes(app, targets)
+      registerStatusRoutes(app, status)
+    },
+  })
+  const listening = await api.listen(host, port)
+  reconciler.start()
+  logger.info({listen: `${host}:${listening.port}`, stateDir: stateDir.root, fingerprint: auth.fingerprint}, 'launcho server ready')
+  return {
+    port: listening.port,
+    async stop() {
+      await api.close()
+      await reconciler?.stop()
+      systemd.close()
+      logger.info('launcho server stopped; the processes it manages keep running')
+    },
+  }
+}

@@ -1,0 +1,39 @@
+/** Assembles `launcho status` from a fresh look at systemd, the desired state and the event log. */
+import {LaunchoError} from '../errors.js'
+import type {EventLog, LaunchoEvent} from '../events.js'
+import type {Reconciler} from '../reconcile/reconciler.js'
+import {buildStatus, type ProcessStatus} from '../reconcile/status.js'
+import type {SystemdConnection} from '../systemd/connection.js'
+import type {TargetService} from './target-service.js'
+
+export interface StatusReport {
+  server: {version: string; bus: string; targetProblem?: string}
+  processes: ProcessStatus[]
+  events: LaunchoEvent[]
+}
+
+export class StatusService {
+  constructor(
+    private readonly version: string,
+    private readonly systemd: SystemdConnection,
+    private readonly reconciler: Reconciler,
+    private readonly targets: TargetService,
+    private readonly events: EventLog,
+  ) {}
+
+  async status(eventCount: number): Promise<StatusReport> {
+    const manager = this.systemd.current
+    if (!manager) {
+      throw new LaunchoError('systemd_failed', 'the server has lost its connection to systemd and is reconnecting', {
+        hint: 'check that dbus and systemd are running; processes keep running meanwhile',
+      })
+    }
+    const observed = await manager.list()
+    const problem = this.targets.problem()
+    return {
+      server: {version: this.version, bus: manager.address, ...(problem ? {targetProblem: problem.message} : {})},
+      processes: buildStatus(this.reconciler.getDesired(), observed, (name) => this.reconciler.tracker(name), Date.now()),
+      events: this.events.recent(eventCount),
+    }
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Owns the target text and the secrets, and turns them into the reconciler's desired state. Every
+ * change is validated in full before anything is written, so a rejected target or secret change
+ * leaves both the files and the running processes as they were.
+ */
+import type {Logger} from 'pino'
+import {LaunchoError} from '../errors.js'
+import type {EventLog} from '../events.js'
+import {desiredStateOf, type DesiredState} from '../reconcile/desired.js'
+import type {Reconciler} from '../reconcile/reconciler.js'
+import {assertSecretName, type SecretStore} from '../store/secret-store.js'
+import type {TargetStore} from '../store/target-store.js'
+import {loadTarget} from '../target/load.js'
+import {changesBetween, type ProcessChange} from './changes.js'
+
+export class TargetService {
+  /** Why the stored target cannot be applied (e.g. a secret file restored without a value). */
+  private loadError?: LaunchoError
+
+  constructor(
+    private readonly target: TargetStore,
+    private readonly secrets: SecretStore,
+    private readonly reconciler: Reconciler,
+    private readonly events: EventLog,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Reads the state dir and hands the desired state to the reconciler. */
+  async load(): Promise<void> {
+    await this.target.load()
+    await this.secrets.load()
+    try {
+      this.reconciler.setDesired(this.resolve(this.target.current().text, this.secrets.snapshot()))
+    } catch (error) {
+      // Never stop what runs because the stored target cannot be read back: leave it alone.
+      this.loadError = error as LaunchoError
+      this.logger.error({err: (error as Error).message}, 'the stored target cannot be applied; processes are left as they run')
+    }
+  }
+
+  problem(): LaunchoError | undefined {
+    return this.loadError
+  }
+
+  currentText(): {text: string; isDefault: boolean} {
+    return this.target.current()
+  }
+
+  /** What setting `text` would change, without changing anything. */
+  preview(text: string): ProcessChange[] {
+    return changesBetween(this.reconciler.getDesired(), this.resolve(text, this.secrets.snapshot()))
+  }
+
+  async setTarget(text: string): Promise<ProcessChange[]> {
+    const desired = this.resolve(text, this.secrets.snapshot())
+    await this.target.save(text)
+    return this.apply(desired, 'target-set', 'target set')
+  }
+
+  secretNames(): string[] {
+    return this.secrets.names()
+  }
+
+  secretValue(name: string): string {
+    assertSecretName(name)
+    const value = this.secrets.get(name)
+    if (value === undefined) {
+      throw new LaunchoError('not_found', `secret "${name}" is not set`, {hint: `launcho secret set ${name} VALUE`})
+    }
+    return value
+  }
+
+  /** Sets (string) or removes (undefined) secrets; refused when the target would stop validating. */
+  async changeSecrets(changes: Record<string, string | undefined>): Promise<ProcessChange[]> {
+    for (const name of Object.keys(changes)) assertSecretName(name)
+    for (const [name, value] of Object.entries(changes)) {
+      if (value === undefined && !this.secrets.has(name)) {
+        throw new LaunchoError('not_found', `secret "${name}" is not set`, {hint: 'launcho secret ls lists the secrets'})
+      }
+    }
+    const next = this.secrets.preview(changes)
+    let desired: DesiredState
+    try {
+      desired = this.resolve(this.target.current().text, next)
+    } catch (error) {
+      if (error instanceof LaunchoError) {
+        throw new LaunchoError('conflict', `refused: the target would no longer be valid: ${error.message}`, {
+          problems: error.problems,
+          hint: 'change the target first (launcho t set) so it no longer uses the secret',
+        })
+      }
+      throw error
+    }
+    await this.secrets.replace(next)
+    const names = Object.keys(changes).sort().join(', ')
+    return this.apply(desired, 'secret-changed', `secret ${names} changed`)
+  }
+
+  private resolve(text: string, secrets: ReadonlyMap<string, string>): DesiredState {
+    return desiredStateOf(loadTarget(text, secrets))
+  }
+
+  private apply(desired: DesiredState, kind: 'target-set' | 'secret-changed', what: string): ProcessChange[] {
+    const changes = changesBetween(this.reconciler.getDesired(), desired)
+    this.loadError = undefined
+    this.reconciler.setDesired(desired)
+    const moved = changes.filter((change) => change.change !== 'unchanged')
+    const summary = moved.map((change) => `${change.change} ${change.process}`).join(', ') || 'no process changes'
+    this.events.add(kind, `${what}: ${summary}`)
+    this.logger.info({changes: moved.map(({process, change}) => ({process, change}))}, what)
+    return changes
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The server's state dir (default /var/lib/launcho). Its root is 0711 so that processes running as
+ * other users can reach their own working directory under instances/ without being able to list
+ * anything; every file holding a key, token, target or secret is 0600.
+ *
+ *   launcho-server-auth.yaml  cert, private key, token (0600)
+ *   target.yaml               the target text exactly as set (0600)
+ *   secrets.json              secret values (0600)
+ *   instances/<unit>/         fresh working directory of each instance, owned by its user
+ */
+import {join} from 'node:path'
+import {ensurePrivateDir} from './atomic.js'
+
+export class StateDir {
+  constructor(readonly root: string) {}
+
+  get authFile(): string {
+    return join(this.root, 'launcho-server-auth.yaml')
+  }
+
+  get targetFile(): string {
+    return join(this.root, 'target.yaml')
+  }
+
+  get secretsFile(): string {
+    return join(this.root, 'secrets.json')
+  }
+
+  get instancesDir(): string {
+    return join(this.root, 'instances')
+  }
+
+  instanceDir(unitName: string): string {
+    return join(this.instancesDir, unitName.replace(/\.service$/, ''))
+  }
+
+  async ensure(): Promise<void> {
+    await ensurePrivateDir(this.root, 0o711)
+    await ensurePrivateDir(this.instancesDir, 0o711)
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Keeps one SystemdManager connected: connects at start, and after the bus goes away (dbus
+ * restarted, socket closed) reconnects with a capped backoff, logging both, and forwarding unit
+ * changes to one listener.
+ */
+import type {Logger} from 'pino'
+import {SystemdManager} from './manager.js'
+
+export class SystemdConnection {
+  private manager?: SystemdManager
+  private stopped = false
+  private retryTimer?: NodeJS.Timeout
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly onChange: (unit?: string) => void,
+  ) {}
+
+  /** The connected manager, or undefined while the bus is away. */
+  get current(): SystemdManager | undefined {
+    return this.manager && !this.manager.isClosed ? this.manager : undefined
+  }
+
+  /** Connects once; throws when the bus cannot be reached at all at start-up. */
+  async connect(): Promise<void> {
+    this.adopt(await SystemdManager.connect())
+  }
+
+  close(): void {
+    this.stopped = true
+    clearTimeout(this.retryTimer)
+    this.manager?.close()
+  }
+
+  private adopt(manager: SystemdManager): void {
+    this.manager = manager
+    manager.on('changed', (unit) => this.onChange(unit))
+    manager.once('disconnected', (error) => {
+      if (this.stopped) return
+      this.logger.warn({err: error.message}, 'lost the system bus; reconnecting')
+      this.reconnect(250)
+    })
+    this.logger.info({bus: manager.address}, 'connected to systemd')
+  }
+
+  private reconnect(delayMs: number): void {
+    this.retryTimer = setTimeout(async () => {
+      if (this.stopped) return
+      try {
+        this.adopt(await SystemdManager.connect())
+        this.logger.info('reconnected to systemd; resyncing')
+        this.onChange()
+      } catch (error) {
+        this.logger.warn({err: (error as Error).message, retryInMs: delayMs}, 'systemd still unreachable')
+        this.reconnect(Math.min(delayMs * 2, 5_000))
+      }
+    }, delayMs)
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * What launcho asks systemd to run for one instance, and its translation into the D-Bus
+ * properties of a transient service (signatures verified against systemd 252).
+ */
+import dbus from 'dbus-next'
+import {SLICE} from './unit-name.js'
+
+const {Variant} = dbus
+
+export interface UnitSpec {
+  /** e.g. `launcho-web-3f9a1c2e.service` */
+  name: string
+  description: string
+  /** argv; argv[0] is resolved by systemd against its PATH when not absolute. */
+  command: string[]
+  /** Shell script run before the command, as the same user, in the same directory and environment. */
+  before?: string
+  env: Record<string, string>
+  user?: string
+  group?: string
+  workingDirectory: string
+  /** The journal's SYSLOG_IDENTIFIER: the process name. */
+  syslogIdentifier: string
+  /** Extra journal fields on every line, e.g. LAUNCHO_PROCESS, LAUNCHO_VERSION. */
+  journalFields: Record<string, string>
+  restartDelayMs: number
+  stopTimeoutMs: number
+  /** Limits the `before` step and the start itself. */
+  startTimeoutMs: number
+}
+
+const usec = (ms: number): bigint => BigInt(Math.round(ms * 1000))
+
+export function toDbusProperties(spec: UnitSpec): Array<[string, InstanceType<typeof Variant>]> {
+  const properties: Array<[string, InstanceType<typeof Variant>]> = [
+    ['Description', new Variant('s', spec.description)],
+    ['Slice', new Variant('s', SLICE)],
+    // exec: the start job fails (and says why) when the binary, user or directory is missing.
+    ['Type', new Variant('s', 'exec')],
+    ['ExecStart', new Variant('a(sasb)', [[spec.command[0], spec.command, false]])],
+    ['Restart', new Variant('s', 'always')],
+    ['RestartUSec', new Variant('t', usec(spec.restartDelayMs))],
+    // launcho owns the crash-loop policy; systemd's start limit would leave a dead unit behind.
+    ['StartLimitIntervalUSec', new Variant('t', 0n)],
+    ['WorkingDirectory', new Variant('s', spec.workingDirectory)],
+    ['Environment', new Variant('as', Object.entries(spec.env).map(([key, value]) => `${key}=${value}`))],
+    ['StandardOutput', new Variant('s', 'journal')],
+    ['StandardError', new Variant('s', 'journal')],
+    ['SyslogIdentifier', new Variant('s', spec.syslogIdentifier)],
+    [
+      'LogExtraFields',
+      new Variant('aay', Object.entries(spec.journalFields).map(([key, value]) => Buffer.from(`${key}=${value}`))),
+    ],
+    ['KillMode', new Variant('s', 'mixed')],
+    ['TimeoutStopUSec', new Variant('t', usec(spec.stopTimeoutMs))],
+    ['TimeoutStartUSec', new Variant('t', usec(spec.startTimeoutMs))],
+    // Failed units vanish instead of piling up; launcho records why they failed as it happens.
+    ['CollectMode', new Variant('s', 'inactive-or-failed')],
+  ]
+  if (spec.before !== undefined) {
+    properties.push(['ExecStartPre', new Variant('a(sasb)', [['/bin/sh', ['/bin/sh', '-ec', spec.before], false]])])
+  }
+  if (spec.user !== undefined) properties.push(['User', new Variant('s', spec.user)])
+  if (spec.group !== undefined) properties.push(['Group', new Variant('s', spec.group)])
+  return properties
+}

@@ -1,0 +1,264 @@
+/**
+ * The target's shape, checked with zod on the value parsed from YAML. `template` mode checks a
+ * target as written (placeholders kept: a value holding a `${NAME}` skips its format check);
+ * `resolved` mode re-checks formats after secrets are substituted.
+ */
+import {isIPv4, isIPv6} from 'node:net'
+import {z} from 'zod'
+import {hasPlaceholder, invalidPlaceholderIn} from './substitute.js'
+
+export interface ResourceRef {
+  id: string
+  file: string
+}
+export interface HealthSpec {
+  service: string
+  path: string
+}
+export interface ProcessSpec {
+  name: string
+  command: string[]
+  env: Record<string, string>
+  cwd?: string
+  uid?: string
+  gid?: string
+  before?: string
+  resources: ResourceRef[]
+  receives: string[]
+  health?: HealthSpec
+}
+export interface ServiceSpec {
+  name: string
+  on: string
+}
+export interface Target {
+  processes: ProcessSpec[]
+  services: ServiceSpec[]
+}
+
+export type Mode = 'template' | 'resolved'
+
+export const NAME_MAX = 63
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/** Short description of a parsed YAML value, for "got ..." in messages. */
+export function describe(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing'
+  if (Array.isArray(value)) return 'a list'
+  if (typeof value === 'object') return 'a map'
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
+  return `${typeof value} ${String(value)}`
+}
+
+/** `"x is required"` when missing, else `"x must be <expected> (got ...)"`; only for type errors. */
+const typeError =
+  (what: string, expected: string, extra = '') =>
+  (issue: {code?: string; input?: unknown}): string | undefined => {
+    if (issue.code !== 'invalid_type' && issue.code !== 'invalid_union') return undefined
+    if (issue.input === undefined) return `${what} is required`
+    return `${what} must be ${expected} (got ${describe(issue.input)}${extra})`
+  }
+
+/** Lowercases and replaces runs of other characters by "-": `main_server` → `main-server`. */
+export function suggestName(name: string): string {
+  return name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/-{2,}/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, NAME_MAX)
+    .replace(/-+$/, '')
+}
+
+export function nameProblem(kind: 'process' | 'service', name: string): string | undefined {
+  const ok = /^[a-z0-9-]+$/.test(name)
+  if (ok && name.length <= NAME_MAX) return undefined
+  const suggestion = suggestName(name)
+  const tryIt = suggestion && suggestion !== name ? `; try ${JSON.stringify(suggestion)}` : ''
+  if (!ok) return `${kind} names are lowercase letters, digits and "-" (got ${JSON.stringify(name)}${tryIt})`
+  return `${kind} names are at most ${NAME_MAX} characters (got ${name.length}${tryIt})`
+}
+
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
+
+export function hostPortProblem(value: string): string | undefined {
+  const usage = `on must be HOST:PORT, e.g. "127.0.0.1:5000" or "[::1]:5000" (got ${JSON.stringify(value)})`
+  const match = /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d{1,5})$/.exec(value)
+  if (!match) return isIPv6(value.replace(/:\d+$/, '')) ? `${usage}; put IPv6 addresses in brackets` : usage
+  const [, v6, host, port] = match
+  if (v6 !== undefined ? !isIPv6(v6) : !(isIPv4(host) || (HOSTNAME.test(host) && !/^[\d.]+$/.test(host)))) {
+    return `${usage}; ${JSON.stringify(v6 ?? host)} is not an IP address or host name`
+  }
+  const n = Number(port)
+  if (n < 1 || n > 65535) return `on port must be 1-65535 (got ${port})`
+  return undefined
+}
+
+/**
+ * A string that may hold placeholders. Format messages never quote the value: after substitution
+ * it may contain a secret.
+ */
+function text(mode: Mode, what: string, check?: (value: string) => string | undefined) {
+  return z.string({error: typeError(what, 'a string')}).superRefine((value, ctx) => {
+    if (mode === 'template') {
+      const bad = invalidPlaceholderIn(value)
+      if (bad !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${describe(bad)} is not a valid placeholder: use \${NAME} with NAME made of letters, digits and "_", or write "$\${" for a literal "\${"`,
+        })
+        return
+      }
+      if (hasPlaceholder(value)) return
+    }
+    const problem = check?.(value)
+    if (problem) ctx.addIssue({code: 'custom', message: problem})
+  })
+}
+
+/** Strings, or numbers/booleans taken as strings (the loader keeps their YAML spelling). */
+function scalarText(mode: Mode, what: string, check?: (value: string) => string | undefined, extra = '') {
+  return z
+    .union([z.string(), z.number(), z.boolean()], {error: typeError(what, 'a string', extra)})
+    .transform(String)
+    .pipe(text(mode, what, check))
+}
+
+function userOrGroup(mode: Mode, what: 'uid' | 'gid') {
+  const kind = what === 'uid' ? 'user' : 'group'
+  return z
+    .union([z.string(), z.number()], {error: typeError(what, `a ${kind} name or number`)})
+    .transform(String)
+    .pipe(
+      text(mode, what, (value) =>
+        /^(?:\d+|[A-Za-z_][A-Za-z0-9_.-]*\$?)$/.test(value) && value.length <= 256
+          ? undefined
+          : `${what} must be a ${kind} name like "www-data" or a number`,
+      ),
+    )
+}
+
+function name(kind: 'process' | 'service') {
+  return z.string({error: typeError(`${kind} name`, 'a string')}).superRefine((value, ctx) => {
+    const problem = nameProblem(kind, value)
+    if (problem) ctx.addIssue({code: 'custom', message: problem})
+  })
+}
+
+const mapError = (what: string) => typeError(what, 'a map')
+const listError = (what: string, example: string) => typeError(what, `a list, e.g. ${example}`)
+
+function envSchema(mode: Mode) {
+  return z
+    .record(z.string(), scalarText(mode, 'env values', undefined, '; write "" for an empty value'), {error: mapError('env')})
+    .superRefine((env, ctx) => {
+      for (const key of Object.keys(env)) {
+        if (ENV_KEY.test(key) && key !== '__proto__') continue
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          params: {at: 'key'},
+          message: `env names are letters, digits and "_", not starting with a digit (got ${JSON.stringify(key)})`,
+        })
+      }
+    })
+}
+
+export function processSchema(mode: Mode) {
+  const resource = z.strictObject(
+    {
+      id: scalarText(mode, 'resource id', (v) =>
+        /^[0-9a-f]+$/.test(v) ? undefined : 'resource ids are lowercase hexadecimal, as printed by `launcho resource up`',
+      ),
+      file: text(mode, 'resource file', (v) =>
+        v === '' || v === '.' || v === '..' || /[/\0]/.test(v)
+          ? 'resource file must be a plain file name like "bundle.tar.bz2" (no "/", not "." or "..")'
+          : undefined,
+      ),
+    },
+    {error: mapError('each resource')},
+  )
+  const health = z.strictObject(
+    {
+      service: z.string({error: typeError('health.service', 'a service name')}),
+      path: text(mode, 'health.path', (v) =>
+        /^\/\S*$/.test(v) ? undefined : 'health.path must start with "/" and have no spaces, e.g. "/health"',
+      ),
+    },
+    {error: mapError('health')},
+  )
+  const commandExample = '["node", "server.js"]'
+  return z
+    .strictObject(
+      {
+        name: name('process'),
+        command: z
+          .array(text(mode, 'command items'), {
+            error: (issue) =>
+              issue.code === 'invalid_type' && typeof issue.input === 'string'
+                ? `command must be a list, e.g. ${commandExample}`
+                : listError('command', commandExample)(issue),
+          })
+          .min(1, {error: `command must not be empty, e.g. ${commandExample}`}),
+        env: envSchema(mode).optional(),
+        cwd: text(mode, 'cwd', (v) => (v.startsWith('/') ? undefined : 'cwd must be an absolute path, e.g. "/srv/web"')).optional(),
+        uid: userOrGroup(mode, 'uid').optional(),
+        gid: userOrGroup(mode, 'gid').optional(),
+        before: text(mode, 'before').optional(),
+        resources: z.array(resource, {error: listError('resources', '[{id: "...", file: "bundle.tar.bz2"}]')}).optional(),
+        receives: z.array(z.string({error: typeError('receives items', 'service names')}), {error: listError('receives', '["web"]')}).optional(),
+        health: health.optional(),
+      },
+      {error: mapError('each process')},
+    )
+    .transform(
+      (p): ProcessSpec => ({
+        name: p.name,
+        command: p.command,
+        env: p.env ?? {},
+        ...(p.cwd === undefined ? {} : {cwd: p.cwd}),
+        ...(p.uid === undefined ? {} : {uid: p.uid}),
+        ...(p.gid === undefined ? {} : {gid: p.gid}),
+        ...(p.before === undefined ? {} : {before: p.before}),
+        resources: p.resources ?? [],
+        receives: p.receives ?? [],
+        ...(p.health === undefined ? {} : {health: p.health}),
+      }),
+    )
+}
+
+export const serviceSchema = z.strictObject(
+  {
+    name: name('service'),
+    on: z.string({error: typeError('on', 'HOST:PORT, e.g. "127.0.0.1:5000"')}).superRefine((value, ctx) => {
+      const problem = hostPortProblem(value)
+      if (problem) ctx.addIssue({code: 'custom', message: problem})
+    }),
+  },
+  {error: mapError('each service')},
+)
+
+export function targetSchema(mode: Mode) {
+  return z
+    .strictObject(
+      {
+        processes: z.array(processSchema(mode), {error: listError('processes', '[{name: "web", command: [...]}]')}).nullish(),
+        services: z.array(serviceSchema, {error: listError('services', '[{name: "web", on: "127.0.0.1:5000"}]')}).nullish(),
+      },
+      {error: mapError('the target')},
+    )
+    .transform((t): Target => ({processes: t.processes ?? [], services: t.services ?? []}))
+}
+
+/** Keys allowed in the map at `path`, for "unknown key" messages. */
+export function allowedKeysAt(path: ReadonlyArray<string | number>): string[] {
+  const shape = path.map((p) => (typeof p === 'number' ? '#' : p)).join('/')
+  const keys: Record<string, string[]> = {
+    '': ['processes', 'services'],
+    'processes/#': ['name', 'command', 'env', 'cwd', 'uid', 'gid', 'before', 'resources', 'receives', 'health'],
+    'processes/#/resources/#': ['id', 'file'],
+    'processes/#/health': ['service', 'path'],
+    'services/#': ['name', 'on'],
+  }
+  return keys[shape] ?? []
+}

@@ -1,0 +1,38 @@
+/**
+ * A process's version: a short hash of everything that affects how it runs. A new version means
+ * the reconciler starts a new instance and moves traffic over once it is healthy.
+ */
+import {createHash} from 'node:crypto'
+import type {ProcessSpec} from './schema.js'
+
+/**
+ * First 8 hex chars of SHA-256 over the canonical JSON of the running-relevant fields. The name is
+ * left out (it identifies the process, it does not configure it). Env keys are sorted, and so are
+ * `receives`, which is a set: reordering either is not a change.
+ */
+export function versionOf(process: ProcessSpec): string {
+  const material = {
+    command: process.command,
+    env: process.env,
+    cwd: process.cwd ?? null,
+    uid: process.uid ?? null,
+    gid: process.gid ?? null,
+    before: process.before ?? null,
+    resources: process.resources.map((resource) => ({id: resource.id, file: resource.file})),
+    receives: [...process.receives].sort(),
+    health: process.health ? {service: process.health.service, path: process.health.path} : null,
+  }
+  return createHash('sha256').update(canonicalJson(material)).digest('hex').slice(0, 8)
+}
+
+/** JSON with object keys sorted at every level; arrays keep their order. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
+  }
+  return JSON.stringify(value) ?? 'null'
+}

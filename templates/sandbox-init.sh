@@ -1,0 +1,27 @@
+#!/bin/sh
+# PID 1 of a launcho sandbox: runs inside fresh PID, mount and network namespaces (see
+# src/sandbox/sandbox.ts) and boots a real systemd with a minimal unit set, so nothing of a full boot
+# (tmpfiles wiping /tmp, gettys, sysctl) touches the host. The host filesystem stays shared.
+set -eu
+mount -t proc proc /proc
+mount -t tmpfs -o mode=0755 tmpfs /run
+ip link set lo up
+units=/run/launcho-sandbox/units
+empty=/run/launcho-sandbox/empty
+mkdir -p "$units" "$empty"
+for unit in dbus.socket dbus.service systemd-journald.socket systemd-journald-dev-log.socket \
+  systemd-journald.service basic.target shutdown.target umount.target -.slice system.slice \
+  sockets.target paths.target timers.target slices.target local-fs.target swap.target; do
+  if [ -e "/lib/systemd/system/$unit" ]; then ln -s "/lib/systemd/system/$unit" "$units/$unit"; fi
+done
+# Some images ship no system.slice unit file; systemd needs one for transient services.
+if [ ! -e "$units/system.slice" ]; then
+  printf '[Unit]\nDescription=System Slice\nDefaultDependencies=no\nBefore=slices.target\n' >"$units/system.slice"
+fi
+printf '[Unit]\nDescription=sandbox sysinit (deliberately empty)\n' >"$units/sysinit.target"
+printf '[Unit]\nDescription=launcho sandbox\nWants=dbus.socket systemd-journald.socket\nRequires=basic.target\nAfter=basic.target\n' \
+  >"$units/launcho-sandbox.target"
+export SYSTEMD_UNIT_PATH="$units"
+export SYSTEMD_GENERATOR_PATH="$empty"
+export SYSTEMD_ENVIRONMENT_GENERATOR_PATH="$empty"
+exec /lib/systemd/systemd --system --unit=launcho-sandbox.target
