@@ -3,6 +3,7 @@
  * API, and on SIGTERM/SIGINT stops the API and the loop but never the processes it manages.
  */
 import {readFileSync} from 'node:fs'
+import {hostname} from 'node:os'
 import type {Logger} from 'pino'
 import {createApiServer} from '../api/server.js'
 import {loadOrCreateServerAuth} from '../api/server-auth.js'
@@ -34,7 +35,9 @@ export async function startDaemon(config: ServerConfig, logger: Logger): Promise
   const stateDir = new StateDir(config.stateDir)
   await stateDir.ensure()
   const {host, port} = splitHostPort(config.listen)
-  const auth = await loadOrCreateServerAuth(stateDir.root, `${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${port}`, {logger})
+  // The host recorded for print-auth; operators usually override it with --host.
+  const recordedHost = `${host === '0.0.0.0' || host === '::' ? hostname() : host}:${port === 0 ? 12888 : port}`
+  const auth = await loadOrCreateServerAuth(stateDir.root, recordedHost, {logger})
   const events = new EventLog()
   let reconciler: Reconciler | undefined
   const systemd = new SystemdConnection(logger, () => reconciler?.kick())

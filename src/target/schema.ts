@@ -3,8 +3,8 @@
  * target as written (placeholders kept: a value holding a `${NAME}` skips its format check);
  * `resolved` mode re-checks formats after secrets are substituted.
  */
-import {isIPv4, isIPv6} from 'node:net'
 import {z} from 'zod'
+import {hostPortProblem, nameProblem} from './rules.js'
 import {hasPlaceholder, invalidPlaceholderIn} from './substitute.js'
 
 export interface ResourceRef {
@@ -38,7 +38,6 @@ export interface Target {
 
 export type Mode = 'template' | 'resolved'
 
-export const NAME_MAX = 63
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 /** Short description of a parsed YAML value, for "got ..." in messages. */
@@ -58,41 +57,6 @@ const typeError =
     if (issue.input === undefined) return `${what} is required`
     return `${what} must be ${expected} (got ${describe(issue.input)}${extra})`
   }
-
-/** Lowercases and replaces runs of other characters by "-": `main_server` → `main-server`. */
-export function suggestName(name: string): string {
-  return name
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/-{2,}/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, NAME_MAX)
-    .replace(/-+$/, '')
-}
-
-export function nameProblem(kind: 'process' | 'service', name: string): string | undefined {
-  const ok = /^[a-z0-9-]+$/.test(name)
-  if (ok && name.length <= NAME_MAX) return undefined
-  const suggestion = suggestName(name)
-  const tryIt = suggestion && suggestion !== name ? `; try ${JSON.stringify(suggestion)}` : ''
-  if (!ok) return `${kind} names are lowercase letters, digits and "-" (got ${JSON.stringify(name)}${tryIt})`
-  return `${kind} names are at most ${NAME_MAX} characters (got ${name.length}${tryIt})`
-}
-
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
-
-export function hostPortProblem(value: string): string | undefined {
-  const usage = `on must be HOST:PORT, e.g. "127.0.0.1:5000" or "[::1]:5000" (got ${JSON.stringify(value)})`
-  const match = /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d{1,5})$/.exec(value)
-  if (!match) return isIPv6(value.replace(/:\d+$/, '')) ? `${usage}; put IPv6 addresses in brackets` : usage
-  const [, v6, host, port] = match
-  if (v6 !== undefined ? !isIPv6(v6) : !(isIPv4(host) || (HOSTNAME.test(host) && !/^[\d.]+$/.test(host)))) {
-    return `${usage}; ${JSON.stringify(v6 ?? host)} is not an IP address or host name`
-  }
-  const n = Number(port)
-  if (n < 1 || n > 65535) return `on port must be 1-65535 (got ${port})`
-  return undefined
-}
 
 /**
  * A string that may hold placeholders. Format messages never quote the value: after substitution
@@ -149,19 +113,12 @@ const mapError = (what: string) => typeError(what, 'a map')
 const listError = (what: string, example: string) => typeError(what, `a list, e.g. ${example}`)
 
 function envSchema(mode: Mode) {
-  return z
-    .record(z.string(), scalarText(mode, 'env values', undefined, '; write "" for an empty value'), {error: mapError('env')})
-    .superRefine((env, ctx) => {
-      for (const key of Object.keys(env)) {
-        if (ENV_KEY.test(key) && key !== '__proto__') continue
-        ctx.addIssue({
-          code: 'custom',
-          path: [key],
-          params: {at: 'key'},
-          message: `env names are letters, digits and "_", not starting with a digit (got ${JSON.stringify(key)})`,
-        })
-      }
-    })
+  const key = z.string().superRefine((name, ctx) => {
+    if (ENV_KEY.test(name) && name !== '__proto__') return
+    ctx.addIssue({code: 'custom', message: `env names are letters, digits and "_", not starting with a digit (got ${JSON.stringify(name)})`})
+  })
+  const value = scalarText(mode, 'env values', undefined, '; write "" for an empty value')
+  return z.record(key, value, {error: mapError('env')})
 }
 
 export function processSchema(mode: Mode) {

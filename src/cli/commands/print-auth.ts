@@ -1,6 +1,7 @@
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import {LaunchoCommand} from '../base-command.js'
 
-export default class PrintAuth extends Command {
+export default class PrintAuth extends LaunchoCommand {
   static override description = 'Print the client auth file for this server (run on the server; save the output on the client)'
 
   static override examples = ['<%= config.bin %> print-auth --host myhost.example.com:12888 > ~/.launcho/launcho-client-auth.yaml']

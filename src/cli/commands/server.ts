@@ -1,6 +1,7 @@
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import {LaunchoCommand} from '../base-command.js'
 
-export default class Server extends Command {
+export default class Server extends LaunchoCommand {
   static override description = 'Run the launcho server: keeps the target running as systemd units and serves the API'
 
   static override examples = [
