@@ -34,7 +34,8 @@ export function nameProblem(kind: 'process' | 'service', name: string): string |
   return `${kind} names are at most ${NAME_MAX} characters (got ${name.length}${tryIt})`
 }
 
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?'
+const HOSTNAME = new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})*$`)
 
 export function hostPortProblem(value: string): string | undefined {
   const usage = `on must be HOST:PORT, e.g. "127.0.0.1:5000" or "[::1]:5000" (got ${JSON.stringify(value)})`
@@ -65,7 +66,8 @@ export function crossCheck(value: unknown): FieldIssue[] {
       if (first === undefined) seen.set(v, i)
       else {
         const where = [...path, i, ...(key === undefined ? [] : [key])]
-        issues.push({path: where, message: `${what} ${JSON.stringify(v)} is already used by ${formatPath([...path, first])}`})
+        const message = `${what} ${JSON.stringify(v)} is already used by ${formatPath([...path, first])}`
+        issues.push({path: where, message})
       }
     })
   }

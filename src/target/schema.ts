@@ -41,7 +41,7 @@ export type Mode = 'template' | 'resolved'
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 /** Short description of a parsed YAML value, for "got ..." in messages. */
-export function describe(value: unknown): string {
+export function describeValue(value: unknown): string {
   if (value === null || value === undefined) return 'nothing'
   if (Array.isArray(value)) return 'a list'
   if (typeof value === 'object') return 'a map'
@@ -55,7 +55,7 @@ const typeError =
   (issue: {code?: string; input?: unknown}): string | undefined => {
     if (issue.code !== 'invalid_type' && issue.code !== 'invalid_union') return undefined
     if (issue.input === undefined) return `${what} is required`
-    return `${what} must be ${expected} (got ${describe(issue.input)}${extra})`
+    return `${what} must be ${expected} (got ${describeValue(issue.input)}${extra})`
   }
 
 /**
@@ -64,13 +64,13 @@ const typeError =
  */
 function text(mode: Mode, what: string, check?: (value: string) => string | undefined) {
   return z.string({error: typeError(what, 'a string')}).superRefine((value, ctx) => {
+    // systemd takes these over D-Bus, whose strings cannot carry NUL.
+    if (value.includes('\0')) return ctx.addIssue({code: 'custom', message: `${what} must not contain a NUL character`})
     if (mode === 'template') {
       const bad = invalidPlaceholderIn(value)
       if (bad !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `${describe(bad)} is not a valid placeholder: use \${NAME} with NAME made of letters, digits and "_", or write "$\${" for a literal "\${"`,
-        })
+        const rule = 'use ${NAME} with NAME made of letters, digits and "_", or write "$${" for a literal "${"'
+        ctx.addIssue({code: 'custom', message: `${describeValue(bad)} is not a valid placeholder: ${rule}`})
         return
       }
       if (hasPlaceholder(value)) return
@@ -115,7 +115,8 @@ const listError = (what: string, example: string) => typeError(what, `a list, e.
 function envSchema(mode: Mode) {
   const key = z.string().superRefine((name, ctx) => {
     if (ENV_KEY.test(name) && name !== '__proto__') return
-    ctx.addIssue({code: 'custom', message: `env names are letters, digits and "_", not starting with a digit (got ${JSON.stringify(name)})`})
+    const message = `env names are letters, digits and "_", not starting with a digit (got ${JSON.stringify(name)})`
+    ctx.addIssue({code: 'custom', message})
   })
   const value = scalarText(mode, 'env values', undefined, '; write "" for an empty value')
   return z.record(key, value, {error: mapError('env')})
@@ -158,12 +159,16 @@ export function processSchema(mode: Mode) {
           })
           .min(1, {error: `command must not be empty, e.g. ${commandExample}`}),
         env: envSchema(mode).optional(),
-        cwd: text(mode, 'cwd', (v) => (v.startsWith('/') ? undefined : 'cwd must be an absolute path, e.g. "/srv/web"')).optional(),
+        cwd: text(mode, 'cwd', (v) =>
+          v.startsWith('/') ? undefined : 'cwd must be an absolute path, e.g. "/srv/web"',
+        ).optional(),
         uid: userOrGroup(mode, 'uid').optional(),
         gid: userOrGroup(mode, 'gid').optional(),
         before: text(mode, 'before').optional(),
-        resources: z.array(resource, {error: listError('resources', '[{id: "...", file: "bundle.tar.bz2"}]')}).optional(),
-        receives: z.array(z.string({error: typeError('receives items', 'service names')}), {error: listError('receives', '["web"]')}).optional(),
+        resources: z.array(resource, {error: listError('resources', '[{id: "...", file: "b.tar.bz2"}]')}).optional(),
+        receives: z
+          .array(z.string({error: typeError('receives items', 'service names')}), {error: listError('receives', '["web"]')})
+          .optional(),
         health: health.optional(),
       },
       {error: mapError('each process')},
@@ -187,15 +192,23 @@ export function processSchema(mode: Mode) {
 export const serviceSchema = z.strictObject(
   {
     name: name('service'),
-    on: z.string({error: typeError('on', 'HOST:PORT, e.g. "127.0.0.1:5000"')}).superRefine((value, ctx) => {
-      const problem = hostPortProblem(value)
+    on: z.string({error: typeError('on', 'HOST:PORT, e.g. "127.0.0.1:5000"')}).superRefine((address, ctx) => {
+      const problem = hostPortProblem(address)
       if (problem) ctx.addIssue({code: 'custom', message: problem})
     }),
   },
   {error: mapError('each service')},
 )
 
+const built = new Map<Mode, ReturnType<typeof buildTargetSchema>>()
+
 export function targetSchema(mode: Mode) {
+  let schema = built.get(mode)
+  if (!schema) built.set(mode, (schema = buildTargetSchema(mode)))
+  return schema
+}
+
+function buildTargetSchema(mode: Mode) {
   return z
     .strictObject(
       {

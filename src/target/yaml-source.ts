@@ -3,7 +3,8 @@
  * later can point at a line and column. Guards against hostile input: size, nesting depth
  * (yaml's composer recurses) and alias expansion.
  */
-import {Composer, isAlias, isMap, isNode, isScalar, isSeq, LineCounter, Parser, visit, type Alias, type CST, type Document, type Node} from 'yaml'
+import {Composer, isAlias, isMap, isNode, isScalar, isSeq, LineCounter, Parser, visit} from 'yaml'
+import type {Alias, CST, Document, Node} from 'yaml'
 import type {Problem} from '../errors.js'
 
 export const MAX_TARGET_BYTES = 1024 * 1024
@@ -30,7 +31,7 @@ export function readYaml(text: string): YamlSource | {problems: Problem[]} {
     if (deep !== undefined) {
       return {problems: [{...positionOf(lines, deep), message: `the YAML is nested more than ${MAX_DEPTH} levels deep`}]}
     }
-    const docs = [...new Composer({prettyErrors: false}).compose(tokens, true, text.length)]
+    const docs = [...new Composer().compose(tokens, true, text.length)]
     if (docs.length > 1) {
       const message = 'the target must be a single YAML document; remove the second "---"'
       return {problems: [{...positionOf(lines, docs[1].range[0]), message}]}
@@ -77,7 +78,8 @@ function aliasProblem(doc: Document.Parsed, lines: LineCounter, error: unknown):
   })
   if (unresolved) {
     const name = unresolved.source
-    return {...positionOf(lines, unresolved.range?.[0] ?? 0), message: `alias "*${name}" has no anchor "&${name}" before it`}
+    const message = `alias "*${name}" has no anchor "&${name}" before it`
+    return {...positionOf(lines, unresolved.range?.[0] ?? 0), message}
   }
   const message = /excessive alias count/i.test(errorMessage(error))
     ? `too many aliases: "*" references expand to more than ${MAX_ALIASES} nodes`

@@ -56,6 +56,7 @@ export class Harness {
       {env: {...process.env, ...this.sandbox.env, LAUNCHO_LOG_LEVEL: 'debug'}, stdio: ['ignore', 'pipe', 'pipe']},
     )
     this.server = child
+    this.serverLog = ''
     this.port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`server did not start:\n${this.serverLog}`)), 20_000)
       const onData = (chunk: Buffer) => {

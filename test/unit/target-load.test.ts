@@ -269,6 +269,12 @@ describe('loadTarget', () => {
     assert.doesNotMatch(error.message, /hunter2/)
   })
 
+  it('refuses a NUL character, even from a secret', () => {
+    const text = 'processes:\n  - name: web\n    command: [node, "${ARG}"]\n'
+    const error = failure(() => loadTarget(text, new Map([['ARG', 'a\0b']])))
+    assert.equal(only(error.problems).message, 'command items must not contain a NUL character (after substituting secrets)')
+  })
+
   it('refuses a resource id that is not hex once substituted', () => {
     const error = failure(() => loadTarget(example, new Map([['BUNDLE_RESOURCE_ID', '../../etc']])))
     assert.equal(only(error.problems).field, 'processes[0].resources[0].id')

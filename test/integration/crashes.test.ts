@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict'
+import {after, before, describe, it} from 'node:test'
+import {Harness, waitFor} from '../helpers/harness.js'
+
+describe('crashes', () => {
+  let h: Harness
+  before(async () => {
+    h = await Harness.start()
+    await h.setTarget(`
+processes:
+  - name: steady
+    command: ["sleep", "600"]
+  - name: victim
+    command: ["sleep", "600"]
+  - name: crasher
+    command: ["/bin/sh", "-c", "echo about to fail; exit 3"]
+  - name: ghost
+    command: ["/nonexistent/launcho-test-binary"]
+`)
+    await waitFor('steady and victim running', async () => {
+      const status = await h.status()
+      return ['steady', 'victim'].every((name) => status.processes.find((p) => p.name === name)?.state === 'running')
+    })
+  })
+  after(async () => h?.close())
+
+  const current = async (name: string) => (await h.status()).processes.find((p) => p.name === name)!
+
+  it('brings a process killed with SIGKILL back within a second', async () => {
+    const unit = (await current('victim')).instances[0]!.unit
+    const {MainPID: oldPid, NRestarts: oldRestarts} = await h.unit(unit, ['MainPID', 'NRestarts'])
+    const killedAt = Date.now()
+    await h.inside(['kill', '-9', oldPid!])
+    const back = await waitFor(
+      'victim active with a new PID',
+      async () => {
+        const props = await h.unit(unit, ['MainPID', 'ActiveState', 'NRestarts'])
+        return props.ActiveState === 'active' && props.MainPID !== oldPid && props.MainPID !== '0' && props
+      },
+      1_000,
+      20,
+    )
+    assert.ok(Date.now() - killedAt <= 1_000)
+    assert.equal(Number(back.NRestarts), Number(oldRestarts) + 1)
+    const status = await waitFor('status shows the restart', async () => {
+      const victim = await current('victim')
+      return victim.lastFailure && victim
+    })
+    assert.equal(status.state, 'running')
+    assert.match(status.lastFailure!.reason, /killed by signal 9\/KILL/)
+  })
+
+  it('shows a process that exits at once as crash-looping, with a growing delay', async () => {
+    const delays = new Set<number>()
+    await waitFor(
+      'two growing hold-back delays',
+      async () => {
+        const crasher = await current('crasher')
+        if (crasher.state === 'crash-looping' && crasher.retryDelayMs) delays.add(crasher.retryDelayMs)
+        return delays.size >= 2
+      },
+      15_000,
+      100,
+    )
+    const sorted = [...delays].sort((a, b) => a - b)
+    assert.ok(sorted[1]! >= 2 * sorted[0]!, `delays should at least double: ${sorted.join(', ')}`)
+    const crasher = await current('crasher')
+    assert.match(crasher.lastFailure!.reason, /exited with status 3/)
+    const events = (await h.status()).events.filter((e) => e.process === 'crasher' && e.kind === 'crash-looping')
+    assert.ok(events.length >= 2)
+  })
+
+  it('reports why a start failed (missing binary)', async () => {
+    const ghost = await waitFor('ghost failure reason', async () => {
+      const status = await current('ghost')
+      return status.lastFailure && status
+    })
+    assert.match(ghost.lastFailure!.reason, /203\/EXEC/)
+    assert.match(ghost.lastFailure!.reason, /nonexistent\/launcho-test-binary/)
+    const table = await h.ok(['status'])
+    assert.match(table, /ghost .*crash-looping.*203\/EXEC/)
+  })
+
+  it('leaves the other processes alone', async () => {
+    const steady = await current('steady')
+    assert.equal(steady.state, 'running')
+    assert.equal(steady.instances[0]!.restarts, 0)
+  })
+})
+
+describe('start failures name their cause', () => {
+  let h: Harness
+  before(async () => {
+    h = await Harness.start()
+  })
+  after(async () => h?.close())
+
+  it('an unknown user and a missing cwd show in status with the reason', async () => {
+    await h.setTarget(`
+processes:
+  - name: nouser
+    command: ["sleep", "600"]
+    uid: launcho-no-such-user
+  - name: nocwd
+    command: ["sleep", "600"]
+    cwd: /var/tmp/launcho-no-such-dir
+`)
+    const status = await waitFor('both failures explained', async () => {
+      const s = await h.status()
+      const ok = ['nouser', 'nocwd'].every((name) => s.processes.find((p) => p.name === name)?.lastFailure)
+      return ok && s
+    })
+    const reason = (name: string) => status.processes.find((p) => p.name === name)!.lastFailure!.reason
+    assert.match(reason('nouser'), /217\/USER/)
+    assert.match(reason('nocwd'), /200\/CHDIR/)
+  })
+})
