@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict'
 import {chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile} from 'node:fs/promises'
+import {execFile} from 'node:child_process'
 import {join} from 'node:path'
+import {promisify} from 'node:util'
 import {after, before, describe, test} from 'node:test'
 import {LaunchoError} from '../../src/errors.js'
 import {ensurePrivateDir, readFileIfExists, writeFileAtomic} from '../../src/store/atomic.js'
 
-const isRoot = process.getuid?.() === 0
+const run = promisify(execFile)
 
 describe('atomic store writes', () => {
   let dir: string
@@ -77,25 +79,29 @@ describe('atomic store writes', () => {
     assert.deepEqual(await readdir(sub), ['state.yaml'])
   })
 
-  test('a failed write into a read-only directory leaves the old content intact', {skip: isRoot && 'root ignores directory permissions'}, async () => {
-    const sub = join(dir, 'readonly')
-    await ensurePrivateDir(sub)
-    const path = join(sub, 'state.yaml')
-    await writeFileAtomic(path, 'old\n')
-    await chmod(sub, 0o500)
-    try {
-      await assert.rejects(writeFileAtomic(path, 'new\n'), (error: unknown) => {
-        assert.ok(error instanceof LaunchoError)
-        assert.equal(error.code, 'storage_failed')
-        assert.match(error.message, /EACCES/)
-        assert.match(error.hint ?? '', /permissions/)
-        return true
-      })
-    } finally {
-      await chmod(sub, 0o700)
-    }
-    assert.equal(await readFileIfExists(path), 'old\n')
-    assert.deepEqual(await readdir(sub), ['state.yaml'])
+  test('a write that hits a full disk fails with ENOSPC and leaves the old content intact', async () => {
+    // A 64 KiB tmpfs in a private mount namespace (unshare -m), so the host's mounts are untouched.
+    const atomicModule = new URL('../../src/store/atomic.js', import.meta.url).pathname
+    const script = `
+      import {writeFileAtomic, readFileIfExists} from '${atomicModule}'
+      import {readdir, writeFile} from 'node:fs/promises'
+      const dir = process.argv[1]
+      await writeFileAtomic(dir + '/state.yaml', 'old\\n')
+      await writeFile(dir + '/filler', Buffer.alloc(40 * 1024))
+      let error
+      try { await writeFileAtomic(dir + '/state.yaml', Buffer.alloc(48 * 1024, 'x')) } catch (e) { error = e }
+      console.log(JSON.stringify({code: error?.code, message: error?.message, hint: error?.hint,
+        content: await readFileIfExists(dir + '/state.yaml'), files: (await readdir(dir)).sort()}))
+    `
+    const sub = join(dir, 'small-disk')
+    await mkdir(sub)
+    const {stdout} = await run('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs "$1" && exec node --input-type=module -e "$2" "$1"', 'sh', sub, script])
+    const result = JSON.parse(stdout) as {code: string; message: string; hint: string; content: string; files: string[]}
+    assert.equal(result.code, 'storage_failed')
+    assert.match(result.message, /ENOSPC/)
+    assert.match(result.hint, /space/)
+    assert.equal(result.content, 'old\n')
+    assert.deepEqual(result.files, ['filler', 'state.yaml'], 'no temp file left behind')
   })
 
   test('ensurePrivateDir creates parents and tightens an existing directory', async () => {
