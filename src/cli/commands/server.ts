@@ -13,7 +13,10 @@ export default class Server extends LaunchoCommand {
     'state-dir': Flags.string({description: 'where the target, secrets and keys live [default: /var/lib/launcho]'}),
     listen: Flags.string({description: 'HOST:PORT of the API [default: 0.0.0.0:12888]'}),
     config: Flags.string({description: 'YAML config file (see templates/config.yaml)', env: 'LAUNCHO_CONFIG'}),
-    'journal-root': Flags.string({description: "root whose journal holds the processes' logs (e.g. a sandbox's /proc/PID/root)"}),
+    'journal-root': Flags.string({
+      description: "root whose journal holds the processes' logs (e.g. a sandbox's /proc/PID/root)",
+      env: 'LAUNCHO_JOURNAL_ROOT',
+    }),
   }
 
   async run(): Promise<void> {
