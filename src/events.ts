@@ -11,6 +11,7 @@ export type EventKind =
   | 'stopped'
   | 'target-set'
   | 'secret-changed'
+  | 'restart'
   | 'error'
 
 export interface LaunchoEvent {

@@ -1,4 +1,4 @@
-/** Prints what a target or secret change does to each process. */
+/** Prints what a target or secret change does to each process, and why. */
 import type {ProcessChange} from '../daemon/changes.js'
 
 export function describeChanges(changes: ProcessChange[]): string {
@@ -6,13 +6,14 @@ export function describeChanges(changes: ProcessChange[]): string {
   if (moved.length === 0) return 'No process changes.'
   return moved
     .map((change) => {
+      const why = change.reasons?.length ? `: ${change.reasons.join(', ')}` : ''
       switch (change.change) {
         case 'start':
-          return `start    ${change.process} (${change.to})`
+          return `start    ${change.process} (${change.to})${why}`
         case 'stop':
-          return `stop     ${change.process} (${change.from})`
+          return `stop     ${change.process} (${change.from})${why}`
         default:
-          return `replace  ${change.process} (${change.from} -> ${change.to})`
+          return `replace  ${change.process} (${change.from} -> ${change.to})${why}`
       }
     })
     .join('\n')

@@ -1,5 +1,9 @@
-/** What moving from one desired state to another does to each process (for `t set` and later `t diff`). */
-import type {DesiredState} from '../reconcile/desired.js'
+/**
+ * What moving from one desired state to another does to each process, and why: which fields of
+ * the target changed, which secrets changed (by name, never value), or a restart.
+ */
+import type {DesiredProcess, DesiredState} from '../reconcile/desired.js'
+import {canonicalJson} from '../target/version.js'
 
 export type ChangeKind = 'start' | 'replace' | 'stop' | 'unchanged'
 
@@ -8,6 +12,8 @@ export interface ProcessChange {
   change: ChangeKind
   from?: string
   to?: string
+  /** e.g. `command`, `env.PORT`, `secret DB_URL`, `restart` */
+  reasons?: string[]
 }
 
 export function changesBetween(before: DesiredState, after: DesiredState): ProcessChange[] {
@@ -15,9 +21,29 @@ export function changesBetween(before: DesiredState, after: DesiredState): Proce
   return names.map((process) => {
     const old = before.get(process)
     const next = after.get(process)
-    if (!old) return {process, change: 'start', to: next!.version}
-    if (!next) return {process, change: 'stop', from: old.version}
+    if (!old) return {process, change: 'start', to: next!.version, reasons: ['new in the target']}
+    if (!next) return {process, change: 'stop', from: old.version, reasons: ['removed from the target']}
     if (old.version === next.version) return {process, change: 'unchanged', from: old.version, to: next.version}
-    return {process, change: 'replace', from: old.version, to: next.version}
+    return {process, change: 'replace', from: old.version, to: next.version, reasons: reasonsFor(old, next)}
   })
+}
+
+function reasonsFor(old: DesiredProcess, next: DesiredProcess): string[] {
+  const reasons: string[] = []
+  const a = old.template as unknown as Record<string, unknown>
+  const b = next.template as unknown as Record<string, unknown>
+  for (const field of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+    if (field === 'name' || field === 'env') continue
+    if (canonicalJson(a[field] ?? null) !== canonicalJson(b[field] ?? null)) reasons.push(field)
+  }
+  const envKeys = new Set([...Object.keys(old.template.env), ...Object.keys(next.template.env)])
+  for (const key of [...envKeys].sort()) {
+    if (old.template.env[key] !== next.template.env[key]) reasons.push(`env.${key}`)
+  }
+  for (const name of Object.keys(next.secretDigests).sort()) {
+    const before = old.secretDigests[name]
+    if (before !== undefined && before !== next.secretDigests[name]) reasons.push(`secret ${name}`)
+  }
+  if (old.generation !== next.generation) reasons.push('restart')
+  return reasons
 }

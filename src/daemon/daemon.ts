@@ -7,12 +7,14 @@ import {hostname} from 'node:os'
 import type {Logger} from 'pino'
 import {createApiServer} from '../api/server.js'
 import {loadOrCreateServerAuth} from '../api/server-auth.js'
+import {registerProcessRoutes} from '../api/routes/processes.js'
 import {registerSecretRoutes} from '../api/routes/secrets.js'
 import {registerStatusRoutes} from '../api/routes/status.js'
 import {registerTargetRoutes} from '../api/routes/target.js'
 import {EventLog} from '../events.js'
 import {Journal} from '../logs/journal.js'
 import {Reconciler} from '../reconcile/reconciler.js'
+import {GenerationStore} from '../store/generation-store.js'
 import {SecretStore} from '../store/secret-store.js'
 import {StateDir} from '../store/state-dir.js'
 import {TargetStore} from '../store/target-store.js'
@@ -58,6 +60,7 @@ export async function startDaemon(config: ServerConfig, logger: Logger): Promise
   const targets = new TargetService(
     new TargetStore(stateDir.targetFile),
     new SecretStore(stateDir.secretsFile),
+    new GenerationStore(stateDir.generationsFile),
     reconciler,
     events,
     logger,
@@ -71,6 +74,7 @@ export async function startDaemon(config: ServerConfig, logger: Logger): Promise
       registerTargetRoutes(app, targets)
       registerSecretRoutes(app, targets)
       registerStatusRoutes(app, status)
+      registerProcessRoutes(app, targets)
     },
   })
   const listening = await api.listen(host, port)

@@ -10,7 +10,8 @@ import {desiredStateOf, type DesiredState} from '../reconcile/desired.js'
 import type {Reconciler} from '../reconcile/reconciler.js'
 import {assertSecretName, type SecretStore} from '../store/secret-store.js'
 import type {TargetStore} from '../store/target-store.js'
-import {loadTarget} from '../target/load.js'
+import type {GenerationStore} from '../store/generation-store.js'
+import {loadTarget, validateTarget} from '../target/load.js'
 import {changesBetween, type ProcessChange} from './changes.js'
 
 export class TargetService {
@@ -20,6 +21,7 @@ export class TargetService {
   constructor(
     private readonly target: TargetStore,
     private readonly secrets: SecretStore,
+    private readonly generations: GenerationStore,
     private readonly reconciler: Reconciler,
     private readonly events: EventLog,
     private readonly logger: Logger,
@@ -29,6 +31,7 @@ export class TargetService {
   async load(): Promise<void> {
     await this.target.load()
     await this.secrets.load()
+    await this.generations.load()
     try {
       this.reconciler.setDesired(this.resolve(this.target.current().text, this.secrets.snapshot()))
     } catch (error) {
@@ -96,11 +99,25 @@ export class TargetService {
     return this.apply(desired, 'secret-changed', `secret ${names} changed`)
   }
 
-  private resolve(text: string, secrets: ReadonlyMap<string, string>): DesiredState {
-    return desiredStateOf(loadTarget(text, secrets))
+  /** Replaces every instance of a process with a fresh one, the way an upgrade does. */
+  async restart(process: string): Promise<ProcessChange[]> {
+    if (!this.reconciler.getDesired().has(process)) {
+      throw new LaunchoError('not_found', `process "${process}" is not in the target`, {hint: 'launcho status lists the processes'})
+    }
+    const generations = await this.generations.bump(process)
+    const desired = this.resolve(this.target.current().text, this.secrets.snapshot(), generations)
+    return this.apply(desired, 'restart', `restart of ${process}`)
   }
 
-  private apply(desired: DesiredState, kind: 'target-set' | 'secret-changed', what: string): ProcessChange[] {
+  private resolve(
+    text: string,
+    secrets: ReadonlyMap<string, string>,
+    generations: ReadonlyMap<string, number> = this.generations.snapshot(),
+  ): DesiredState {
+    return desiredStateOf(validateTarget(text), loadTarget(text, secrets), secrets, generations)
+  }
+
+  private apply(desired: DesiredState, kind: 'target-set' | 'secret-changed' | 'restart', what: string): ProcessChange[] {
     const changes = changesBetween(this.reconciler.getDesired(), desired)
     this.loadError = undefined
     this.reconciler.setDesired(desired)

@@ -6,6 +6,7 @@
  *   launcho-server-auth.yaml  cert, private key, token (0600)
  *   target.yaml               the target text exactly as set (0600)
  *   secrets.json              secret values (0600)
+ *   restarts.json             restart generation per process (0600)
  *   instances/<unit>/         fresh working directory of each instance, owned by its user
  */
 import {join} from 'node:path'
@@ -24,6 +25,10 @@ export class StateDir {
 
   get secretsFile(): string {
     return join(this.root, 'secrets.json')
+  }
+
+  get generationsFile(): string {
+    return join(this.root, 'restarts.json')
   }
 
   get instancesDir(): string {

@@ -72,10 +72,8 @@ function invalid(problems: Problem[]): LaunchoError {
   const sorted = sortProblems(problems)
   const shown = sorted.slice(0, MAX_PROBLEMS)
   if (sorted.length > MAX_PROBLEMS) shown.push({message: `and ${sorted.length - MAX_PROBLEMS} more problems`})
-  const message =
-    shown.length === 1
-      ? `invalid target: ${formatProblem(shown[0])}`
-      : `invalid target (${sorted.length} problems):\n${shown.map((p) => `  ${formatProblem(p)}`).join('\n')}`
+  // The problems travel separately so each client can prefix them with its own file name.
+  const message = sorted.length === 1 ? 'invalid target' : `invalid target (${sorted.length} problems)`
   return new LaunchoError('invalid_target', message, {problems: shown})
 }
 

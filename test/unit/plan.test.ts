@@ -5,8 +5,12 @@ import type {DesiredProcess} from '../../src/reconcile/desired.js'
 import {planProcess} from '../../src/reconcile/plan.js'
 import type {ObservedUnit} from '../../src/systemd/manager.js'
 
+const spec = {name: 'web', command: ['sleep', '1'], env: {}, resources: [], receives: []}
 const desired = (version: string): DesiredProcess => ({
-  spec: {name: 'web', command: ['sleep', '1'], env: {}, resources: [], receives: []},
+  spec,
+  template: spec,
+  secretDigests: {},
+  generation: 0,
   version,
   unit: `launcho-web-${version}.service`,
 })

@@ -73,7 +73,7 @@ describe('validateTarget', () => {
   it('reports a YAML syntax error at its line', () => {
     const error = failure(() => validateTarget('processes:\n  - name: "web"\n    command: node: server.js\n'))
     assert.deepEqual(only(error.problems), {line: 3, column: 14, message: 'Nested mappings are not allowed in compact mappings'})
-    assert.equal(error.message, 'invalid target: 3:14: Nested mappings are not allowed in compact mappings')
+    assert.equal(error.message, 'invalid target')
   })
 
   it('rejects unknown keys, naming the key and suggesting the right one', () => {

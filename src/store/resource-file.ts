@@ -1,0 +1,111 @@
+/**
+ * Streaming file primitives for resources, shared by the server's store and the CLI: hash a file,
+ * write a stream to a new file while hashing it, and save a download only once its hash checks
+ * out. Nothing here holds more than a stream buffer in memory, whatever the file size.
+ */
+import {createHash, randomBytes} from 'node:crypto'
+import {createReadStream, createWriteStream} from 'node:fs'
+import {rename, unlink} from 'node:fs/promises'
+import {basename, dirname, join} from 'node:path'
+import {Transform, type Readable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
+import {type ErrorCode, LaunchoError} from '../errors.js'
+
+export interface Hashed {
+  sha256: string
+  size: number
+}
+
+/** Big chunks keep syscalls few; memory stays at a few of them per transfer. */
+export const CHUNK_BYTES = 1024 * 1024
+
+export async function hashFile(path: string): Promise<Hashed> {
+  const hasher = new Hasher()
+  try {
+    await pipeline(createReadStream(path, {highWaterMark: CHUNK_BYTES}), hasher, async (source) => {
+      for await (const _ of source);
+    })
+  } catch (error) {
+    throw fileError(`cannot read ${path}`, error, 'invalid_request')
+  }
+  return hasher.result()
+}
+
+/**
+ * Streams `source` into the new file `path` (never an existing one) while hashing, and fsyncs it
+ * before returning. On any failure, a source that ends early included, the file is deleted.
+ */
+export async function writeHashed(source: AsyncIterable<Buffer> | Readable, path: string, options: {maxBytes?: number} = {}): Promise<Hashed> {
+  const hasher = new Hasher(options.maxBytes)
+  try {
+    // 'wx': a planted file or symlink under the temp name is never followed or reused.
+    await pipeline(source, hasher, createWriteStream(path, {flags: 'wx', mode: 0o600, flush: true, highWaterMark: CHUNK_BYTES}))
+  } catch (error) {
+    await unlink(path).catch(() => {})
+    throw fileError(`could not write ${path}`, error)
+  }
+  return hasher.result()
+}
+
+/**
+ * Writes `source` to a temp file beside `dest` and renames it into place only when its SHA-256 is
+ * `expected`; otherwise nothing is left behind and `dest` is untouched.
+ */
+export async function saveVerified(source: AsyncIterable<Buffer> | Readable, dest: string, expected: string): Promise<Hashed> {
+  const temp = join(dirname(dest), `.${basename(dest)}.${randomBytes(6).toString('hex')}.part`)
+  const hashed = await writeHashed(source, temp)
+  if (hashed.sha256 !== expected) {
+    await unlink(temp).catch(() => {})
+    throw new LaunchoError('internal', `the downloaded content has SHA-256 ${hashed.sha256}, not ${expected}; ${dest} was not written`, {
+      hint: 'the transfer was corrupted or the server store is damaged; retry, and check the server log if it persists',
+    })
+  }
+  try {
+    await rename(temp, dest)
+  } catch (error) {
+    await unlink(temp).catch(() => {})
+    throw fileError(`could not move the download into ${dest}`, error)
+  }
+  return hashed
+}
+
+/** Passes chunks through unchanged, hashing and counting them, and stops at `maxBytes`. */
+export class Hasher extends Transform {
+  private readonly hash = createHash('sha256')
+  private size = 0
+
+  constructor(private readonly maxBytes = Number.POSITIVE_INFINITY) {
+    super()
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null, data?: Buffer) => void): void {
+    this.size += chunk.length
+    if (this.size > this.maxBytes) {
+      done(new LaunchoError('payload_too_large', `the upload is larger than the limit of ${this.maxBytes} bytes`, {hint: 'split the data into several resources'}))
+      return
+    }
+    this.hash.update(chunk)
+    done(null, chunk)
+  }
+
+  result(): Hashed {
+    return {sha256: this.hash.digest('hex'), size: this.size}
+  }
+}
+
+const reasons: Record<string, [string, string]> = {
+  ENOENT: ['no such file or directory', 'check the path'],
+  EACCES: ['permission denied', 'check the file and directory permissions'],
+  EISDIR: ['is a directory', 'give a file, not a directory'],
+  ENOSPC: ['no space left on device', 'free space on the disk and retry'],
+  EDQUOT: ['disk quota exceeded', 'free space or raise the quota and retry'],
+  ECONNRESET: ['the connection was cut mid-transfer', 'retry; nothing partial was kept'],
+  ERR_STREAM_PREMATURE_CLOSE: ['the transfer stopped before the end', 'retry; nothing partial was kept'],
+}
+
+export function fileError(what: string, error: unknown, code: ErrorCode = 'storage_failed'): LaunchoError {
+  if (error instanceof LaunchoError) return error
+  const errno = (error as NodeJS.ErrnoException)?.code ?? ''
+  const [reason, hint] = reasons[errno] ?? [(error as Error)?.message ?? String(error), 'retry; if it persists, check the disk and the logs']
+  return new LaunchoError(code, `${what}: ${reason}`, {hint, cause: error})
+}
