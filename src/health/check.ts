@@ -1,0 +1,18 @@
+/**
+ * Health check definitions and results. A prober runs one check against one instance; the health
+ * state machine (thresholds, start-up deadline) decides what the results mean.
+ */
+
+export type HealthCheck =
+  | {kind: 'http'; port: number; path: string; timeoutMs: number}
+  | {kind: 'tcp'; port: number; timeoutMs: number}
+  /** argv run as the process user (the caller decides how); exit 0 = healthy. */
+  | {kind: 'exec'; command: string[]; timeoutMs: number; env?: Record<string, string>; cwd?: string; user?: string}
+
+export interface CheckResult {
+  ok: boolean
+  /** e.g. `HTTP 200 in 3 ms`, `connection refused`, `timed out after 1000 ms`, `exit 1: <stderr tail>` */
+  detail: string
+  at: number
+  durationMs: number
+}

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+import {CrashTracker} from '../../src/reconcile/crash-policy.js'
+import type {DesiredProcess} from '../../src/reconcile/desired.js'
+import {planRollout, type InstanceFacts, type ProcessView} from '../../src/rollout/rollout.js'
+import type {ObservedUnit} from '../../src/systemd/manager.js'
+
+const spec = {name: 'web', command: ['node', 'server.js'], env: {}, resources: [], receives: ['traffic']}
+const desired = (version: string): DesiredProcess => ({
+  spec,
+  template: spec,
+  secretDigests: {},
+  generation: 0,
+  version,
+  unit: `launcho-web-${version}.service`,
+})
+const unit = (version: string, activeState = 'active'): ObservedUnit => ({
+  name: `launcho-web-${version}.service`,
+  process: 'web',
+  version,
+  activeState,
+  subState: 'running',
+  mainPid: 1,
+  nRestarts: 0,
+  result: 'success',
+  execMainCode: 0,
+  execMainStatus: 0,
+  execMainStartUs: 1,
+  stateChangeUs: 0,
+  environment: [],
+})
+const OLD = 'aaaaaaaa'
+const NEW = 'bbbbbbbb'
+const NEWER = 'cccccccc'
+const name = (version: string) => `launcho-web-${version}.service`
+
+function view(version: string | undefined, units: ObservedUnit[], facts: Record<string, Partial<InstanceFacts>>, extra: Partial<ProcessView> = {}): ProcessView {
+  return {
+    ...(version ? {desired: desired(version)} : {}),
+    units,
+    facts: (u) => ({health: 'healthy', membership: 'out', ...facts[u]}),
+    crash: new CrashTracker(),
+    now: 100_000,
+    policy: {drainTimeoutMs: 30_000},
+    ...extra,
+  }
+}
+
+describe('rollout state machine', () => {
+  it('starts the new version alongside the old one, which keeps serving', () => {
+    assert.equal(planRollout(view(NEW, [unit(OLD)], {[name(OLD)]: {membership: 'in'}})).kind, 'start')
+  })
+
+  it('waits while the new instance is starting', () => {
+    const v = view(NEW, [unit(OLD), unit(NEW)], {[name(OLD)]: {membership: 'in'}, [name(NEW)]: {health: 'starting'}})
+    assert.deepEqual(planRollout(v), {kind: 'none'})
+  })
+
+  it('adds a healthy new instance to the balancer, then drains the old one', () => {
+    const units = [unit(OLD), unit(NEW)]
+    assert.deepEqual(planRollout(view(NEW, units, {[name(OLD)]: {membership: 'in'}})), {kind: 'serve', unit: name(NEW)})
+    assert.deepEqual(planRollout(view(NEW, units, {[name(OLD)]: {membership: 'in'}, [name(NEW)]: {membership: 'in'}})), {
+      kind: 'drain',
+      units: [name(OLD)],
+    })
+  })
+
+  it('stops a draining instance once idle, or at the drain timeout, and not before', () => {
+    const units = [unit(OLD), unit(NEW)]
+    const draining = (extra: Partial<InstanceFacts>) =>
+      view(NEW, units, {[name(OLD)]: {membership: 'draining', drainSince: 90_000, ...extra}, [name(NEW)]: {membership: 'in'}})
+    assert.deepEqual(planRollout(draining({activeConnections: 2})), {kind: 'wait', until: 120_000})
+    assert.deepEqual(planRollout(draining({})), {kind: 'wait', until: 120_000})
+    assert.deepEqual(planRollout(draining({activeConnections: 0})), {kind: 'stop', units: [name(OLD)], reason: 'replaced'})
+    assert.deepEqual(planRollout(draining({drainSince: 60_000, activeConnections: 5})), {kind: 'stop', units: [name(OLD)], reason: 'replaced'})
+  })
+
+  it('fails a rollout whose new version never turns healthy; the old one keeps serving', () => {
+    const units = [unit(OLD), unit(NEW)]
+    const v = view(NEW, units, {[name(OLD)]: {membership: 'in'}, [name(NEW)]: {health: 'failed'}})
+    assert.deepEqual(planRollout(v), {kind: 'fail', unit: name(NEW), version: NEW})
+    const after = view(NEW, units, {[name(OLD)]: {membership: 'in'}, [name(NEW)]: {health: 'failed'}}, {failedVersion: NEW})
+    assert.deepEqual(planRollout(after), {kind: 'stop', units: [name(NEW)], reason: 'rollout-failed'})
+    const settled = view(NEW, [unit(OLD)], {[name(OLD)]: {membership: 'in'}}, {failedVersion: NEW})
+    assert.deepEqual(planRollout(settled), {kind: 'none'}, 'the failed version is not retried')
+  })
+
+  it('takes an instance that turns unhealthy out of the balancer at once, then replaces it', () => {
+    const units = [unit(NEW)]
+    assert.deepEqual(planRollout(view(NEW, units, {[name(NEW)]: {health: 'unhealthy', membership: 'in'}})), {
+      kind: 'unserve',
+      unit: name(NEW),
+      reason: 'health check failing',
+    })
+    assert.deepEqual(planRollout(view(NEW, units, {[name(NEW)]: {health: 'unhealthy'}})), {kind: 'replace', unit: name(NEW)})
+  })
+
+  it('lets a newer version supersede an unfinished rollout cleanly', () => {
+    const units = [unit(OLD), unit(NEW)]
+    const facts = {[name(OLD)]: {membership: 'in' as const}, [name(NEW)]: {health: 'starting' as const}}
+    assert.deepEqual(planRollout(view(NEWER, units, facts)), {kind: 'stop', units: [name(NEW)], reason: 'superseded'})
+    assert.equal(planRollout(view(NEWER, [unit(OLD)], facts)).kind, 'start')
+  })
+
+  it('drains then stops a process removed from the target', () => {
+    assert.deepEqual(planRollout(view(undefined, [unit(OLD)], {[name(OLD)]: {membership: 'in'}})), {kind: 'drain', units: [name(OLD)]})
+    assert.deepEqual(planRollout(view(undefined, [unit(OLD)], {})), {kind: 'stop', units: [name(OLD)], reason: 'removed'})
+  })
+
+  it('is idempotent once the new version serves alone', () => {
+    assert.deepEqual(planRollout(view(NEW, [unit(NEW)], {[name(NEW)]: {membership: 'in'}})), {kind: 'none'})
+  })
+})
