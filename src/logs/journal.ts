@@ -1,9 +1,11 @@
 /**
- * Reads the journal through journalctl (`-o json`), optionally of another root (a sandbox's:
- * `--journal-root`). Used for failure reasons now and for `launcho logs` later.
+ * Reads the journal through journalctl, optionally of another root (a sandbox's:
+ * `--journal-root`): small queries as `-o json` (failure reasons), log streams as `-o export`
+ * chunks (`launcho logs`).
  */
 import {execFile} from 'node:child_process'
 import {promisify} from 'node:util'
+import {journalctlOutput} from './journalctl-output.js'
 
 const run = promisify(execFile)
 
@@ -22,11 +24,40 @@ export interface JournalQuery {
   sinceUs?: number
 }
 
+export interface JournalStreamQuery {
+  /** journalctl matches (`FIELD=value`); fields of one name are ORed, different names ANDed. */
+  matches: string[]
+  /** Only these fields (journalctl adds the cursor and timestamps). */
+  fields: readonly string[]
+  /** The last N entries (with follow: then every new one). */
+  lines: number
+  follow: boolean
+}
+
 export class Journal {
   constructor(private readonly root?: string) {}
 
   baseArgs(): string[] {
-    return ['--no-pager', '-q', '-o', 'json', ...(this.root ? [`--root=${this.root}`] : [])]
+    return ['--no-pager', '-q', '-o', 'json', ...this.rootArgs()]
+  }
+
+  private rootArgs(): string[] {
+    return this.root ? [`--root=${this.root}`] : []
+  }
+
+  /** Whether any entry matches at all. */
+  async hasEntries(matches: string[]): Promise<boolean> {
+    return (await this.query({matches, lines: 1})).length > 0
+  }
+
+  /**
+   * journalctl's export output for a query, oldest first, read only as fast as the consumer
+   * iterates; a follow runs until `signal` aborts or the consumer stops.
+   */
+  exportStream(query: JournalStreamQuery, signal: AbortSignal): AsyncGenerator<Buffer> {
+    const args = ['--no-pager', '-q', '-o', 'export', `--output-fields=${query.fields.join(',')}`, `--lines=${query.lines}`, ...this.rootArgs()]
+    if (query.follow) args.push('--follow')
+    return journalctlOutput([...args, ...query.matches], signal)
   }
 
   async query(query: JournalQuery): Promise<JournalEntry[]> {
@@ -76,8 +107,12 @@ function describeExit(line: string): string {
 
 function parseEntry(line: string): JournalEntry {
   const fields = JSON.parse(line) as Record<string, unknown>
-  const text = (value: unknown): string =>
-    typeof value === 'string' ? value : Array.isArray(value) ? Buffer.from(value as number[]).toString('utf8') : ''
+  const text = (value: unknown): string => {
+    if (typeof value === 'string') return value
+    if (!Array.isArray(value) || value.length === 0) return ''
+    // A byte array is a value that is not valid UTF-8; an array of values is a repeated field.
+    return typeof value[0] === 'number' ? Buffer.from(value as number[]).toString('utf8') : text(value[0])
+  }
   const flat: Record<string, string> = {}
   for (const [key, value] of Object.entries(fields)) flat[key] = text(value)
   return {timeUs: Number(flat.__REALTIME_TIMESTAMP ?? 0), message: flat.MESSAGE ?? '', fields: flat}

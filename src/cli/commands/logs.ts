@@ -1,0 +1,55 @@
+import {Args, Flags} from '@oclif/core'
+import {ClientCommand} from '../base-command.js'
+import {printLogStream} from '../../logs/log-printer.js'
+import {DEFAULT_LINES, MAX_LINES} from '../../logs/logs-request.js'
+
+export default class Logs extends ClientCommand {
+  static override description = "Show a process's log lines, oldest first: by default those of every instance of its current version"
+
+  static override examples = [
+    '<%= config.bin %> logs web',
+    '<%= config.bin %> logs web -f',
+    "<%= config.bin %> logs web --since '10 min ago' --all-versions",
+    '<%= config.bin %> logs web -n 1000 --json',
+  ]
+
+  static override args = {
+    process: Args.string({description: 'process name, as in the target', required: true}),
+  }
+
+  static override flags = {
+    follow: Flags.boolean({char: 'f', description: 'keep printing new lines until interrupted (Ctrl-C)'}),
+    lines: Flags.integer({char: 'n', description: 'show the last N lines', default: DEFAULT_LINES, min: 0, max: MAX_LINES}),
+    since: Flags.string({description: "only lines since TIME, as journalctl --since takes it: '10 min ago', '2026-11-22 10:00', 'yesterday'"}),
+    'all-versions': Flags.boolean({description: 'include the lines of replaced versions'}),
+    json: Flags.boolean({description: 'print one JSON object per line (NDJSON): time, process, version, unit, pid, message, priority'}),
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Logs)
+    const client = await this.client(flags.auth)
+    // Ctrl-C, SIGTERM or a closed pipe (`| head`) end the stream; that is a normal end, exit 0.
+    const stop = new AbortController()
+    const end = () => stop.abort()
+    process.once('SIGINT', end)
+    process.once('SIGTERM', end)
+    process.stdout.once('error', end)
+    try {
+      const chunks = client.stream(`v1/logs/${encodeURIComponent(args.process)}`, {
+        query: {lines: flags.lines, follow: flags.follow, allVersions: flags['all-versions'], ...(flags.since ? {since: flags.since} : {})},
+        signal: stop.signal,
+      })
+      const printed = await printLogStream(chunks, process.stdout, {json: flags.json, signal: stop.signal})
+      if (printed === 0 && !flags.json && !flags.follow) {
+        const scope = flags['all-versions'] ? '' : ' of its current version (add --all-versions for replaced ones)'
+        process.stderr.write(`No log lines for ${args.process}${scope}.\n`)
+      }
+    } catch (error) {
+      if (!stop.signal.aborted) throw error
+    } finally {
+      process.off('SIGINT', end)
+      process.off('SIGTERM', end)
+      process.stdout.off('error', end)
+    }
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * One log line as the API sends it (one NDJSON object per line) and as `launcho logs --json`
+ * prints it, built from the journal fields of one entry.
+ */
+import {unitNameOf} from '../systemd/unit-name.js'
+import type {ExportEntry} from './export-parser.js'
+
+export interface LogEntry {
+  /** ISO 8601, UTC, with the journal's microseconds. */
+  time: string
+  process: string
+  /** The instance's version (8 hex digits). */
+  version: string
+  unit: string
+  /** PID in the namespace of the systemd that ran it; null when the journal has none. */
+  pid: number | null
+  message: string
+  /** syslog priority, 0 (emerg) … 7 (debug); stdout lines are 6 (info). */
+  priority: number | null
+}
+
+/** The journal fields read for log lines; everything else stays inside journalctl. */
+export const LOG_FIELDS: readonly string[] = [
+  '__REALTIME_TIMESTAMP',
+  '_PID',
+  'PRIORITY',
+  '_SYSTEMD_UNIT',
+  'LAUNCHO_PROCESS',
+  'LAUNCHO_VERSION',
+  'MESSAGE',
+]
+
+export function logEntryOf(fields: ExportEntry): LogEntry {
+  const process = fields.LAUNCHO_PROCESS ?? ''
+  const version = fields.LAUNCHO_VERSION ?? ''
+  return {
+    time: isoMicros(fields.__REALTIME_TIMESTAMP ?? '0'),
+    process,
+    version,
+    unit: fields._SYSTEMD_UNIT ?? (process && version ? unitNameOf({process, version}) : ''),
+    pid: numberOrNull(fields._PID),
+    message: fields.MESSAGE ?? '',
+    priority: numberOrNull(fields.PRIORITY),
+  }
+}
+
+// Consecutive lines mostly share their second; formatting a Date per line was a hot spot.
+let cachedSecond = -1
+let cachedPrefix = ''
+
+/** "1795310047559232" (µs since the epoch) → "2026-11-22T10:00:47.559232Z". */
+export function isoMicros(realtimeUs: string): string {
+  const us = Number(realtimeUs)
+  if (!Number.isSafeInteger(us) || us < 0) return '1970-01-01T00:00:00.000000Z'
+  const second = Math.floor(us / 1_000_000)
+  if (second !== cachedSecond) {
+    cachedSecond = second
+    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 20)
+  }
+  return `${cachedPrefix}${String(us % 1_000_000).padStart(6, '0')}Z`
+}
+
+function numberOrNull(text: string | undefined): number | null {
+  if (text === undefined || text === '') return null
+  const value = Number(text)
+  return Number.isInteger(value) ? value : null
+}
