@@ -8,7 +8,7 @@ import {spawn} from 'node:child_process'
 import {closeSync, openSync} from 'node:fs'
 import {mkdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {Harness, launchoBin, waitFor} from '../test/helpers/harness.js'
+import {Harness, waitFor} from '../test/helpers/harness.js'
 
 const LINES = 100_000
 const RUNS = Number(process.argv[2] ?? 5)
@@ -65,9 +65,9 @@ try {
     500,
   )
 
-  const launcho = [process.execPath, launchoBin, 'logs', PROCESS, '-n', String(LINES), '--all-versions', '--auth', h.authFile]
+  const launcho = h.cliArgv(['logs', PROCESS, '-n', String(LINES), '--all-versions'])
   const journalctl = ['journalctl', `--root=${h.sandbox.journalRoot}`, '-n', String(LINES), '-o', 'json', `LAUNCHO_PROCESS=${PROCESS}`]
-  const startup = [process.execPath, launchoBin, 'logs', PROCESS, '-n', '1', '--auth', h.authFile]
+  const startup = h.cliArgv(['logs', PROCESS, '-n', '1'])
   const printed = await countLines(launcho)
   if (printed !== LINES) throw new Error(`launcho logs printed ${printed} lines, expected ${LINES}`)
 

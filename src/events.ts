@@ -12,6 +12,11 @@ export type EventKind =
   | 'target-set'
   | 'secret-changed'
   | 'restart'
+  | 'restarted'
+  | 'serving'
+  | 'unhealthy'
+  | 'draining'
+  | 'rollout-failed'
   | 'error'
 
 export interface LaunchoEvent {

@@ -5,12 +5,14 @@
  */
 import {X509Certificate} from 'node:crypto'
 import {Agent} from 'node:https'
+import type {Readable} from 'node:stream'
 import type {PeerCertificate} from 'node:tls'
 import got, {HTTPError, RequestError, type Got} from 'got'
 import {type ErrorCode, LaunchoError, type Problem} from '../errors.js'
 import type {ClientAuth} from './client-auth.js'
 
 const REQUEST_TIMEOUT_MS = 30_000
+const UPLOAD_ANSWER_TIMEOUT_MS = 10 * 60_000
 const CERT_MISMATCH = 'ERR_LAUNCHO_CERT_MISMATCH'
 
 // OpenSSL verification failures that, given a single pinned self-signed cert, all mean "this is
@@ -90,6 +92,36 @@ export class ApiClient {
         throw this.fromResponse(response.statusCode, Buffer.concat(chunks).toString('utf8'))
       }
       for await (const chunk of request) yield chunk as Buffer
+    } catch (error) {
+      throw this.explain(error)
+    }
+  }
+
+  /**
+   * PUTs a large body (a resource) as a stream, never buffered. No overall time limit, since a big
+   * file on a slow link takes what it takes: only on connecting, and on the answer after the last
+   * byte (the server fsyncs and verifies first, which can take a while for many gigabytes).
+   */
+  async upload<T>(
+    path: string,
+    body: Readable,
+    opts: {size?: number; headers?: Record<string, string>; onProgress?: (sentBytes: number) => void} = {},
+  ): Promise<T> {
+    try {
+      const request = this.http(relative(path), {
+        method: 'PUT',
+        body,
+        headers: {
+          'content-type': 'application/octet-stream',
+          ...(opts.size !== undefined ? {'content-length': String(opts.size)} : {}),
+          ...opts.headers,
+        },
+        responseType: 'text',
+        timeout: {connect: 10_000, secureConnect: 10_000, response: UPLOAD_ANSWER_TIMEOUT_MS},
+      })
+      if (opts.onProgress) request.on('uploadProgress', ({transferred}) => opts.onProgress!(transferred))
+      const response = await request
+      return (response.body === '' ? undefined : JSON.parse(response.body)) as T
     } catch (error) {
       throw this.explain(error)
     }

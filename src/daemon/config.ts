@@ -20,6 +20,19 @@ export const configSchema = z.strictObject({
   stopTimeoutSeconds: z.number().positive().max(3600).default(10),
   /** How long `before` plus the exec may take. */
   startTimeoutSeconds: z.number().positive().max(86_400).default(300),
+  /** auto = ipvs where the kernel has it, else nftables, else the userspace proxy. */
+  lb: z.enum(['auto', 'ipvs', 'nftables', 'userspace']).default('auto'),
+  /** Where SERVICE_PORT_<NAME> ports come from. */
+  portRange: z
+    .string()
+    .regex(/^\d{1,5}-\d{1,5}$/, 'must be FIRST-LAST, e.g. 20000-29999')
+    .refine((range) => {
+      const [first, last] = range.split('-').map(Number) as [number, number]
+      return first >= 1024 && last <= 65535 && first <= last
+    }, 'must lie within 1024-65535, first <= last')
+    .default('20000-29999'),
+  /** How long a draining instance may keep its connections before it is stopped. */
+  drainTimeoutSeconds: z.number().min(0).max(3600).default(30),
 })
 
 export type ServerConfig = z.infer<typeof configSchema>
@@ -47,6 +60,11 @@ export async function loadConfig(file: string | undefined, overrides: Partial<Se
     })
   }
   return parsed.data
+}
+
+export function portRangeOf(config: ServerConfig): {first: number; last: number} {
+  const [first, last] = config.portRange.split('-').map(Number) as [number, number]
+  return {first, last}
 }
 
 export function splitHostPort(listen: string): {host: string; port: number} {

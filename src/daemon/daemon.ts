@@ -4,10 +4,13 @@
  */
 import {readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
+import {join} from 'node:path'
 import type {Logger} from 'pino'
 import {createApiServer} from '../api/server.js'
 import {loadOrCreateServerAuth} from '../api/server-auth.js'
+import {registerLogRoutes} from '../api/routes/logs.js'
 import {registerProcessRoutes} from '../api/routes/processes.js'
+import {registerResourceRoutes} from '../api/routes/resources.js'
 import {registerSecretRoutes} from '../api/routes/secrets.js'
 import {registerStatusRoutes} from '../api/routes/status.js'
 import {registerTargetRoutes} from '../api/routes/target.js'
@@ -15,11 +18,13 @@ import {EventLog} from '../events.js'
 import {Journal} from '../logs/journal.js'
 import {Reconciler} from '../reconcile/reconciler.js'
 import {GenerationStore} from '../store/generation-store.js'
+import {ResourceStore} from '../store/resource-store.js'
 import {SecretStore} from '../store/secret-store.js'
 import {StateDir} from '../store/state-dir.js'
 import {TargetStore} from '../store/target-store.js'
 import {SystemdConnection} from '../systemd/connection.js'
-import {splitHostPort, type ServerConfig} from './config.js'
+import {createBalancer} from '../lb/select.js'
+import {portRangeOf, splitHostPort, type ServerConfig} from './config.js'
 import {StatusService} from './status-service.js'
 import {TargetService} from './target-service.js'
 
@@ -36,6 +41,8 @@ export function packageVersion(): string {
 export async function startDaemon(config: ServerConfig, logger: Logger): Promise<RunningDaemon> {
   const stateDir = new StateDir(config.stateDir)
   await stateDir.ensure()
+  const resources = new ResourceStore(join(stateDir.root, 'resources'))
+  await resources.init()
   const {host, port} = splitHostPort(config.listen)
   // The host recorded for print-auth; operators usually override it with --host.
   const recordedHost = `${host === '0.0.0.0' || host === '::' ? hostname() : host}:${port === 0 ? 12888 : port}`
@@ -44,6 +51,7 @@ export async function startDaemon(config: ServerConfig, logger: Logger): Promise
   let reconciler: Reconciler | undefined
   const systemd = new SystemdConnection(logger, () => reconciler?.kick())
   await systemd.connect()
+  const balancer = await createBalancer(config.lb, {stateDir, systemd, logger})
   reconciler = new Reconciler({
     systemd: () => systemd.current,
     journal: new Journal(config.journalRoot),
@@ -56,6 +64,10 @@ export async function startDaemon(config: ServerConfig, logger: Logger): Promise
       startTimeoutMs: config.startTimeoutSeconds * 1000,
     },
     resyncMs: config.resyncSeconds * 1000,
+    portRange: portRangeOf(config),
+    drainTimeoutMs: config.drainTimeoutSeconds * 1000,
+    balancer,
+    resources,
   })
   const targets = new TargetService(
     new TargetStore(stateDir.targetFile),
@@ -70,11 +82,16 @@ export async function startDaemon(config: ServerConfig, logger: Logger): Promise
   const api = await createApiServer({
     auth,
     logger,
+    // No whole-request deadline: a resource upload takes as long as the link needs. Headers must
+    // still arrive within 10 s, and a connection silent for 2 minutes is still cut.
+    timeouts: {requestMs: 0},
     register(app) {
       registerTargetRoutes(app, targets)
       registerSecretRoutes(app, targets)
       registerStatusRoutes(app, status)
+      registerLogRoutes(app, new Journal(config.journalRoot), () => reconciler?.getDesired())
       registerProcessRoutes(app, targets)
+      registerResourceRoutes(app, resources, () => targets.resourceUsers())
     },
   })
   const listening = await api.listen(host, port)

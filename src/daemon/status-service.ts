@@ -2,12 +2,13 @@
 import {LaunchoError} from '../errors.js'
 import type {EventLog, LaunchoEvent} from '../events.js'
 import type {Reconciler} from '../reconcile/reconciler.js'
+import type {ObservedUnit} from '../systemd/manager.js'
 import {buildStatus, type ProcessStatus} from '../reconcile/status.js'
 import type {SystemdConnection} from '../systemd/connection.js'
 import type {TargetService} from './target-service.js'
 
 export interface StatusReport {
-  server: {version: string; bus: string; targetProblem?: string}
+  server: {version: string; bus: string; lb?: string; targetProblem?: string}
   processes: ProcessStatus[]
   events: LaunchoEvent[]
 }
@@ -21,6 +22,18 @@ export class StatusService {
     private readonly events: EventLog,
   ) {}
 
+  private statusSources() {
+    const reconciler = this.reconciler
+    return {
+      desired: reconciler.getDesired(),
+      tracker: (name: string) => reconciler.tracker(name),
+      facts: (unit: ObservedUnit) => reconciler.registry.facts(unit),
+      ports: (unit: string) => reconciler.registry.get(unit)?.ports ?? {},
+      lastCheck: (unit: string) => reconciler.monitor.snapshot(unit)?.lastResult,
+      failedRollouts: reconciler.failedRollouts,
+    }
+  }
+
   async status(eventCount: number): Promise<StatusReport> {
     const manager = this.systemd.current
     if (!manager) {
@@ -31,8 +44,13 @@ export class StatusService {
     const observed = await manager.list()
     const problem = this.targets.problem()
     return {
-      server: {version: this.version, bus: manager.address, ...(problem ? {targetProblem: problem.message} : {})},
-      processes: buildStatus(this.reconciler.getDesired(), observed, (name) => this.reconciler.tracker(name), Date.now()),
+      server: {
+        version: this.version,
+        bus: manager.address,
+        ...(this.reconciler.balancer ? {lb: this.reconciler.balancer.kind} : {}),
+        ...(problem ? {targetProblem: problem.message} : {}),
+      },
+      processes: buildStatus(this.statusSources(), observed, Date.now()),
       events: this.events.recent(eventCount),
     }
   }

@@ -11,8 +11,13 @@ import type {Reconciler} from '../reconcile/reconciler.js'
 import {assertSecretName, type SecretStore} from '../store/secret-store.js'
 import type {TargetStore} from '../store/target-store.js'
 import type {GenerationStore} from '../store/generation-store.js'
-import {loadTarget, validateTarget} from '../target/load.js'
+import {loadTarget, validateTarget, type ServiceSpec} from '../target/load.js'
 import {changesBetween, type ProcessChange} from './changes.js'
+
+interface Resolved {
+  desired: DesiredState
+  services: ServiceSpec[]
+}
 
 export class TargetService {
   /** Why the stored target cannot be applied (e.g. a secret file restored without a value). */
@@ -33,7 +38,8 @@ export class TargetService {
     await this.secrets.load()
     await this.generations.load()
     try {
-      this.reconciler.setDesired(this.resolve(this.target.current().text, this.secrets.snapshot()))
+      const {desired, services} = this.resolve(this.target.current().text, this.secrets.snapshot())
+      this.reconciler.setDesired(desired, services)
     } catch (error) {
       // Never stop what runs because the stored target cannot be read back: leave it alone.
       this.loadError = error as LaunchoError
@@ -51,13 +57,22 @@ export class TargetService {
 
   /** What setting `text` would change, without changing anything. */
   preview(text: string): ProcessChange[] {
-    return changesBetween(this.reconciler.getDesired(), this.resolve(text, this.secrets.snapshot()))
+    return changesBetween(this.reconciler.getDesired(), this.resolve(text, this.secrets.snapshot()).desired)
   }
 
   async setTarget(text: string): Promise<ProcessChange[]> {
-    const desired = this.resolve(text, this.secrets.snapshot())
+    const resolved = this.resolve(text, this.secrets.snapshot())
     await this.target.save(text)
-    return this.apply(desired, 'target-set', 'target set')
+    return this.apply(resolved, 'target-set', 'target set')
+  }
+
+  /** Resource id as written in the target (after substitution) → the processes that list it. */
+  resourceUsers(): Map<string, string[]> {
+    const users = new Map<string, string[]>()
+    for (const [name, process] of this.reconciler.getDesired()) {
+      for (const {id} of process.spec.resources) users.set(id, [...(users.get(id) ?? []), name])
+    }
+    return users
   }
 
   secretNames(): string[] {
@@ -82,9 +97,9 @@ export class TargetService {
       }
     }
     const next = this.secrets.preview(changes)
-    let desired: DesiredState
+    let resolved: Resolved
     try {
-      desired = this.resolve(this.target.current().text, next)
+      resolved = this.resolve(this.target.current().text, next)
     } catch (error) {
       if (error instanceof LaunchoError) {
         throw new LaunchoError('conflict', `refused: the target would no longer be valid: ${error.message}`, {
@@ -96,7 +111,7 @@ export class TargetService {
     }
     await this.secrets.replace(next)
     const names = Object.keys(changes).sort().join(', ')
-    return this.apply(desired, 'secret-changed', `secret ${names} changed`)
+    return this.apply(resolved, 'secret-changed', `secret ${names} changed`)
   }
 
   /** Replaces every instance of a process with a fresh one, the way an upgrade does. */
@@ -105,22 +120,23 @@ export class TargetService {
       throw new LaunchoError('not_found', `process "${process}" is not in the target`, {hint: 'launcho status lists the processes'})
     }
     const generations = await this.generations.bump(process)
-    const desired = this.resolve(this.target.current().text, this.secrets.snapshot(), generations)
-    return this.apply(desired, 'restart', `restart of ${process}`)
+    const resolved = this.resolve(this.target.current().text, this.secrets.snapshot(), generations)
+    return this.apply(resolved, 'restart', `restart of ${process}`)
   }
 
   private resolve(
     text: string,
     secrets: ReadonlyMap<string, string>,
     generations: ReadonlyMap<string, number> = this.generations.snapshot(),
-  ): DesiredState {
-    return desiredStateOf(validateTarget(text), loadTarget(text, secrets), secrets, generations)
+  ): Resolved {
+    const resolved = loadTarget(text, secrets)
+    return {desired: desiredStateOf(validateTarget(text), resolved, secrets, generations), services: resolved.services}
   }
 
-  private apply(desired: DesiredState, kind: 'target-set' | 'secret-changed' | 'restart', what: string): ProcessChange[] {
+  private apply({desired, services}: Resolved, kind: 'target-set' | 'secret-changed' | 'restart', what: string): ProcessChange[] {
     const changes = changesBetween(this.reconciler.getDesired(), desired)
     this.loadError = undefined
-    this.reconciler.setDesired(desired)
+    this.reconciler.setDesired(desired, services)
     const moved = changes.filter((change) => change.change !== 'unchanged')
     const summary = moved.map((change) => `${change.change} ${change.process}`).join(', ') || 'no process changes'
     this.events.add(kind, `${what}: ${summary}`)

@@ -6,13 +6,23 @@
 export type HealthCheck =
   | {kind: 'http'; port: number; path: string; timeoutMs: number}
   | {kind: 'tcp'; port: number; timeoutMs: number}
-  /** argv run as the process user (the caller decides how); exit 0 = healthy. */
-  | {kind: 'exec'; command: string[]; timeoutMs: number; env?: Record<string, string>; cwd?: string; user?: string}
+  /** argv run as the process user and group (the runner decides how); exit 0 = healthy. */
+  | {
+      kind: 'exec'
+      command: string[]
+      timeoutMs: number
+      env?: Record<string, string>
+      cwd?: string
+      user?: string
+      /** The process's `gid`: its check runs with the same group as its unit (systemd's Group=). */
+      group?: string
+    }
 
 export interface CheckResult {
   ok: boolean
   /** e.g. `HTTP 200 in 3 ms`, `connection refused`, `timed out after 1000 ms`, `exit 1: <stderr tail>` */
   detail: string
+  /** When the result was known (ms since the epoch): the check's end. */
   at: number
   durationMs: number
 }

@@ -58,14 +58,19 @@ export interface UnitTimings {
   startTimeoutMs: number
 }
 
-export function unitSpecOf(process: DesiredProcess, workingDirectory: string, timings: UnitTimings): UnitSpec {
+export function unitSpecOf(
+  process: DesiredProcess,
+  workingDirectory: string,
+  timings: UnitTimings,
+  env: Record<string, string> = process.spec.env,
+): UnitSpec {
   const {spec, version} = process
   return {
     name: process.unit,
     description: `launcho ${spec.name} (${version})`,
     command: spec.command,
     ...(spec.before !== undefined ? {before: spec.before} : {}),
-    env: spec.env,
+    env,
     ...(spec.uid !== undefined ? {user: spec.uid} : {}),
     ...(spec.gid !== undefined ? {group: spec.gid} : {}),
     workingDirectory,

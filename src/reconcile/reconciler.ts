@@ -1,20 +1,31 @@
 /**
  * The level-triggered loop: compares the desired state with the `launcho-*` units systemd runs and
- * acts on the difference. It runs on every systemd signal about a launcho unit and on a periodic
- * resync. Work is per process: one process's slow `before` or failing start never holds up
- * another's, and an exception is logged and the loop goes on.
+ * acts on the difference, through the rollout state machine (src/rollout/rollout.ts). It runs on
+ * every systemd signal about a launcho unit, every health change, and a periodic resync. Work is
+ * per process: one process's slow `before` or failing start never holds up another's, and an
+ * exception is logged and the loop goes on.
  */
 import {readdir} from 'node:fs/promises'
 import type {Logger} from 'pino'
 import type {EventLog} from '../events.js'
+import type {Balancer, ServiceTable} from '../lb/balancer.js'
+import {PortAllocator, type PortRange} from '../lb/ports.js'
+import {HealthMonitor} from '../health/monitor.js'
+import {healthCheckFor, resolvePolicy} from '../health/policy.js'
 import type {Journal} from '../logs/journal.js'
+import {InstanceRegistry} from '../rollout/instances.js'
+import {planRollout, type Health} from '../rollout/rollout.js'
+import type {ResourceStore} from '../store/resource-store.js'
 import type {StateDir} from '../store/state-dir.js'
+import type {ServiceSpec} from '../target/load.js'
 import type {SystemdManager, ObservedUnit} from '../systemd/manager.js'
 import {parseUnitName} from '../systemd/unit-name.js'
+import {perform, watchHealth} from './actions.js'
+import type {FailedRollout, ReconcilerContext} from './context.js'
 import {CrashTracker, defaultCrashPolicy, type CrashPolicyOptions} from './crash-policy.js'
-import {unitSpecOf, type DesiredProcess, type DesiredState, type UnitTimings} from './desired.js'
-import {planProcess, type Action} from './plan.js'
-import {prepareWorkDir, removeWorkDir} from './work-dir.js'
+import type {DesiredProcess, DesiredState, UnitTimings} from './desired.js'
+import {removeWorkDir} from './work-dir.js'
+import {noticeCrashes} from './crash-watch.js'
 
 export interface ReconcilerOptions {
   systemd: () => SystemdManager | undefined
@@ -24,20 +35,56 @@ export interface ReconcilerOptions {
   events: EventLog
   timings: UnitTimings
   resyncMs: number
+  portRange: PortRange
+  drainTimeoutMs: number
+  balancer?: Balancer
+  resources?: ResourceStore
   crashPolicy?: CrashPolicyOptions
 }
 
-export class Reconciler {
-  private desired: DesiredState = new Map()
+export class Reconciler implements ReconcilerContext {
+  desired: DesiredState = new Map()
+  private services: ServiceSpec[] = []
+  readonly failedRollouts = new Map<string, FailedRollout>()
+  readonly registry: InstanceRegistry
+  readonly monitor: HealthMonitor
   private readonly trackers = new Map<string, CrashTracker>()
   private readonly busy = new Set<string>()
   private pending = false
   private running?: Promise<void>
   private wakeTimer?: NodeJS.Timeout
+  private wakeTime = Number.POSITIVE_INFINITY
   private resyncTimer?: NodeJS.Timeout
   private stopped = false
+  private balancerChain: Promise<void> = Promise.resolve()
+  private lastTables = ''
 
-  constructor(private readonly options: ReconcilerOptions) {}
+  constructor(private readonly options: ReconcilerOptions) {
+    this.registry = new InstanceRegistry(new PortAllocator(options.portRange), (unit, active) => this.healthOf(unit, active))
+    this.monitor = new HealthMonitor({onHealthChange: (unit, state, last) => this.onHealthChange(unit, state, last?.detail)})
+  }
+
+  get logger(): Logger {
+    return this.options.logger
+  }
+  get events(): EventLog {
+    return this.options.events
+  }
+  get journal(): Journal {
+    return this.options.journal
+  }
+  get stateDir(): StateDir {
+    return this.options.stateDir
+  }
+  get resources(): ResourceStore | undefined {
+    return this.options.resources
+  }
+  get timings(): UnitTimings {
+    return this.options.timings
+  }
+  get balancer(): Balancer | undefined {
+    return this.options.balancer
+  }
 
   start(): void {
     this.resyncTimer = setInterval(() => this.kick(), this.options.resyncMs)
@@ -48,11 +95,17 @@ export class Reconciler {
     this.stopped = true
     clearInterval(this.resyncTimer)
     clearTimeout(this.wakeTimer)
+    this.monitor.close()
     await this.running
+    await this.balancerChain
   }
 
-  setDesired(desired: DesiredState): void {
+  setDesired(desired: DesiredState, services: ServiceSpec[] = this.services): void {
     this.desired = desired
+    this.services = services
+    for (const [name, failed] of this.failedRollouts) {
+      if (desired.get(name)?.version !== failed.version) this.failedRollouts.delete(name)
+    }
     this.kick()
   }
 
@@ -69,6 +122,11 @@ export class Reconciler {
     return tracker
   }
 
+  healthCheckOf(process: DesiredProcess, ports: Record<string, number>) {
+    const check = healthCheckFor(process.spec.health, ports, process.spec)
+    return check ? {check, policy: resolvePolicy(process.spec.health)} : undefined
+  }
+
   /** Asks for a pass soon; passes never overlap and kicks during one fold into the next. */
   kick(): void {
     if (this.stopped) return
@@ -80,11 +138,41 @@ export class Reconciler {
         try {
           await this.pass()
         } catch (error) {
-          this.options.logger.error({err: (error as Error).message}, 'reconcile pass failed; retrying on the next resync')
+          this.logger.error({err: (error as Error).message}, 'reconcile pass failed; retrying on the next resync')
         }
       }
       this.running = undefined
     })()
+  }
+
+  wakeAt(at: number): void {
+    if (!Number.isFinite(at) || at >= this.wakeTime) return
+    clearTimeout(this.wakeTimer)
+    this.wakeTime = at
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTime = Number.POSITIVE_INFINITY
+      this.kick()
+    }, Math.max(0, at - Date.now()) + 5)
+  }
+
+  syncBalancer(): Promise<void> {
+    const balancer = this.options.balancer
+    if (!balancer) return Promise.resolve()
+    const run = async () => {
+      const tables = this.tables()
+      const key = JSON.stringify(tables)
+      if (key === this.lastTables) return
+      await balancer.sync(tables)
+      this.lastTables = key
+    }
+    this.balancerChain = this.balancerChain.then(run, run)
+    return this.balancerChain.catch((error: Error) => {
+      this.logger.error({err: error.message}, 'load balancer sync failed; retrying on the next pass')
+    })
+  }
+
+  tables(): ServiceTable[] {
+    return this.registry.tables(this.services, (host) => (host === 'localhost' ? '127.0.0.1' : host))
   }
 
   private async pass(): Promise<void> {
@@ -92,19 +180,28 @@ export class Reconciler {
     if (!systemd) return
     const observed = await systemd.list()
     const now = Date.now()
+    noticeCrashes(this, observed, now)
+    for (const record of this.registry.sync(observed, this.desired, now)) watchHealth(this, record.unit)
+    await this.countDrainingConnections()
     const byProcess = groupByProcess(observed)
-    this.noticeCrashes(observed, now)
-    let wakeAt = Number.POSITIVE_INFINITY
     for (const name of new Set([...this.desired.keys(), ...byProcess.keys()])) {
       if (this.busy.has(name)) continue
-      const action = planProcess(this.desired.get(name), byProcess.get(name) ?? [], this.tracker(name), now)
-      if (action.kind === 'wait') wakeAt = Math.min(wakeAt, action.until)
+      const action = planRollout({
+        desired: this.desired.get(name),
+        units: byProcess.get(name) ?? [],
+        facts: (unit) => this.registry.facts(observed.find((u) => u.name === unit)!),
+        crash: this.tracker(name),
+        failedVersion: this.failedRollouts.get(name)?.version,
+        now,
+        policy: {drainTimeoutMs: this.options.drainTimeoutMs},
+      })
+      if (action.kind === 'wait') this.wakeAt(action.until)
       if (action.kind === 'none' || action.kind === 'wait') continue
       this.busy.add(name)
-      void this.perform(systemd, name, action)
+      void perform(this, systemd, name, action)
         .catch((error: Error) => {
-          this.options.logger.error({process: name, action: action.kind, err: error.message}, 'action failed')
-          this.options.events.add('error', `${action.kind} failed: ${error.message}`, name)
+          this.logger.error({process: name, action: action.kind, err: error.message}, 'action failed')
+          this.events.add('error', `${action.kind} failed: ${error.message}`, name)
         })
         .finally(() => {
           this.busy.delete(name)
@@ -112,74 +209,37 @@ export class Reconciler {
         })
     }
     this.forgetGone(byProcess)
-    this.scheduleWake(wakeAt)
+    await this.syncBalancer()
     if (this.busy.size === 0) await this.sweepWorkDirs(observed)
   }
 
-  private async perform(systemd: SystemdManager, name: string, action: Exclude<Action, {kind: 'none' | 'wait'}>) {
-    const {logger, events, timings} = this.options
-    const tracker = this.tracker(name)
-    switch (action.kind) {
-      case 'start': {
-        const unit = action.process.unit
-        const workDir = action.process.spec.cwd ?? this.options.stateDir.instanceDir(unit)
-        if (action.process.spec.cwd === undefined) {
-          await prepareWorkDir(workDir, action.process.spec.uid, action.process.spec.gid)
-        }
-        const result = await systemd.start(unitSpecOf(action.process, workDir, timings))
-        if (result === 'done') {
-          logger.info({process: name, unit}, 'started')
-          events.add('started', `started ${unit}`, name)
-        } else {
-          tracker.recordFailedStart(Date.now())
-          const reason = (await this.options.journal.failureReason(unit)) ?? `start job ${result}`
-          tracker.lastFailure = {at: Date.now(), unit, reason}
-          logger.warn({process: name, unit, reason}, 'start failed')
-          events.add('start-failed', `${unit} failed to start: ${reason}`, name)
-        }
-        return
-      }
-      case 'stop': {
-        await Promise.all(action.units.map((unit) => this.stopUnit(systemd, name, unit)))
-        const verb = action.reason === 'replaced' ? 'replaced' : 'stopped'
-        logger.info({process: name, units: action.units, reason: action.reason}, verb)
-        events.add(verb, `${verb} ${action.units.join(', ')}${action.reason === 'removed' ? ' (no longer in the target)' : ''}`, name)
-        return
-      }
-      case 'hold': {
-        const reason = (await this.options.journal.failureReason(action.unit)) ?? tracker.lastFailure?.reason
-        if (reason) tracker.lastFailure = {at: Date.now(), unit: action.unit, reason}
-        const retryAt = tracker.hold(Date.now())
-        await this.stopUnit(systemd, name, action.unit)
-        const seconds = ((retryAt - Date.now()) / 1000).toFixed(1)
-        logger.warn({process: name, unit: action.unit, retryInS: Number(seconds), reason}, 'crash-looping; holding back')
-        events.add('crash-looping', `${action.unit} is crash-looping${reason ? ` (${reason})` : ''}; next start in ${seconds}s`, name)
-        this.scheduleWake(retryAt)
-      }
-    }
+  private healthOf(unit: string, active: boolean): Health {
+    const id = parseUnitName(unit)
+    const desired = id ? this.desired.get(id.process) : undefined
+    const watched = this.monitor.snapshot(unit)
+    if (watched) return watched.state
+    // No check configured (or an old version no longer checked): healthy once systemd runs it.
+    if (!desired?.spec.health || desired.unit !== unit) return active ? 'healthy' : 'starting'
+    return 'starting'
   }
 
-  private async stopUnit(systemd: SystemdManager, process: string, unit: string): Promise<void> {
-    await systemd.stop(unit, this.options.timings.stopTimeoutMs)
-    this.tracker(process).forget(unit)
-    const cwd = this.desired.get(process)?.spec.cwd
-    if (cwd === undefined) await removeWorkDir(this.options.stateDir.instanceDir(unit))
+  private onHealthChange(unit: string, state: Health, detail?: string): void {
+    this.logger.info({unit, state, detail}, 'health changed')
+    this.kick()
   }
 
-  /** Counts restarts systemd did on its own since the last look, and finds out why they happened. */
-  private noticeCrashes(observed: ObservedUnit[], now: number): void {
-    for (const unit of observed) {
-      const runningSince = unit.activeState === 'active' && unit.execMainStartUs > 0 ? unit.execMainStartUs / 1000 : undefined
-      const crashes = this.tracker(unit.process).observe(unit.name, unit.nRestarts, runningSince, now)
-      if (crashes === 0) continue
-      void this.options.journal.failureReason(unit.name).then((reason) => {
-        const why = reason ?? 'exited'
-        const tracker = this.tracker(unit.process)
-        tracker.lastFailure = {at: Date.now(), unit: unit.name, reason: why}
-        // While a loop is being held back, each crash is already told by its crash-looping event.
-        if (tracker.view(Date.now()).looping) return
-        this.options.events.add('exited', `${unit.name} exited and was restarted by systemd: ${why}`, unit.process)
-      })
+  private async countDrainingConnections(): Promise<void> {
+    const balancer = this.options.balancer
+    for (const record of this.registry.all()) {
+      if (record.membership !== 'draining') continue
+      if (!balancer?.activeConnections) continue
+      let total = 0
+      for (const [service, port] of Object.entries(record.ports)) {
+        const count = await balancer.activeConnections(service, {host: '127.0.0.1', port}).catch(() => undefined)
+        if (count === undefined) return
+        total += count
+      }
+      record.activeConnections = total
     }
   }
 
@@ -189,18 +249,12 @@ export class Reconciler {
     }
   }
 
-  private scheduleWake(at: number): void {
-    if (!Number.isFinite(at)) return
-    clearTimeout(this.wakeTimer)
-    this.wakeTimer = setTimeout(() => this.kick(), Math.max(0, at - Date.now()) + 5)
-  }
-
   /** Removes working directories left by instances that no longer exist (e.g. stopped while down). */
   private async sweepWorkDirs(observed: ObservedUnit[]): Promise<void> {
-    const live = new Set(observed.map((unit) => this.options.stateDir.instanceDir(unit.name)))
-    const entries = await readdir(this.options.stateDir.instancesDir).catch(() => [] as string[])
+    const live = new Set(observed.map((unit) => this.stateDir.instanceDir(unit.name)))
+    const entries = await readdir(this.stateDir.instancesDir).catch(() => [] as string[])
     for (const entry of entries) {
-      const dir = this.options.stateDir.instanceDir(`${entry}.service`)
+      const dir = this.stateDir.instanceDir(`${entry}.service`)
       const id = parseUnitName(`${entry}.service`)
       if (!id || live.has(dir) || this.busy.has(id.process)) continue
       await removeWorkDir(dir)

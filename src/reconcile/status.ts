@@ -3,10 +3,12 @@
  * it, and the crash policy's view (crash-looping, next start, last failure).
  */
 import type {ObservedUnit} from '../systemd/manager.js'
+import type {InstanceFacts} from '../rollout/rollout.js'
+import type {FailedRollout} from './context.js'
 import type {CrashTracker, Failure} from './crash-policy.js'
 import type {DesiredState} from './desired.js'
 
-export type ProcessState = 'running' | 'starting' | 'crash-looping' | 'stopping' | 'pending'
+export type ProcessState = 'running' | 'starting' | 'crash-looping' | 'stopping' | 'pending' | 'rolling-out' | 'rollout-failed'
 
 export interface InstanceStatus {
   unit: string
@@ -19,6 +21,12 @@ export interface InstanceStatus {
   /** ISO time the running main process started. */
   startedAt?: string
   uptimeSeconds?: number
+  /** starting | healthy | unhealthy | failed (no check: healthy once active) */
+  health: string
+  /** in | draining | out: whether the load balancer sends it new connections */
+  traffic: string
+  ports: Record<string, number>
+  lastCheck?: {ok: boolean; detail: string; at: string}
 }
 
 export interface ProcessStatus {
@@ -29,25 +37,36 @@ export interface ProcessStatus {
   retryAt?: string
   retryDelayMs?: number
   lastFailure?: {at: string; unit: string; reason: string}
+  rolloutFailure?: {at: string; version: string; reason: string}
 }
 
-export function buildStatus(
-  desired: DesiredState,
-  observed: ObservedUnit[],
-  tracker: (process: string) => CrashTracker,
-  now: number,
-): ProcessStatus[] {
+export interface StatusSources {
+  desired: DesiredState
+  tracker: (process: string) => CrashTracker
+  facts: (unit: ObservedUnit) => InstanceFacts
+  ports: (unit: string) => Record<string, number>
+  lastCheck: (unit: string) => {ok: boolean; detail: string; at: number} | undefined
+  failedRollouts: Map<string, FailedRollout>
+}
+
+export function buildStatus(sources: StatusSources, observed: ObservedUnit[], now: number): ProcessStatus[] {
+  const {desired, tracker} = sources
   const names = [...new Set([...desired.keys(), ...observed.map((unit) => unit.process)])].sort()
   return names.map((name) => {
     const wanted = desired.get(name)
     const units = observed.filter((unit) => unit.process === name)
     const crash = tracker(name).view(now)
     const current = units.find((unit) => unit.name === wanted?.unit)
+    const failed = sources.failedRollouts.get(name)
+    let state = stateOf(wanted !== undefined, current, crash.looping)
+    if (failed && failed.version === wanted?.version) state = 'rollout-failed'
+    else if (state === 'running' && units.length > 1) state = 'rolling-out'
     return {
       name,
       ...(wanted ? {version: wanted.version} : {}),
-      state: stateOf(wanted !== undefined, current, crash.looping),
-      instances: units.map((unit) => instanceStatus(unit, unit.name === wanted?.unit, now)),
+      state,
+      instances: units.map((unit) => instanceStatus(unit, unit.name === wanted?.unit, now, sources)),
+      ...(failed ? {rolloutFailure: {at: new Date(failed.at).toISOString(), version: failed.version, reason: failed.reason}} : {}),
       ...(crash.retryAt !== undefined ? {retryAt: new Date(crash.retryAt).toISOString()} : {}),
       ...(crash.delayMs !== undefined ? {retryDelayMs: crash.delayMs} : {}),
       ...(crash.lastFailure ? {lastFailure: failureJson(crash.lastFailure)} : {}),
@@ -63,9 +82,15 @@ function stateOf(wanted: boolean, current: ObservedUnit | undefined, looping: bo
   return looping ? 'crash-looping' : 'starting'
 }
 
-function instanceStatus(unit: ObservedUnit, current: boolean, now: number): InstanceStatus {
+function instanceStatus(unit: ObservedUnit, current: boolean, now: number, sources: StatusSources): InstanceStatus {
   const running = unit.activeState === 'active' && unit.execMainStartUs > 0
+  const facts = sources.facts(unit)
+  const check = sources.lastCheck(unit.name)
   return {
+    health: facts.health,
+    traffic: facts.membership,
+    ports: sources.ports(unit.name),
+    ...(check ? {lastCheck: {ok: check.ok, detail: check.detail, at: new Date(check.at).toISOString()}} : {}),
     unit: unit.name,
     version: unit.version,
     current,

@@ -21,7 +21,8 @@ export async function removeWorkDir(dir: string): Promise<void> {
   await rm(dir, {recursive: true, force: true, maxRetries: 2})
 }
 
-async function resolveOwner(user?: string, group?: string): Promise<{uid: number; gid: number} | undefined> {
+/** uid/gid for a user and/or group name or number, via NSS; undefined when either is unknown. */
+export async function resolveOwner(user?: string, group?: string): Promise<{uid: number; gid: number} | undefined> {
   if (user === undefined && group === undefined) return undefined
   let uid = 0
   let gid = 0

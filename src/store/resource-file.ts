@@ -22,9 +22,7 @@ export const CHUNK_BYTES = 1024 * 1024
 export async function hashFile(path: string): Promise<Hashed> {
   const hasher = new Hasher()
   try {
-    await pipeline(createReadStream(path, {highWaterMark: CHUNK_BYTES}), hasher, async (source) => {
-      for await (const _ of source);
-    })
+    for await (const chunk of createReadStream(path, {highWaterMark: CHUNK_BYTES})) hasher.update(chunk as Buffer)
   } catch (error) {
     throw fileError(`cannot read ${path}`, error, 'invalid_request')
   }
@@ -35,14 +33,18 @@ export async function hashFile(path: string): Promise<Hashed> {
  * Streams `source` into the new file `path` (never an existing one) while hashing, and fsyncs it
  * before returning. On any failure, a source that ends early included, the file is deleted.
  */
-export async function writeHashed(source: AsyncIterable<Buffer> | Readable, path: string, options: {maxBytes?: number} = {}): Promise<Hashed> {
+export async function writeHashed(
+  source: AsyncIterable<Buffer> | Readable,
+  path: string,
+  options: {maxBytes?: number; label?: string} = {},
+): Promise<Hashed> {
   const hasher = new Hasher(options.maxBytes)
   try {
     // 'wx': a planted file or symlink under the temp name is never followed or reused.
     await pipeline(source, hasher, createWriteStream(path, {flags: 'wx', mode: 0o600, flush: true, highWaterMark: CHUNK_BYTES}))
   } catch (error) {
     await unlink(path).catch(() => {})
-    throw fileError(`could not write ${path}`, error)
+    throw fileError(`could not write ${options.label ?? path}`, error)
   }
   return hasher.result()
 }
@@ -53,7 +55,7 @@ export async function writeHashed(source: AsyncIterable<Buffer> | Readable, path
  */
 export async function saveVerified(source: AsyncIterable<Buffer> | Readable, dest: string, expected: string): Promise<Hashed> {
   const temp = join(dirname(dest), `.${basename(dest)}.${randomBytes(6).toString('hex')}.part`)
-  const hashed = await writeHashed(source, temp)
+  const hashed = await writeHashed(source, temp, {label: dest})
   if (hashed.sha256 !== expected) {
     await unlink(temp).catch(() => {})
     throw new LaunchoError('internal', `the downloaded content has SHA-256 ${hashed.sha256}, not ${expected}; ${dest} was not written`, {
@@ -79,13 +81,22 @@ export class Hasher extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null, data?: Buffer) => void): void {
-    this.size += chunk.length
-    if (this.size > this.maxBytes) {
-      done(new LaunchoError('payload_too_large', `the upload is larger than the limit of ${this.maxBytes} bytes`, {hint: 'split the data into several resources'}))
+    try {
+      this.update(chunk)
+    } catch (error) {
+      done(error as Error)
       return
     }
-    this.hash.update(chunk)
     done(null, chunk)
+  }
+
+  /** For callers that move the chunks themselves. */
+  update(chunk: Buffer): void {
+    this.size += chunk.length
+    if (this.size > this.maxBytes) {
+      throw new LaunchoError('payload_too_large', `the upload is larger than the limit of ${this.maxBytes} bytes`, {hint: 'split the data into several resources'})
+    }
+    this.hash.update(chunk)
   }
 
   result(): Hashed {
@@ -103,9 +114,12 @@ const reasons: Record<string, [string, string]> = {
   ERR_STREAM_PREMATURE_CLOSE: ['the transfer stopped before the end', 'retry; nothing partial was kept'],
 }
 
+const CUT_OFF = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE'])
+
 export function fileError(what: string, error: unknown, code: ErrorCode = 'storage_failed'): LaunchoError {
   if (error instanceof LaunchoError) return error
   const errno = (error as NodeJS.ErrnoException)?.code ?? ''
   const [reason, hint] = reasons[errno] ?? [(error as Error)?.message ?? String(error), 'retry; if it persists, check the disk and the logs']
-  return new LaunchoError(code, `${what}: ${reason}`, {hint, cause: error})
+  // A sender that went away mid-transfer is the request's problem, not the disk's.
+  return new LaunchoError(CUT_OFF.has(errno) ? 'invalid_request' : code, `${what}: ${reason}`, {hint, cause: error})
 }

@@ -77,6 +77,12 @@ export class SystemdManager extends EventEmitter<{changed: [unit: string]; disco
     return this.waitForJob(job, timeoutMs + 5_000)
   }
 
+  /** Restarts a unit in place (same name, fresh process) and waits for the job. */
+  async restart(name: string, timeoutMs: number): Promise<JobResult> {
+    const [job] = (await this.bus.call({member: 'RestartUnit', signature: 'ss', body: [name, 'replace']})) as [string]
+    return this.waitForJob(job, timeoutMs + 5_000)
+  }
+
   /** Sends a signal to a unit's processes (whom: main, control or all). */
   async kill(name: string, signal: number, whom: 'main' | 'all' = 'main'): Promise<void> {
     await this.bus.call({member: 'KillUnit', signature: 'ssi', body: [name, whom, signal]})

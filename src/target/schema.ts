@@ -4,6 +4,7 @@
  * `resolved` mode re-checks formats after secrets are substituted.
  */
 import {z} from 'zod'
+import {healthBlockIssues, healthSpecOf, healthTuningShape} from '../health/policy.js'
 import {hostPortProblem, nameProblem} from './rules.js'
 import {hasPlaceholder, invalidPlaceholderIn} from './substitute.js'
 
@@ -11,9 +12,17 @@ export interface ResourceRef {
   id: string
   file: string
 }
+/** As written; durations in canonical spelling ("500ms", "2s", "1m"). Defaults: health/policy.ts. */
 export interface HealthSpec {
-  service: string
-  path: string
+  kind?: 'http' | 'tcp' | 'exec'
+  service?: string
+  path?: string
+  command?: string[]
+  interval?: string
+  timeout?: string
+  failureThreshold?: number
+  successThreshold?: number
+  startupDeadline?: string
 }
 export interface ProcessSpec {
   name: string
@@ -136,15 +145,26 @@ export function processSchema(mode: Mode) {
     },
     {error: mapError('each resource')},
   )
-  const health = z.strictObject(
-    {
-      service: z.string({error: typeError('health.service', 'a service name')}),
-      path: text(mode, 'health.path', (v) =>
-        /^\/\S*$/.test(v) ? undefined : 'health.path must start with "/" and have no spaces, e.g. "/health"',
-      ),
-    },
-    {error: mapError('health')},
-  )
+  const healthCommandExample = '["/usr/local/bin/check"]'
+  const health = z
+    .strictObject(
+      {
+        service: z.string({error: typeError('health.service', 'a service name')}).optional(),
+        path: text(mode, 'health.path', (v) =>
+          /^\/\S*$/.test(v) ? undefined : 'health.path must start with "/" and have no spaces, e.g. "/health"',
+        ).optional(),
+        command: z
+          .array(text(mode, 'health.command items'), {error: listError('health.command', healthCommandExample)})
+          .min(1, {error: `health.command must not be empty, e.g. ${healthCommandExample}`})
+          .optional(),
+        ...healthTuningShape,
+      },
+      {error: mapError('health')},
+    )
+    .superRefine((h, ctx) => {
+      for (const issue of healthBlockIssues(h)) ctx.addIssue({code: 'custom', ...issue})
+    })
+    .transform(healthSpecOf)
   const commandExample = '["node", "server.js"]'
   return z
     .strictObject(
@@ -227,7 +247,17 @@ export function allowedKeysAt(path: ReadonlyArray<string | number>): string[] {
     '': ['processes', 'services'],
     'processes/#': ['name', 'command', 'env', 'cwd', 'uid', 'gid', 'before', 'resources', 'receives', 'health'],
     'processes/#/resources/#': ['id', 'file'],
-    'processes/#/health': ['service', 'path'],
+    'processes/#/health': [
+      'service',
+      'path',
+      'kind',
+      'command',
+      'interval',
+      'timeout',
+      'failureThreshold',
+      'successThreshold',
+      'startupDeadline',
+    ],
     'services/#': ['name', 'on'],
   }
   return keys[shape] ?? []

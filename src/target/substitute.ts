@@ -3,7 +3,7 @@
  * literal `${`. Substitution works on parsed string values, in a single pass, so a secret can
  * neither change the YAML structure nor pull in another secret.
  */
-import type {ProcessSpec, Target} from './schema.js'
+import type {HealthSpec, ProcessSpec, Target} from './schema.js'
 
 export type TemplatePart =
   | {kind: 'text'; text: string}
@@ -91,8 +91,8 @@ export type FieldPath = Array<string | number>
 
 /**
  * Rebuilds a process with `fn` applied to every substitutable string value (command items, env
- * values, cwd, uid, gid, before, resource id/file, health path), giving each value's field path.
- * Names, env keys, receives and health.service are never substituted.
+ * values, cwd, uid, gid, before, resource id/file, health path and command), giving each value's
+ * field path. Names, env keys, receives, health.service and health tuning are never substituted.
  */
 export function mapProcessStrings(
   process: ProcessSpec,
@@ -114,9 +114,20 @@ export function mapProcessStrings(
       file: fn(resource.file, [...at, 'resources', i, 'file']),
     })),
     receives: [...process.receives],
-    ...(process.health
-      ? {health: {service: process.health.service, path: fn(process.health.path, [...at, 'health', 'path'])}}
-      : {}),
+    ...(process.health ? {health: mapHealthStrings(process.health, [...at, 'health'], fn)} : {}),
+  }
+}
+
+function mapHealthStrings(
+  health: HealthSpec,
+  at: FieldPath,
+  fn: (value: string, path: FieldPath) => string,
+): HealthSpec {
+  const {path, command} = health
+  return {
+    ...health,
+    ...(path === undefined ? {} : {path: fn(path, [...at, 'path'])}),
+    ...(command === undefined ? {} : {command: command.map((arg, i) => fn(arg, [...at, 'command', i]))}),
   }
 }
 

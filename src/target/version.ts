@@ -20,7 +20,9 @@ export function versionOf(process: ProcessSpec): string {
     before: process.before ?? null,
     resources: process.resources.map((resource) => ({id: resource.id, file: resource.file})),
     receives: [...process.receives].sort(),
-    health: process.health ? {service: process.health.service, path: process.health.path} : null,
+    // The whole block, as written: a new check is proven on a new instance before it takes traffic,
+    // and a target that never had the newer keys keeps its versions (absent keys hash as before).
+    health: process.health ?? null,
   }
   return createHash('sha256').update(canonicalJson(material)).digest('hex').slice(0, 8)
 }

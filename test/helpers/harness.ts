@@ -9,6 +9,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {promisify} from 'node:util'
 import {startSandbox, type Sandbox} from '../../src/sandbox/sandbox.js'
+import {requestInNetwork} from './in-network.js'
 
 const run = promisify(execFile)
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
@@ -50,9 +51,12 @@ export class Harness {
 
   /** Starts `launcho server` and waits until it logs that it is ready; writes the client auth file. */
   async startServer(extraArgs: string[] = []): Promise<void> {
+    // The server lives in the sandbox's network, like its processes: health checks and the load
+    // balancer act there, never on the host's network.
+    const [nsenter, ...prefix] = this.sandbox.inNetwork()
     const child = spawn(
-      process.execPath,
-      [launchoBin, 'server', '--state-dir', this.stateDir, '--listen', '127.0.0.1:0', '--journal-root', this.sandbox.journalRoot, ...extraArgs],
+      nsenter!,
+      [...prefix, process.execPath, launchoBin, 'server', '--state-dir', this.stateDir, '--listen', '127.0.0.1:0', '--journal-root', this.sandbox.journalRoot, ...extraArgs],
       {env: {...process.env, ...this.sandbox.env, LAUNCHO_LOG_LEVEL: 'debug'}, stdio: ['ignore', 'pipe', 'pipe']},
     )
     this.server = child
@@ -92,7 +96,8 @@ export class Harness {
   async cli(args: string[], options: {auth?: boolean; input?: string; env?: Record<string, string>} = {}): Promise<CliResult> {
     const fullArgs = [launchoBin, ...args, ...(options.auth === false ? [] : ['--auth', this.authFile])]
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, fullArgs, {env: {...process.env, ...options.env}, stdio: ['pipe', 'pipe', 'pipe']})
+      const [nsenter, ...prefix] = this.sandbox.inNetwork()
+      const child = spawn(nsenter!, [...prefix, process.execPath, ...fullArgs], {env: {...process.env, ...options.env}, stdio: ['pipe', 'pipe', 'pipe']})
       let stdout = ''
       let stderr = ''
       child.stdout.on('data', (chunk) => (stdout += chunk))
@@ -102,11 +107,32 @@ export class Harness {
     })
   }
 
+  /** argv that runs the CLI the way cli() does (inside the sandbox network, with our auth file). */
+  cliArgv(args: string[]): [string, ...string[]] {
+    const [nsenter, ...prefix] = this.sandbox.inNetwork()
+    return [nsenter!, ...prefix, process.execPath, launchoBin, ...args, '--auth', this.authFile]
+  }
+
   /** Like cli() but fails the test on a non-zero exit. */
   async ok(args: string[], options: {input?: string} = {}): Promise<string> {
     const result = await this.cli(args, options)
     if (result.code !== 0) throw new Error(`launcho ${args.join(' ')} exited ${result.code}:\n${result.stderr}${result.stdout}`)
     return result.stdout
+  }
+
+  /** A bare HTTPS request to the server from inside the sandbox network (pinned cert, optional token). */
+  async request(options: {method?: string; path: string; headers?: Record<string, string | number>; body?: Buffer | string; token?: boolean}) {
+    const auth = await readFile(this.authFile, 'utf8')
+    const cert = /cert: \|\n([\s\S]*?-----END CERTIFICATE-----)/.exec(auth)?.[1]?.replace(/^ {2}/gm, '')
+    const token = /token: "?([0-9a-f]{64})/.exec(auth)?.[1]
+    return requestInNetwork(this.sandbox.netns, {
+      port: this.port,
+      method: options.method ?? 'GET',
+      path: options.path,
+      headers: {...(options.token === false ? {} : {authorization: `Bearer ${token}`}), ...options.headers},
+      ...(options.body !== undefined ? {body: Buffer.from(options.body)} : {}),
+      ...(cert ? {ca: cert} : {}),
+    })
   }
 
   async writeFile(name: string, text: string): Promise<string> {

@@ -4,7 +4,7 @@
  */
 import {spawn, type ChildProcess} from 'node:child_process'
 import {readdir, readFile} from 'node:fs/promises'
-import {launchoBin, waitFor, type Harness} from './harness.js'
+import {waitFor, type Harness} from './harness.js'
 
 export class RunningCli {
   stdout = ''
@@ -18,7 +18,8 @@ export class RunningCli {
   }
 
   static start(h: Harness, args: string[]): RunningCli {
-    const child = spawn(process.execPath, [launchoBin, ...args, '--auth', h.authFile], {stdio: ['ignore', 'pipe', 'pipe']})
+    const [bin, ...argv] = h.cliArgv(args)
+    const child = spawn(bin, argv, {stdio: ['ignore', 'pipe', 'pipe']})
     return new RunningCli(child)
   }
 

@@ -52,16 +52,9 @@ describe('the API refuses what it should', () => {
   after(async () => h?.close())
 
   it('refuses a request without a token', async () => {
-    const {request} = await import('node:https')
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = request({host: '127.0.0.1', port: h.port, path: '/v1/status', rejectUnauthorized: false}, (res) => {
-        res.resume()
-        resolve(res.statusCode ?? 0)
-      })
-      req.on('error', reject)
-      req.end()
-    })
-    assert.equal(status, 401)
+    const response = await h.request({path: '/v1/status', token: false})
+    assert.equal(response.status, 401)
+    assert.match(response.body.toString(), /missing token/)
   })
 
   it('refuses a wrong token with a clear message and a non-zero exit', async () => {

@@ -22,12 +22,14 @@ export default class Status extends ClientCommand {
 
 export function renderStatus(report: StatusReport): string {
   const rows: string[][] = []
+  const notes: string[] = []
   for (const process of report.processes) {
     const failure = process.lastFailure ? `${localTime(process.lastFailure.at)} ${process.lastFailure.reason}` : '-'
     let state: string = process.state
     if (process.retryAt) state += ` (next start in ${Math.max(0, Math.ceil((Date.parse(process.retryAt) - Date.now()) / 1000))}s)`
+    if (process.rolloutFailure) notes.push(`${process.name}: rollout of ${process.rolloutFailure.version} failed: ${process.rolloutFailure.reason}`)
     if (process.instances.length === 0) {
-      rows.push([process.name, process.version ?? '-', '-', state, '-', '-', '-', failure])
+      rows.push([process.name, process.version ?? '-', '-', state, '-', '-', '-', '-', '-', failure])
       continue
     }
     for (const instance of process.instances) {
@@ -35,24 +37,28 @@ export function renderStatus(report: StatusReport): string {
         process.name,
         instance.version + (instance.current ? '' : ' (old)'),
         instance.unit,
-        instance.current ? `${state} [${instance.activeState}/${instance.subState}]` : `${instance.activeState}/${instance.subState}`,
+        instance.current ? state : `${instance.activeState}/${instance.subState}`,
         instance.pid ? String(instance.pid) : '-',
         String(instance.restarts),
         duration(instance.uptimeSeconds),
+        instance.lastCheck && !instance.lastCheck.ok ? `${instance.health} (${instance.lastCheck.detail})` : instance.health,
+        Object.keys(instance.ports).length > 0 ? instance.traffic : '-',
         instance.current ? failure : '-',
       ])
     }
   }
-  const out = [
+  const out = [`launcho ${report.server.version}${report.server.lb ? `, load balancer: ${report.server.lb}` : ''}`, '']
+  out.push(
     rows.length > 0
-      ? table(['PROCESS', 'VERSION', 'UNIT', 'STATE', 'PID', 'RESTARTS', 'UPTIME', 'LAST FAILURE'], rows)
+      ? table(['PROCESS', 'VERSION', 'UNIT', 'STATE', 'PID', 'RESTARTS', 'UPTIME', 'HEALTH', 'TRAFFIC', 'LAST FAILURE'], rows)
       : 'No processes in the target. Set one with: launcho t set target.yaml',
-  ]
+  )
+  for (const note of notes) out.push(`Warning: ${note}`)
   if (report.server.targetProblem) out.push('', `Warning: the stored target cannot be applied: ${report.server.targetProblem}`)
   if (report.events.length > 0) {
     out.push('', 'Events:')
     for (const event of report.events) {
-      out.push(`  ${localTime(event.time)}  ${event.kind.padEnd(13)} ${event.process ? `${event.process}: ` : ''}${event.message}`)
+      out.push(`  ${localTime(event.time)}  ${event.kind.padEnd(14)} ${event.process ? `${event.process}: ` : ''}${event.message}`)
     }
   }
   return out.join('\n')

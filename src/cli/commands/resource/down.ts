@@ -1,0 +1,37 @@
+import {once} from 'node:events'
+import {Args} from '@oclif/core'
+import {ClientCommand} from '../../base-command.js'
+import {LaunchoError} from '../../../errors.js'
+import {Hasher, saveVerified} from '../../../store/resource-file.js'
+import type {ResourceInfo} from '../../../store/resource-store.js'
+
+export default class ResourceDown extends ClientCommand {
+  static override description = 'Download a resource to OUT ("-" for standard output); OUT appears only once its SHA-256 checks out'
+  static override aliases = ['r:down', 'resources:down']
+  static override examples = ['<%= config.bin %> resource down 3f9a1c2e bundle.tar.bz2', '<%= config.bin %> resource down 3f9a1c2e - | tar -xj']
+  static override args = {
+    id: Args.string({description: 'resource id, or a unique prefix of at least 8 hex digits', required: true}),
+    out: Args.string({description: 'output file, or "-" for standard output', required: true}),
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(ResourceDown)
+    const client = await this.client(flags.auth)
+    const info = await client.get<ResourceInfo>(`v1/resources/${encodeURIComponent(args.id)}`)
+    const content = client.stream(`v1/resources/${info.id}/content`)
+    if (args.out !== '-') {
+      await saveVerified(content, args.out, info.id)
+      this.log(`${info.id} (${info.size} bytes) saved to ${args.out}`)
+      return
+    }
+    const hasher = new Hasher()
+    for await (const chunk of content) {
+      hasher.update(chunk)
+      if (!process.stdout.write(chunk)) await once(process.stdout, 'drain')
+    }
+    const {sha256} = hasher.result()
+    if (sha256 !== info.id) {
+      throw new LaunchoError('internal', `the data written to standard output has SHA-256 ${sha256}, not ${info.id}`, {hint: 'discard it and retry'})
+    }
+  }
+}

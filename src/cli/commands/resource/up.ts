@@ -1,0 +1,41 @@
+import {createReadStream} from 'node:fs'
+import {basename} from 'node:path'
+import {Args, Flags} from '@oclif/core'
+import {ClientCommand} from '../../base-command.js'
+import {LaunchoError} from '../../../errors.js'
+import {NAME_HEADER, SHA256_HEADER} from '../../../api/routes/resources.js'
+import type {ApiClient} from '../../client.js'
+import {CHUNK_BYTES, hashFile} from '../../../store/resource-file.js'
+
+export default class ResourceUp extends ClientCommand {
+  static override description = 'Upload a file as a resource and print only its id (the SHA-256 of the content)'
+  static override aliases = ['r:up', 'resources:up']
+  static override examples = ['<%= config.bin %> resource up bundle.tar.bz2 | tee NEW_RESOURCE_ID']
+  static override args = {file: Args.string({description: 'the file to upload', required: true})}
+  static override flags = {name: Flags.string({description: 'name shown by "resource ls" (default: the file name)'})}
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(ResourceUp)
+    const {sha256, size} = await hashFile(args.file)
+    const client = await this.client(flags.auth)
+    // Content-addressed: what the server already has needs no second transfer.
+    if (!(await stored(client, sha256))) {
+      await client.upload(`v1/resources`, createReadStream(args.file, {highWaterMark: CHUNK_BYTES}), {
+        size,
+        headers: {[SHA256_HEADER]: sha256, [NAME_HEADER]: encodeURIComponent(flags.name ?? basename(args.file))},
+        onProgress: process.stderr.isTTY ? (sent) => process.stderr.write(`\ruploading ${Math.floor((sent / Math.max(size, 1)) * 100)}%`) : undefined,
+      }).finally(() => process.stderr.isTTY && process.stderr.write('\r\x1b[K'))
+    }
+    this.log(sha256)
+  }
+}
+
+async function stored(client: ApiClient, id: string): Promise<boolean> {
+  try {
+    await client.get(`v1/resources/${id}`)
+    return true
+  } catch (error) {
+    if (error instanceof LaunchoError && error.code === 'not_found') return false
+    throw error
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Carries out the rollout state machine's decisions against systemd, the balancer and the health
+ * monitor. Each method is one action for one process; the reconciler runs them one at a time per
+ * process and never waits for one process on behalf of another.
+ */
+import type {Action} from '../rollout/rollout.js'
+import type {SystemdManager} from '../systemd/manager.js'
+import {portVariable} from '../lb/ports.js'
+import {placeResources} from './place-resources.js'
+import {unitSpecOf} from './desired.js'
+import {prepareWorkDir, removeWorkDir} from './work-dir.js'
+import type {ReconcilerContext} from './context.js'
+
+export type RunnableAction = Exclude<Action, {kind: 'none' | 'wait'}>
+
+export async function perform(ctx: ReconcilerContext, systemd: SystemdManager, name: string, action: RunnableAction): Promise<void> {
+  const {events, logger, registry} = ctx
+  const now = Date.now()
+  switch (action.kind) {
+    case 'start':
+      return start(ctx, systemd, name, action.process)
+    case 'serve':
+      registry.setMembership(action.unit, 'in', now)
+      await ctx.syncBalancer()
+      logger.info({process: name, unit: action.unit}, 'serving')
+      events.add('serving', `${action.unit} is healthy and serving`, name)
+      return
+    case 'unserve': {
+      registry.setMembership(action.unit, 'out', now)
+      await ctx.syncBalancer()
+      const detail = ctx.monitor.snapshot(action.unit)?.lastResult?.detail
+      logger.warn({process: name, unit: action.unit, reason: action.reason, detail}, 'taken out of the balancer')
+      events.add('unhealthy', `${action.unit} left the balancer: ${action.reason}${detail ? ` (${detail})` : ''}`, name)
+      return
+    }
+    case 'drain': {
+      const hasServices = (ctx.desired.get(name)?.spec.receives.length ?? 1) > 0
+      for (const unit of action.units) registry.setMembership(unit, hasServices ? 'draining' : 'out', now)
+      await ctx.syncBalancer()
+      if (hasServices) events.add('draining', `draining ${action.units.join(', ')}`, name)
+      return
+    }
+    case 'stop':
+      await stopUnits(ctx, systemd, name, action.units)
+      logger.info({process: name, units: action.units, reason: action.reason}, 'stopped')
+      events.add(action.reason === 'replaced' ? 'replaced' : 'stopped', `${action.reason === 'replaced' ? 'replaced' : 'stopped'} ${action.units.join(', ')} (${stopReasons[action.reason]})`, name)
+      return
+    case 'replace': {
+      ctx.tracker(name).recordFailedStart(now)
+      const detail = ctx.monitor.snapshot(action.unit)?.lastResult?.detail
+      ctx.monitor.unwatch(action.unit)
+      await systemd.restart(action.unit, ctx.timings.stopTimeoutMs + ctx.timings.startTimeoutMs)
+      watchHealth(ctx, action.unit)
+      events.add('restarted', `restarted unhealthy ${action.unit}${detail ? ` (${detail})` : ''}`, name)
+      return
+    }
+    case 'fail': {
+      const snapshot = ctx.monitor.snapshot(action.unit)
+      const reason = `not healthy within its start-up deadline${snapshot?.lastResult ? `: ${snapshot.lastResult.detail}` : ''}`
+      ctx.failedRollouts.set(name, {version: action.version, reason, at: now})
+      await stopUnits(ctx, systemd, name, [action.unit])
+      logger.warn({process: name, version: action.version, reason}, 'rollout failed; the previous version keeps serving')
+      events.add('rollout-failed', `rollout of ${action.version} failed (${reason}); the previous version keeps serving`, name)
+      return
+    }
+    case 'hold': {
+      const tracker = ctx.tracker(name)
+      const reason = (await ctx.journal.failureReason(action.unit)) ?? tracker.lastFailure?.reason
+      if (reason) tracker.lastFailure = {at: Date.now(), unit: action.unit, reason}
+      const retryAt = tracker.hold(Date.now())
+      await stopUnits(ctx, systemd, name, [action.unit])
+      const seconds = ((retryAt - Date.now()) / 1000).toFixed(1)
+      logger.warn({process: name, unit: action.unit, retryInS: Number(seconds), reason}, 'crash-looping; holding back')
+      events.add('crash-looping', `${action.unit} is crash-looping${reason ? ` (${reason})` : ''}; next start in ${seconds}s`, name)
+      ctx.wakeAt(retryAt)
+    }
+  }
+}
+
+const stopReasons = {
+  removed: 'no longer in the target',
+  replaced: 'replaced by a newer version',
+  superseded: 'superseded before it served',
+  'rollout-failed': 'rollout failed',
+}
+
+async function start(ctx: ReconcilerContext, systemd: SystemdManager, name: string, process: import('./desired.js').DesiredProcess) {
+  const {spec, unit} = process
+  const ports = await ctx.registry.ports.allocate(unit, spec.receives)
+  ctx.registry.register(unit, name, ports, Date.now())
+  try {
+    const workDir = spec.cwd ?? ctx.stateDir.instanceDir(unit)
+    if (spec.cwd === undefined) await prepareWorkDir(workDir, spec.uid, spec.gid)
+    if (ctx.resources) await placeResources(workDir, spec.resources, ctx.resources, {user: spec.uid, group: spec.gid})
+    const env = {...spec.env}
+    for (const [service, port] of Object.entries(ports)) env[portVariable(service)] = String(port)
+    const result = await systemd.start(unitSpecOf(process, workDir, ctx.timings, env))
+    watchHealth(ctx, unit)
+    if (result === 'done') {
+      ctx.logger.info({process: name, unit, ports}, 'started')
+      ctx.events.add('started', `started ${unit}${Object.keys(ports).length ? ` (${describePorts(ports)})` : ''}`, name)
+      return
+    }
+    const tracker = ctx.tracker(name)
+    tracker.recordFailedStart(Date.now())
+    const reason = (await ctx.journal.failureReason(unit)) ?? `start job ${result}`
+    tracker.lastFailure = {at: Date.now(), unit, reason}
+    ctx.logger.warn({process: name, unit, reason}, 'start failed')
+    ctx.events.add('start-failed', `${unit} failed to start: ${reason}`, name)
+  } catch (error) {
+    ctx.registry.forget(unit)
+    throw error
+  } finally {
+    ctx.registry.started(unit)
+  }
+}
+
+function describePorts(ports: Record<string, number>): string {
+  return Object.entries(ports)
+    .map(([service, port]) => `${portVariable(service)}=${port}`)
+    .join(', ')
+}
+
+/** Starts health checks of an instance of a process that has them (idempotent). */
+export function watchHealth(ctx: ReconcilerContext, unit: string): void {
+  const record = ctx.registry.get(unit)
+  const desired = record ? ctx.desired.get(record.process) : undefined
+  if (!record || !desired || desired.unit !== unit) return
+  const check = ctx.healthCheckOf(desired, record.ports)
+  if (check) ctx.monitor.watch(unit, check.check, check.policy)
+}
+
+export async function stopUnits(ctx: ReconcilerContext, systemd: SystemdManager, process: string, units: string[]) {
+  // Out of the balancer first, so no new connection goes to an instance that is going away.
+  for (const unit of units) ctx.registry.setMembership(unit, 'out', Date.now())
+  await ctx.syncBalancer()
+  await Promise.all(
+    units.map(async (unit) => {
+      ctx.monitor.unwatch(unit)
+      await systemd.stop(unit, ctx.timings.stopTimeoutMs)
+      ctx.tracker(process).forget(unit)
+      ctx.registry.forget(unit)
+      if (ctx.desired.get(process)?.spec.cwd === undefined) await removeWorkDir(ctx.stateDir.instanceDir(unit))
+    }),
+  )
+}

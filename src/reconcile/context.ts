@@ -1,0 +1,37 @@
+/** What the reconciler's actions need from it: its collaborators and a few of its own services. */
+import type {Logger} from 'pino'
+import type {EventLog} from '../events.js'
+import type {HealthCheck} from '../health/check.js'
+import type {HealthMonitor} from '../health/monitor.js'
+import type {HealthPolicy} from '../health/policy.js'
+import type {Journal} from '../logs/journal.js'
+import type {InstanceRegistry} from '../rollout/instances.js'
+import type {ResourceStore} from '../store/resource-store.js'
+import type {StateDir} from '../store/state-dir.js'
+import type {CrashTracker} from './crash-policy.js'
+import type {DesiredProcess, DesiredState, UnitTimings} from './desired.js'
+
+export interface FailedRollout {
+  version: string
+  reason: string
+  at: number
+}
+
+export interface ReconcilerContext {
+  readonly logger: Logger
+  readonly events: EventLog
+  readonly journal: Journal
+  readonly stateDir: StateDir
+  readonly resources?: ResourceStore
+  readonly timings: UnitTimings
+  readonly registry: InstanceRegistry
+  readonly monitor: HealthMonitor
+  readonly failedRollouts: Map<string, FailedRollout>
+  readonly desired: DesiredState
+  tracker(process: string): CrashTracker
+  healthCheckOf(process: DesiredProcess, ports: Record<string, number>): {check: HealthCheck; policy: HealthPolicy} | undefined
+  /** Makes the balancer match the registry now (serialized, idempotent). */
+  syncBalancer(): Promise<void>
+  /** Asks for a pass at (or soon after) this time. */
+  wakeAt(at: number): void
+}

@@ -1,0 +1,95 @@
+/**
+ * A private network namespace for a test, made with `unshare --net` around a netns-agent process:
+ * the namespace lives exactly as long as the agent, so there is no global name to clean up, and
+ * the host's own network and ruleset are never touched. Commands run in it through its path,
+ * `/proc/<agent pid>/ns/net` (e.g. a balancer's `netns` option, or `nsenter --net=`).
+ */
+import {execFile, spawn, type ChildProcess} from 'node:child_process'
+import {fileURLToPath} from 'node:url'
+import {promisify} from 'node:util'
+import type {AgentRequest, Answer, Tally} from './netns-agent.js'
+
+const run = promisify(execFile)
+const agentPath = fileURLToPath(new URL('./netns-agent.js', import.meta.url))
+
+export class PrivateNetns {
+  private next = 1
+  private readonly pending = new Map<number, {resolve: (value: unknown) => void; reject: (error: Error) => void}>()
+
+  private constructor(private readonly child: ChildProcess) {
+    child.on('message', (message: {id?: number; result?: unknown; error?: string}) => {
+      const waiter = message.id === undefined ? undefined : this.pending.get(message.id)
+      if (!waiter || message.id === undefined) return
+      this.pending.delete(message.id)
+      if (message.error !== undefined) waiter.reject(new Error(message.error))
+      else waiter.resolve(message.result)
+    })
+  }
+
+  static async create(): Promise<PrivateNetns> {
+    const child = spawn('unshare', ['--net', process.execPath, agentPath], {stdio: ['ignore', 'inherit', 'inherit', 'ipc']})
+    await new Promise<void>((resolve, reject) => {
+      child.once('message', () => resolve())
+      child.once('exit', (code) => reject(new Error(`netns agent exited with ${code} before it was ready`)))
+      child.once('error', reject)
+    })
+    return new PrivateNetns(child)
+  }
+
+  /** The namespace's path, for `nsenter --net=` and the balancers' `netns` option. */
+  get path(): string {
+    return `/proc/${this.child.pid}/ns/net`
+  }
+
+  /** Runs a command inside the namespace (with the host's filesystem). */
+  async exec(argv: string[], input?: string): Promise<string> {
+    const child = run('nsenter', [`--net=${this.path}`, '--', ...argv], {encoding: 'utf8'})
+    if (input !== undefined) child.child.stdin?.end(input)
+    return (await child).stdout
+  }
+
+  listen(name: string, port: number): Promise<void> {
+    return this.ask({op: 'listen', name, port}) as Promise<void>
+  }
+
+  tally(host: string, port: number, n: number): Promise<Tally> {
+    return this.ask({op: 'tally', host, port, n}) as Promise<Tally>
+  }
+
+  get(host: string, port: number): Promise<Answer> {
+    return this.ask({op: 'get', host, port}) as Promise<Answer>
+  }
+
+  /** A request on the one long-lived keep-alive connection (opened by the first call). */
+  hold(host: string, port: number): Promise<Answer> {
+    return this.ask({op: 'hold', host, port}) as Promise<Answer>
+  }
+
+  release(): Promise<void> {
+    return this.ask({op: 'release'}) as Promise<void>
+  }
+
+  startLoop(host: string, port: number): Promise<void> {
+    return this.ask({op: 'loop-start', host, port}) as Promise<void>
+  }
+
+  stopLoop(): Promise<Tally> {
+    return this.ask({op: 'loop-stop'}) as Promise<Tally>
+  }
+
+  /** Ends the agent (only the process this helper started), and with it the namespace. */
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null) return
+    const exited = new Promise((resolve) => this.child.once('exit', resolve))
+    this.child.kill('SIGKILL')
+    await exited
+  }
+
+  private ask(request: AgentRequest): Promise<unknown> {
+    const id = this.next++
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, {resolve, reject})
+      this.child.send({id, request})
+    })
+  }
+}

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+import type {Backend, ServiceTable} from '../../src/lb/balancer.js'
+import {renderTable, renderTransaction, weightSlots} from '../../src/lb/nft-render.js'
+import {checkTables} from '../../src/lb/table-check.js'
+
+const b = (port: number, weight = 1): Backend => ({host: '127.0.0.1', port, weight})
+const web = (...backends: Backend[]): ServiceTable => ({name: 'web', on: {host: '127.0.0.1', port: 5000}, backends})
+
+const chains = (dnat: string[], refuse: string[]) => `\tchain nat_output {
+\t\ttype nat hook output priority -100; policy accept;
+${dnat.map((r) => `\t\t${r}\n`).join('')}\t}
+\tchain nat_prerouting {
+\t\ttype nat hook prerouting priority -100; policy accept;
+${dnat.map((r) => `\t\t${r}\n`).join('')}\t}
+\tchain refuse_output {
+\t\ttype filter hook output priority 0; policy accept;
+${refuse.map((r) => `\t\t${r}\n`).join('')}\t}
+\tchain refuse_input {
+\t\ttype filter hook input priority 0; policy accept;
+${refuse.map((r) => `\t\t${r}\n`).join('')}\t}
+`
+
+describe('nftables ruleset rendering (golden text)', () => {
+  it('one backend', () => {
+    assert.equal(
+      renderTable([web(b(20001))]),
+      `table ip launcho {
+\tmap svc_web {
+\t\ttypeof numgen inc mod 1 : ip daddr . tcp dport
+\t\telements = { 0 : 127.0.0.1 . 20001 }
+\t}
+${chains(['ip daddr 127.0.0.1 tcp dport 5000 dnat ip to numgen inc mod 1 map @svc_web'], [])}}
+`,
+    )
+  })
+
+  it('two backends, in address order whatever the input order', () => {
+    const text = renderTable([web(b(20002), b(20001))])
+    assert.match(text, /\t\ttypeof numgen inc mod 2 : ip daddr \. tcp dport\n\t\telements = \{ 0 : 127\.0\.0\.1 \. 20001, 1 : 127\.0\.0\.1 \. 20002 \}\n/)
+    assert.equal(text, renderTable([web(b(20001), b(20002))]))
+  })
+
+  it('three backends with weights 2:1:1 get interleaved slots', () => {
+    const text = renderTable([web(b(20001, 2), b(20002), b(20003))])
+    assert.ok(text.includes('elements = { 0 : 127.0.0.1 . 20001, 1 : 127.0.0.1 . 20002, 2 : 127.0.0.1 . 20003, 3 : 127.0.0.1 . 20001 }'), text)
+    assert.ok(text.includes('dnat ip to numgen inc mod 4 map @svc_web'), text)
+  })
+
+  it('weights are reduced by their common divisor and capped at 64 slots', () => {
+    assert.deepEqual(weightSlots([b(1, 40), b(2, 20)]).map((s) => s.port), [1, 2, 1])
+    const slots = weightSlots([b(1, 1000), b(2, 1)])
+    assert.ok(slots.length <= 65, `${slots.length} slots`)
+    assert.equal(slots.filter((s) => s.port === 2).length, 1, 'a live backend keeps at least one slot')
+  })
+
+  it('a draining backend (weight 0) is left out of the map', () => {
+    const text = renderTable([web(b(20001), b(20002, 0))])
+    assert.ok(text.includes('elements = { 0 : 127.0.0.1 . 20001 }'), text)
+    assert.ok(!text.includes('20002'), text)
+  })
+
+  it('a service without live backends refuses with a TCP reset instead of a map', () => {
+    const refuse = 'ip daddr 127.0.0.1 tcp dport 5000 ct state new reject with tcp reset'
+    const expected = `table ip launcho {\n${chains([], [refuse])}}\n`
+    assert.equal(renderTable([web()]), expected)
+    assert.equal(renderTable([web(b(20001, 0))]), expected)
+  })
+
+  it('several services: one map and one rule each, sorted by name', () => {
+    const api: ServiceTable = {name: 'api', on: {host: '10.99.0.10', port: 80}, backends: [b(20010)]}
+    const text = renderTable([web(b(20001)), api])
+    assert.ok(text.indexOf('map svc_api') < text.indexOf('map svc_web'))
+    assert.ok(text.includes('\t\tip daddr 10.99.0.10 tcp dport 80 dnat ip to numgen inc mod 1 map @svc_api\n\t\tip daddr 127.0.0.1 tcp dport 5000'), text)
+    assert.equal(renderTable([]), `table ip launcho {\n${chains([], [])}}\n`)
+  })
+
+  it('the transaction replaces launcho\'s table, whether or not it exists', () => {
+    assert.equal(renderTransaction([]), `table ip launcho {}\ndelete table ip launcho\n${renderTable([])}`)
+  })
+
+  it('refuses tables whose values could smuggle nft syntax in', () => {
+    const bad = [
+      {...web(b(1)), name: 'web; flush ruleset'},
+      {...web(b(1)), on: {host: '127.0.0.1 } ; flush ruleset ; {', port: 5000}},
+      web({host: '127.0.0.1', port: 70000, weight: 1}),
+      web({host: '127.0.0.1', port: 20001, weight: 1.5}),
+    ]
+    for (const table of bad) assert.throws(() => checkTables([table]), {code: 'invalid_request'})
+    assert.throws(() => checkTables([web(b(1)), {...web(b(2)), name: 'other'}]), /already the address of service "web"/)
+  })
+})
