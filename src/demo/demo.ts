@@ -1,79 +1,105 @@
 /**
  * `launcho demo`: the whole flow on a machine without systemd as PID 1. Inside a private sandbox
- * systemd it starts a real server, deploys the original README's hello-world app and a worker,
- * shows status, answers HTTP, survives `kill -9` of a process and of the server, and replaces a
- * changed process. Every step runs the real CLI and prints what it printed.
+ * systemd it starts a real server, deploys the original README's hello-world app behind a service
+ * the way that README intends (bundle → resource up → secret set), sends traffic, rolls a new
+ * bundle out under load, kills the server with SIGKILL under load, and prints the failed-request
+ * count. Every step runs the real CLI and prints what it printed.
  */
-import {execFile, spawn, type ChildProcess} from 'node:child_process'
+import {execFile, type ChildProcess} from 'node:child_process'
 import {chmod, mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {promisify} from 'node:util'
 import {helloServerSource} from './hello-app.js'
+import {fetchOnce, startLoad} from './load.js'
+import {waitUntil, startServer} from './server-process.js'
 
 const run = promisify(execFile)
 const launcho = fileURLToPath(new URL('../../../bin/launcho.js', import.meta.url))
+const SERVICE = 'http://127.0.0.1:5000/'
 
 export interface DemoOptions {
-  sandboxPid1: number
   keep: boolean
   say: (line: string) => void
 }
 
-export async function runDemo({sandboxPid1, keep, say}: DemoOptions): Promise<void> {
+const target = `processes:
+  - name: "main-server"
+    resources:
+      - id: "\${BUNDLE_RESOURCE_ID}"
+        file: "bundle.tar.bz2"
+    before: |
+      tar -xf bundle.tar.bz2
+      mv bundle/* .
+    command: ["node", "server.js"]
+    uid: nobody
+    receives: ["traffic"]
+    health: {service: "traffic", path: "/health", interval: 500ms}
+services:
+  - name: "traffic"
+    on: "127.0.0.1:5000"
+`
+
+export async function runDemo({keep, say}: DemoOptions): Promise<void> {
   const dir = await mkdtemp('/var/tmp/launcho-demo-')
   await chmod(dir, 0o711)
-  const appDir = join(dir, 'app')
-  await mkdir(appDir, {mode: 0o755})
-  await writeFile(join(appDir, 'server.js'), helloServerSource, {mode: 0o644})
   const stateDir = join(dir, 'state')
   const auth = join(dir, 'client-auth.yaml')
-  const cli = async (...args: string[]) => {
-    say(`\n$ launcho ${args.join(' ')}`)
-    const {stdout} = await run(process.execPath, [launcho, ...args, '--auth', auth])
-    say(stdout.trimEnd())
+  const cli = async (args: string[], show = true) => {
+    if (show) say(`\n$ launcho ${args.join(' ')}`)
+    const {stdout} = await run(process.execPath, [launcho, ...args, '--auth', auth], {cwd: dir})
+    if (show) say(stdout.trimEnd())
     return stdout
   }
+  const bundle = async (greeting: string) => {
+    await mkdir(join(dir, 'bundle'), {recursive: true})
+    await writeFile(join(dir, 'bundle', 'server.js'), helloServerSource.replace("process.env.GREETING || 'Hello, world!'", JSON.stringify(greeting)))
+    await run('tar', ['-chjf', 'bundle.tar.bz2', 'bundle/'], {cwd: dir})
+    say(`\n$ tar -cvvhjf bundle.tar.bz2 bundle/      # bundle/server.js answers "${greeting}"`)
+    const id = (await cli(['resource', 'up', 'bundle.tar.bz2'])).trim()
+    await cli(['secret', 'set', 'BUNDLE_RESOURCE_ID', id])
+  }
+  const answers = () => fetchOnce(SERVICE)
   let server: ChildProcess | undefined
   try {
-    say(`== Starting launcho server (state in ${stateDir}, API on 127.0.0.1:12888 inside the sandbox)`)
-    server = await startServer(stateDir, join(dir, 'server.log'))
+    say(`== launcho server in a private sandbox systemd (state in ${stateDir}, API on 127.0.0.1:12888)`)
+    server = await startServer(launcho, stateDir, join(dir, 'server.log'))
     const {stdout: authText} = await run(process.execPath, [launcho, 'print-auth', '--state-dir', stateDir, '--host', '127.0.0.1:12888'])
     await writeFile(auth, authText, {mode: 0o600})
 
-    const target = join(dir, 'target.yaml')
-    await writeFile(target, targetYaml(appDir, 'Hello, world!'))
-    say(`\n== The target (${target}):\n${targetYaml(appDir, 'Hello, world!')}`)
-    await cli('t', 'set', target)
-    await waitUntil(async () => /hello .*running/.test(await quietStatus(auth)) && /worker .*running/.test(await quietStatus(auth)))
-    await cli('status', '--events', '0')
-    say(`\n$ curl http://127.0.0.1:5000/\n${await httpGet('http://127.0.0.1:5000/')}`)
+    say('\n== Deploy the original README\'s hello-world server as a bundle, behind the service 127.0.0.1:5000')
+    await bundle('Hello, world!')
+    await writeFile(join(dir, 'target.yaml'), target)
+    say(`\n$ cat target.yaml\n${target.trimEnd()}`)
+    await cli(['t', 'set', 'target.yaml'])
+    await waitUntil(async () => (await answers()) === 'Hello, world!', 60_000)
+    await cli(['status', '--events', '0'])
+    say(`\n$ curl ${SERVICE}\n${await answers()}`)
 
-    const pid = /hello\s+\S+\s+\S+\s+\S+ \[active\/running\]\s+(\d+)/.exec(await quietStatus(auth))?.[1]
-    say(`\n== kill -9 of hello's main process (PID ${pid} in the sandbox); systemd restarts it at once`)
-    await run('nsenter', ['-t', String(sandboxPid1), '-p', '-m', 'kill', '-9', pid!])
-    await waitUntil(async () => new RegExp(`hello .*running.*\\s(?!${pid}\\s)\\d+\\s+1\\s`).test(await quietStatus(auth)))
-    await cli('status', '--events', '3')
+    say('\n== Roll out a new bundle under load (4 clients, a new connection per request)')
+    const load = startLoad(SERVICE)
+    await bundle('Hello from version 2!')
+    await waitUntil(async () => (await answers()) === 'Hello from version 2!', 60_000)
+    await waitUntil(async () => (await cli(['status', '--json'], false)).match(/"unit"/g)?.length === 1, 60_000)
+    await cli(['status', '--events', '8'])
 
-    say('\n== kill -9 of the launcho server itself: the processes keep running; on start it adopts them')
+    say('\n== kill -9 of the launcho server under load: traffic keeps flowing; on start it adopts everything')
     server.kill('SIGKILL')
     await new Promise((resolve) => server!.once('exit', resolve))
-    say(`$ curl http://127.0.0.1:5000/   (server down)\n${await httpGet('http://127.0.0.1:5000/')}`)
-    server = await startServer(stateDir, join(dir, 'server.log'))
-    await cli('status', '--events', '0')
+    const before = load.report().ok
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    say(`(server down for 1.5 s: ${load.report().ok - before} requests answered meanwhile)`)
+    server = await startServer(launcho, stateDir, join(dir, 'server.log'))
+    await cli(['status', '--events', '0'])
 
-    say('\n== Changing hello\'s greeting replaces only hello (new started before old stopped)')
-    await writeFile(target, targetYaml(appDir, 'Hello again!'))
-    await cli('t', 'set', target)
-    await waitUntil(async () => (await httpGet('http://127.0.0.1:5000/').catch(() => '')) === 'Hello again!')
-    await waitUntil(async () => (await quietStatus(auth)).match(/^hello /gm)?.length === 1)
-    say(`$ curl http://127.0.0.1:5000/\n${await httpGet('http://127.0.0.1:5000/')}`)
-    await cli('status', '--events', '5')
+    const report = await load.stop()
+    say('\n== Traffic during the rollout and the server kill')
+    for (const [answer, count] of Object.entries(report.answers)) say(`  ${String(count).padStart(6)} × "${answer}"`)
+    say(`  ${report.ok + report.failed} requests, ${report.failed} failed${report.failed ? ` (${JSON.stringify(report.errors)})` : ''}`)
 
-    say('\n== The journal has every line, per process (journalctl LAUNCHO_PROCESS=worker -n 3)')
-    const {stdout: journal} = await run('journalctl', ['--no-pager', '-q', `--root=/proc/${sandboxPid1}/root`, 'LAUNCHO_PROCESS=worker', '-n', '3'])
-    say(journal.trimEnd())
-    say('\nDemo finished: every step above ran against a real systemd over D-Bus.')
+    await cli(['logs', 'main-server', '--all-versions', '-n', '4'])
+    say(`\nDemo finished: ${report.failed} failed requests. Everything above ran against a real systemd over D-Bus.`)
+    if (report.failed > 0) process.exitCode = 1
   } finally {
     server?.kill('SIGTERM')
     if (keep) say(`(kept ${dir})`)
@@ -81,65 +107,3 @@ export async function runDemo({sandboxPid1, keep, say}: DemoOptions): Promise<vo
   }
 }
 
-function targetYaml(appDir: string, greeting: string): string {
-  return `processes:
-  - name: hello
-    command: ["node", "server.js"]
-    uid: nobody
-    env:
-      SERVICE_PORT_TRAFFIC: "5000"
-      GREETING: "${greeting}"
-    before: cp ${appDir}/server.js .
-  - name: worker
-    command: ["/bin/sh", "-c", "while true; do echo \\"tick $(date +%T)\\"; sleep 1; done"]
-    uid: nobody
-`
-}
-
-async function startServer(stateDir: string, logFile: string): Promise<ChildProcess> {
-  const {openSync} = await import('node:fs')
-  const log = openSync(logFile, 'a')
-  const child = spawn(process.execPath, [launcho, 'server', '--state-dir', stateDir, '--listen', '127.0.0.1:12888'], {
-    stdio: ['ignore', log, log],
-    env: process.env,
-  })
-  await waitUntil(async () => {
-    try {
-      await run(process.execPath, [launcho, 'print-auth', '--state-dir', stateDir])
-      return (await httpsReachable(12888))
-    } catch {
-      return false
-    }
-  })
-  return child
-}
-
-async function quietStatus(auth: string): Promise<string> {
-  const {stdout} = await run(process.execPath, [launcho, 'status', '--events', '0', '--auth', auth])
-  return stdout
-}
-
-async function httpGet(url: string): Promise<string> {
-  const response = await fetch(url, {signal: AbortSignal.timeout(2_000)})
-  return response.text()
-}
-
-async function httpsReachable(port: number): Promise<boolean> {
-  const {connect} = await import('node:net')
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.on('error', () => resolve(false))
-  })
-}
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error('the demo timed out waiting for a step; see the server log')
-}

@@ -35,7 +35,11 @@ export async function perform(ctx: ReconcilerContext, systemd: SystemdManager, n
     }
     case 'drain': {
       const hasServices = (ctx.desired.get(name)?.spec.receives.length ?? 1) > 0
-      for (const unit of action.units) registry.setMembership(unit, hasServices ? 'draining' : 'out', now)
+      for (const unit of action.units) {
+        registry.setMembership(unit, hasServices ? 'draining' : 'out', now)
+        // Its health no longer decides anything; its checks would only keep connections open.
+        ctx.monitor.unwatch(unit)
+      }
       await ctx.syncBalancer()
       if (hasServices) events.add('draining', `draining ${action.units.join(', ')}`, name)
       return

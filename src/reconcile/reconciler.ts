@@ -236,10 +236,14 @@ export class Reconciler implements ReconcilerContext {
       let total = 0
       for (const [service, port] of Object.entries(record.ports)) {
         const count = await balancer.activeConnections(service, {host: '127.0.0.1', port}).catch(() => undefined)
-        if (count === undefined) return
+        if (count === undefined) {
+          this.logger.debug({unit: record.unit}, 'the balancer cannot count connections; draining until the timeout')
+          return
+        }
         total += count
       }
       record.activeConnections = total
+      this.logger.debug({unit: record.unit, activeConnections: total}, 'draining')
     }
   }
 

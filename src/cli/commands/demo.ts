@@ -15,7 +15,7 @@ export default class Demo extends LaunchoCommand {
     const {flags} = await this.parse(Demo)
     if (flags.inside) {
       const {runDemo} = await import('../../demo/demo.js')
-      await runDemo({sandboxPid1: Number(process.env.LAUNCHO_SANDBOX_PID1), keep: flags.keep, say: (line) => this.log(line)})
+      await runDemo({keep: flags.keep, say: (line) => this.log(line)})
       return
     }
     // Re-run inside the sandbox's network so the server, the app and curl share its loopback.
