@@ -76,7 +76,7 @@ export function planRollout(view: ProcessView): Action {
   }
 
   const mine = facts(current.name)
-  if (view.crash.shouldHold(now) && mine.membership !== 'in') return {kind: 'hold', unit: current.name}
+  if (view.crash.shouldHold(now)) return {kind: 'hold', unit: current.name}
 
   switch (mine.health) {
     case 'failed':

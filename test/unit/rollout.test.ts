@@ -107,6 +107,13 @@ describe('rollout state machine', () => {
     assert.deepEqual(planRollout(view(undefined, [unit(OLD)], {})), {kind: 'stop', units: [name(OLD)], reason: 'removed'})
   })
 
+  it('holds back a crash-looping instance even while it serves', () => {
+    const crash = new CrashTracker()
+    crash.observe(name(NEW), 0, undefined, 99_000)
+    crash.observe(name(NEW), 3, undefined, 99_500)
+    assert.deepEqual(planRollout(view(NEW, [unit(NEW)], {[name(NEW)]: {membership: 'in'}}, {crash})), {kind: 'hold', unit: name(NEW)})
+  })
+
   it('is idempotent once the new version serves alone', () => {
     assert.deepEqual(planRollout(view(NEW, [unit(NEW)], {[name(NEW)]: {membership: 'in'}})), {kind: 'none'})
   })
