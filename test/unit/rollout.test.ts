@@ -112,6 +112,9 @@ describe('rollout state machine', () => {
     crash.observe(name(NEW), 0, undefined, 99_000)
     crash.observe(name(NEW), 3, undefined, 99_500)
     assert.deepEqual(planRollout(view(NEW, [unit(NEW)], {[name(NEW)]: {membership: 'in'}}, {crash})), {kind: 'hold', unit: name(NEW)})
+    const retryAt = crash.hold(100_000)
+    assert.deepEqual(planRollout(view(NEW, [], {}, {crash})), {kind: 'wait', until: retryAt}, 'waits out the delay')
+    assert.equal(planRollout(view(NEW, [], {}, {crash, now: retryAt})).kind, 'start')
   })
 
   it('is idempotent once the new version serves alone', () => {
