@@ -86,6 +86,10 @@ export function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = createServer()
     probe.once('error', () => resolve(false))
-    probe.listen({port, host: '0.0.0.0', exclusive: true}, () => probe.close(() => resolve(true)))
+    // Resolve on listening: close() would wait for any connection someone made meanwhile.
+    probe.listen({port, host: '0.0.0.0', exclusive: true}, () => {
+      probe.close()
+      resolve(true)
+    })
   })
 }

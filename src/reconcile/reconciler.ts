@@ -44,6 +44,8 @@ export interface ReconcilerOptions {
 
 export class Reconciler implements ReconcilerContext {
   desired: DesiredState = new Map()
+  /** False until a desired state was set: with none (e.g. an unreadable stored target) nothing is touched. */
+  private desiredKnown = false
   private services: ServiceSpec[] = []
   readonly failedRollouts = new Map<string, FailedRollout>()
   readonly registry: InstanceRegistry
@@ -103,6 +105,7 @@ export class Reconciler implements ReconcilerContext {
   setDesired(desired: DesiredState, services: ServiceSpec[] = this.services): void {
     this.desired = desired
     this.services = services
+    this.desiredKnown = true
     for (const [name, failed] of this.failedRollouts) {
       if (desired.get(name)?.version !== failed.version) this.failedRollouts.delete(name)
     }
@@ -177,7 +180,7 @@ export class Reconciler implements ReconcilerContext {
 
   private async pass(): Promise<void> {
     const systemd = this.options.systemd()
-    if (!systemd) return
+    if (!systemd || !this.desiredKnown) return
     const observed = await systemd.list()
     const now = Date.now()
     noticeCrashes(this, observed, now)
@@ -253,16 +256,26 @@ export class Reconciler implements ReconcilerContext {
     }
   }
 
-  /** Removes working directories left by instances that no longer exist (e.g. stopped while down). */
+  /**
+   * Removes working directories left by instances that no longer exist (e.g. stopped while down).
+   * `observed` was listed when this pass began: an instance whose start finished since then (its
+   * action ran concurrently) has its directory but is not in that listing, and removing the
+   * directory of a running instance makes its next restart fail with 200/CHDIR. So a directory is
+   * removed only when a fresh listing lacks its unit too (no action can start before this pass ends).
+   */
   private async sweepWorkDirs(observed: ObservedUnit[]): Promise<void> {
-    const live = new Set(observed.map((unit) => this.stateDir.instanceDir(unit.name)))
-    const entries = await readdir(this.stateDir.instancesDir).catch(() => [] as string[])
-    for (const entry of entries) {
-      const dir = this.stateDir.instanceDir(`${entry}.service`)
-      const id = parseUnitName(`${entry}.service`)
-      if (!id || live.has(dir) || this.busy.has(id.process)) continue
-      await removeWorkDir(dir)
+    const unused = async (units: ObservedUnit[]) => {
+      const live = new Set(units.map((unit) => this.stateDir.instanceDir(unit.name)))
+      const entries = await readdir(this.stateDir.instancesDir).catch(() => [] as string[])
+      return entries
+        .map((entry) => ({dir: this.stateDir.instanceDir(`${entry}.service`), id: parseUnitName(`${entry}.service`)}))
+        .filter(({dir, id}) => id && !live.has(dir) && !this.busy.has(id.process))
+        .map(({dir}) => dir)
     }
+    if ((await unused(observed)).length === 0) return
+    const systemd = this.options.systemd()
+    if (!systemd) return
+    for (const dir of await unused(await systemd.list())) await removeWorkDir(dir)
   }
 }
 

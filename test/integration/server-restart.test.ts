@@ -44,6 +44,31 @@ describe('processes survive the server', () => {
   }
 })
 
+describe('a stored target that cannot be applied', () => {
+  let h: Harness
+  before(async () => {
+    h = await Harness.start()
+  })
+  after(async () => h?.close())
+
+  it('leaves running processes alone and says why', async () => {
+    await h.ok(['secret', 'set', 'GREETING', 'hi'])
+    await h.setTarget('processes:\n  - name: greeter\n    command: ["sleep", "600"]\n    env: {GREETING: "${GREETING}"}\n')
+    await waitFor('greeter running', async () => (await h.status()).processes[0]?.state === 'running')
+    const before = await h.units()
+    const pid = (await h.unit(before[0]!, ['MainPID'])).MainPID
+    await h.stopServer('SIGTERM')
+    // Lost while the server was down: the target now needs a secret that is not there.
+    const {rm} = await import('node:fs/promises')
+    await rm(`${h.stateDir}/secrets.json`)
+    await h.startServer()
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    assert.deepEqual(await h.units(), before)
+    assert.equal((await h.unit(before[0]!, ['MainPID'])).MainPID, pid)
+    assert.match(await h.ok(['status']), /stored target cannot be applied: .*GREETING|secret "GREETING" is not set/)
+  })
+})
+
 describe('the API refuses what it should', () => {
   let h: Harness
   before(async () => {

@@ -1,6 +1,7 @@
 /**
  * Runs the proxy as a child process of this one: for tests and development without systemd. Unlike
- * the systemd unit it does not outlive this process.
+ * the systemd unit it does not outlive this process: the proxy exits when its IPC channel to us
+ * closes, even if we were killed.
  */
 import {spawn, type ChildProcess} from 'node:child_process'
 import type {ProxyLauncher} from './launcher.js'
@@ -24,7 +25,7 @@ export class ChildProxyLauncher implements ProxyLauncher {
     if (this.running) return 'adopted'
     const child = spawn(process.execPath, [proxyEntry, configPath], {
       env: {...process.env, ...this.env},
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     })
     const keep = (chunk: Buffer) => {
       this.output = (this.output + chunk.toString()).slice(-OUTPUT_KEPT)

@@ -79,6 +79,8 @@ async function shutdown(signal: string): Promise<void> {
 }
 process.once('SIGTERM', () => void shutdown('SIGTERM'))
 process.once('SIGINT', () => void shutdown('SIGINT'))
+// Started by ChildProxyLauncher (tests, development): go when the parent goes.
+if (process.send) process.once('disconnect', () => void shutdown('parent gone'))
 // Every socket has its error handler; this is the last line of defence for the other connections.
 process.on('uncaughtException', (error) => log.error({err: error.stack ?? String(error)}, 'uncaught exception; proxy continues'))
 process.on('unhandledRejection', (error) => log.error({err: String(error)}, 'unhandled rejection; proxy continues'))
