@@ -59,10 +59,24 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   const timeouts = {...DEFAULT_TIMEOUTS, ...options.timeouts}
   const logger = options.logger.child(
     {component: 'api'},
-    {redact: {paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'token'], censor: '[redacted]'}},
+    {
+      redact: {paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'token'], censor: '[redacted]'},
+      serializers: {req: requestForLog},
+    },
   )
   const app = Fastify({
-    https: {key: options.auth.key, cert: options.auth.cert, minVersion: 'TLSv1.2', ciphers: CIPHERS, honorCipherOrder: true},
+    https: {
+      key: options.auth.key,
+      cert: options.auth.cert,
+      minVersion: 'TLSv1.2',
+      ciphers: CIPHERS,
+      honorCipherOrder: true,
+      // Node enforces headersTimeout/requestTimeout only when it sweeps connections (default every
+      // 30 s), so a slow client could hold a socket for up to 40 s instead of 10 s.
+      connectionsCheckingInterval: 1_000,
+      // A client that connects and never says hello is cut like one that never sends headers.
+      handshakeTimeout: timeouts.headersMs,
+    },
     loggerInstance: logger,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     requestTimeout: timeouts.requestMs,
@@ -73,6 +87,22 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     trustProxy: false,
   }) as unknown as FastifyInstance
   app.server.headersTimeout = timeouts.headersMs
+
+  // JSON bodies must be UTF-8 (RFC 8259). Fastify's own parser decodes with replacement, so a
+  // secret or target with other bytes would be stored silently changed; refuse it instead.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  const utf8 = new TextDecoder('utf-8', {fatal: true})
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', {parseAs: 'buffer'}, (request, body, done) => {
+    let text: string
+    try {
+      text = utf8.decode(body as Buffer)
+    } catch {
+      done(new LaunchoError('invalid_request', 'the request body is not valid UTF-8', {hint: 'send JSON encoded as UTF-8; binary values must be encoded (e.g. base64) first'}), undefined)
+      return
+    }
+    parseJson(request, text, done)
+  })
 
   app.addHook('onRequest', async (request, reply) => {
     const presented = bearerToken(request.headers.authorization)
@@ -120,6 +150,34 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   }
 }
 
+/** Query parameters the API reads; their values are safe to log. */
+const LOGGED_QUERY_PARAMS = new Set(['events', 'lines', 'since', 'follow', 'allVersions'])
+
+/**
+ * A request as the log shows it. A client may put anything in a query string (a token, by
+ * mistake), so only the parameters the API reads are kept; the others are counted, not shown.
+ */
+function requestForLog(request: FastifyRequest) {
+  const url = String(request.url ?? '')
+  const at = url.indexOf('?')
+  const kept: string[] = []
+  let omitted = 0
+  if (at >= 0) {
+    for (const pair of url.slice(at + 1).split('&')) {
+      if (LOGGED_QUERY_PARAMS.has(pair.split('=')[0] ?? '')) kept.push(pair)
+      else if (pair !== '') omitted++
+    }
+  }
+  return {
+    method: request.method,
+    url: `${at >= 0 ? url.slice(0, at) : url}${kept.length ? `?${kept.join('&')}` : ''}`,
+    ...(omitted ? {omittedQueryParams: omitted} : {}),
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  }
+}
+
 /** For routes that stream for a long time with quiet gaps (log follow): lift the idle timeout. */
 export function allowIdleStream(request: FastifyRequest): void {
   request.raw.socket.setTimeout(0)
@@ -130,9 +188,11 @@ function unauthorized(reply: FastifyReply, message: 'missing token' | 'wrong tok
     message === 'missing token'
       ? 'send "Authorization: Bearer <token>" with the token from your launcho-client-auth.yaml'
       : 'run "launcho print-auth" on the server and replace your launcho-client-auth.yaml with its output'
+  // connection: close, so a client without the token cannot keep the socket by trickling a body.
   return reply
     .code(401)
     .header('www-authenticate', 'Bearer realm="launcho"')
+    .header('connection', 'close')
     .send({error: new LaunchoError('unauthorized', message, {hint}).toJSON()})
 }
 

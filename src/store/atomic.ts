@@ -4,7 +4,7 @@
  * the target and fsync the directory so the rename itself survives a power cut.
  */
 import {randomBytes} from 'node:crypto'
-import {chmod, mkdir, open, readFile, rename, unlink} from 'node:fs/promises'
+import {chmod, mkdir, open, readdir, readFile, rename, unlink} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 import {LaunchoError} from '../errors.js'
 
@@ -51,6 +51,19 @@ export async function ensurePrivateDir(path: string, mode = 0o700): Promise<void
   } catch (error) {
     throw storageError(`could not create directory ${path}`, error)
   }
+}
+
+/** Temp files writeFileAtomic names `.<file>.tmp-<12 hex>`. */
+const TEMP_NAME = /^\..+\.tmp-[0-9a-f]{12}$/
+
+/**
+ * Removes the temp files a crash (kill -9, power cut) left in `dir` between writing and renaming;
+ * they hold a partial copy of a state file (secrets included). Call only while nothing writes there.
+ */
+export async function removeStaleTempFiles(dir: string): Promise<string[]> {
+  const stale = (await readdir(dir).catch(() => [] as string[])).filter((name) => TEMP_NAME.test(name))
+  for (const name of stale) await unlink(join(dir, name)).catch(() => {})
+  return stale
 }
 
 async function syncDir(dir: string): Promise<void> {

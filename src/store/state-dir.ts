@@ -10,7 +10,7 @@
  *   instances/<unit>/         fresh working directory of each instance, owned by its user
  */
 import {join} from 'node:path'
-import {ensurePrivateDir} from './atomic.js'
+import {ensurePrivateDir, removeStaleTempFiles} from './atomic.js'
 
 export class StateDir {
   constructor(readonly root: string) {}
@@ -42,5 +42,7 @@ export class StateDir {
   async ensure(): Promise<void> {
     await ensurePrivateDir(this.root, 0o711)
     await ensurePrivateDir(this.instancesDir, 0o711)
+    // A crash between writing a temp file and renaming it leaves the temp file behind.
+    await removeStaleTempFiles(this.root)
   }
 }

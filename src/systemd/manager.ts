@@ -3,6 +3,7 @@
  * list what runs under `launcho-*`, and tell when any of it changes.
  */
 import {EventEmitter} from 'node:events'
+import {LaunchoError} from '../errors.js'
 import {BusError, PROPERTIES_IFACE, SystemBus, type Signal} from './bus.js'
 import {parseUnitName, unitNameFromPath, UNIT_PATTERN, UNIT_PREFIX} from './unit-name.js'
 import {toDbusProperties, type UnitSpec} from './unit-spec.js'
@@ -33,14 +34,22 @@ export type JobResult = 'done' | 'canceled' | 'timeout' | 'failed' | 'dependency
 const JOB_MEMORY_MS = 30_000
 
 export class SystemdManager extends EventEmitter<{changed: [unit: string]; disconnected: [Error]}> {
-  private readonly waiters = new Map<string, (result: JobResult) => void>()
+  private readonly waiters = new Map<string, {done: (result: JobResult) => void; lost: (error: Error) => void}>()
   /** Jobs that finished before their caller started waiting (the reply and signal can race). */
   private readonly finishedJobs = new Map<string, JobResult>()
 
   private constructor(private readonly bus: SystemBus) {
     super()
     bus.on('signal', (signal) => this.onSignal(signal))
-    bus.on('disconnected', (error) => this.emit('disconnected', error))
+    bus.on('disconnected', (error) => {
+      // A job's JobRemoved signal would arrive on this connection only: without this, whoever
+      // waits for a job in flight would wait for its whole timeout (the start timeout + 5 s).
+      for (const [job, waiter] of this.waiters) {
+        this.waiters.delete(job)
+        waiter.lost(new LaunchoError('systemd_failed', `lost the system bus while waiting for ${job}: ${error.message}`, {hint: 'launcho reconnects and looks at the unit again'}))
+      }
+      this.emit('disconnected', error)
+    })
   }
 
   static async connect(): Promise<SystemdManager> {
@@ -142,14 +151,23 @@ export class SystemdManager extends EventEmitter<{changed: [unit: string]; disco
       this.finishedJobs.delete(job)
       return Promise.resolve(finished)
     }
-    return new Promise((resolve) => {
+    if (this.bus.isClosed) {
+      return Promise.reject(new LaunchoError('systemd_failed', `lost the system bus while waiting for ${job}`, {hint: 'launcho reconnects and looks at the unit again'}))
+    }
+    return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(job)
         resolve('timeout')
       }, timeoutMs)
-      this.waiters.set(job, (result) => {
-        clearTimeout(timer)
-        resolve(result)
+      this.waiters.set(job, {
+        done: (result) => {
+          clearTimeout(timer)
+          resolve(result)
+        },
+        lost: (error) => {
+          clearTimeout(timer)
+          reject(error)
+        },
       })
     })
   }
@@ -160,7 +178,7 @@ export class SystemdManager extends EventEmitter<{changed: [unit: string]; disco
       const waiter = this.waiters.get(job)
       if (waiter) {
         this.waiters.delete(job)
-        waiter(result)
+        waiter.done(result)
       } else if (unit.startsWith(UNIT_PREFIX)) {
         this.finishedJobs.set(job, result)
         setTimeout(() => this.finishedJobs.delete(job), JOB_MEMORY_MS).unref()

@@ -3,7 +3,7 @@
  * later can point at a line and column. Guards against hostile input: size, nesting depth
  * (yaml's composer recurses) and alias expansion.
  */
-import {Composer, isAlias, isMap, isNode, isScalar, isSeq, LineCounter, Parser, visit} from 'yaml'
+import {Composer, isAlias, isMap, isNode, isScalar, isSeq, Lexer, LineCounter, Parser, visit} from 'yaml'
 import type {Alias, CST, Document, Node} from 'yaml'
 import type {Problem} from '../errors.js'
 
@@ -26,6 +26,13 @@ export function readYaml(text: string): YamlSource | {problems: Problem[]} {
   const lines = new LineCounter()
   let doc: Document.Parsed
   try {
+    // Before the parser builds its tree: a 1 MiB run of "[" costs it seconds and ~600 MB.
+    const deepFlow = tooDeepFlow(text)
+    if (deepFlow !== undefined) {
+      const before = text.slice(0, deepFlow)
+      const position = {line: before.split('\n').length, column: deepFlow - before.lastIndexOf('\n')}
+      return {problems: [{...position, message: `the YAML is nested more than ${MAX_DEPTH} levels deep`}]}
+    }
     const tokens = [...new Parser(lines.addNewLine).parse(text)]
     const deep = tooDeep(tokens)
     if (deep !== undefined) {
@@ -49,6 +56,25 @@ export function readYaml(text: string): YamlSource | {problems: Problem[]} {
   } catch (error) {
     return {problems: [aliasProblem(doc, lines, error)]}
   }
+}
+
+/**
+ * Offset of the first flow collection ("[" or "{") nested deeper than MAX_DEPTH, from the lexer's
+ * flat token stream (quoted and plain scalars and comments are single tokens, so brackets inside
+ * them do not count). Block nesting needs indentation, so the size limit already bounds it.
+ */
+function tooDeepFlow(text: string): number | undefined {
+  let depth = 0
+  let offset = 0
+  for (const token of new Lexer().lex(text)) {
+    if (token === '[' || token === '{') {
+      if (++depth > MAX_DEPTH) return offset
+    } else if (token === ']' || token === '}') {
+      depth = Math.max(0, depth - 1)
+    }
+    offset += token.length
+  }
+  return undefined
 }
 
 /** Offset of the first collection nested deeper than MAX_DEPTH, walking the syntax tree without recursion. */

@@ -114,8 +114,9 @@ for (const lb of ['nftables', 'userspace'] as const) {
         const instance = web(await h.status()).instances.find((i) => i.unit === unit)
         return (instance as {traffic?: string} | undefined)?.traffic === 'out' && Date.now()
       }, 10_000, 25)
-      // 200 ms interval × 2 failures, plus one in-flight interval and the status round trip.
-      assert.ok(outAt - sickAt <= 200 * 2 + 1_000, `took ${outAt - sickAt} ms`)
+      // 200 ms interval × 2 failures, plus one in-flight check, the balancer update and the status
+      // round trip (a CLI start, slow on a loaded 2-core machine). bench/failover.ts measures it.
+      assert.ok(outAt - sickAt <= 200 * 2 + 2_000, `took ${outAt - sickAt} ms`)
       for (let i = 0; i < 10; i++) assert.match(await get(h, SERVICE), /^200 b1/, 'only web-b answers meanwhile')
       await waitFor('web restarted', async () => {
         const status = await h.status()

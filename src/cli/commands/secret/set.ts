@@ -4,6 +4,9 @@ import {ClientCommand} from '../../base-command.js'
 import type {ProcessChange} from '../../../daemon/changes.js'
 import {LaunchoError} from '../../../errors.js'
 import {describeChanges} from '../../print-changes.js'
+import {decodeUtf8} from '../../utf8.js'
+
+const BINARY_HINT = 'secret values are text; encode binary data first, e.g. "base64 -w0 FILE | launcho secret set NAME"'
 
 export default class SecretSet extends ClientCommand {
   static override description =
@@ -37,12 +40,12 @@ export default class SecretSet extends ClientCommand {
       throw new LaunchoError('invalid_request', 'give the value either as an argument or with --from-file, not both')
     }
     if (arg !== undefined) return arg
-    if (file !== undefined) return readFile(file, 'utf8')
+    if (file !== undefined) return decodeUtf8(await readFile(file), file, BINARY_HINT)
     if (process.stdin.isTTY) {
       throw new LaunchoError('invalid_request', 'no value given', {hint: 'pass VALUE, --from-file FILE, or pipe the value in'})
     }
     const chunks: Buffer[] = []
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-    return Buffer.concat(chunks).toString('utf8')
+    return decodeUtf8(Buffer.concat(chunks), 'standard input', BINARY_HINT)
   }
 }
