@@ -48,13 +48,14 @@ export async function startDaemon(config: ServerConfig, logger: Logger): Promise
   const recordedHost = `${host === '0.0.0.0' || host === '::' ? hostname() : host}:${port === 0 ? 12888 : port}`
   const auth = await loadOrCreateServerAuth(stateDir.root, recordedHost, {logger})
   const events = new EventLog()
+  const journal = new Journal(config.journalRoot)
   let reconciler: Reconciler | undefined
   const systemd = new SystemdConnection(logger, () => reconciler?.kick())
   await systemd.connect()
   const balancer = await createBalancer(config.lb, {stateDir, systemd, logger})
   reconciler = new Reconciler({
     systemd: () => systemd.current,
-    journal: new Journal(config.journalRoot),
+    journal,
     stateDir,
     logger: logger.child({component: 'reconciler'}),
     events,
@@ -89,7 +90,7 @@ export async function startDaemon(config: ServerConfig, logger: Logger): Promise
       registerTargetRoutes(app, targets)
       registerSecretRoutes(app, targets)
       registerStatusRoutes(app, status)
-      registerLogRoutes(app, new Journal(config.journalRoot), () => reconciler?.getDesired())
+      registerLogRoutes(app, journal, () => reconciler?.getDesired())
       registerProcessRoutes(app, targets)
       registerResourceRoutes(app, resources, () => targets.resourceUsers())
     },

@@ -11,7 +11,7 @@ import type {Reconciler} from '../reconcile/reconciler.js'
 import {assertSecretName, type SecretStore} from '../store/secret-store.js'
 import type {TargetStore} from '../store/target-store.js'
 import type {GenerationStore} from '../store/generation-store.js'
-import {loadTarget, validateTarget, type ServiceSpec} from '../target/load.js'
+import {loadTargetWithTemplate, type ServiceSpec} from '../target/load.js'
 import {changesBetween, type ProcessChange} from './changes.js'
 
 interface Resolved {
@@ -129,8 +129,8 @@ export class TargetService {
     secrets: ReadonlyMap<string, string>,
     generations: ReadonlyMap<string, number> = this.generations.snapshot(),
   ): Resolved {
-    const resolved = loadTarget(text, secrets)
-    return {desired: desiredStateOf(validateTarget(text), resolved, secrets, generations), services: resolved.services}
+    const {template, resolved} = loadTargetWithTemplate(text, secrets)
+    return {desired: desiredStateOf(template, resolved, secrets, generations), services: resolved.services}
   }
 
   private apply({desired, services}: Resolved, kind: 'target-set' | 'secret-changed' | 'restart', what: string): ProcessChange[] {

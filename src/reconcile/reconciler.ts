@@ -187,12 +187,13 @@ export class Reconciler implements ReconcilerContext {
     for (const record of this.registry.sync(observed, this.desired, now)) watchHealth(this, record.unit)
     await this.countDrainingConnections()
     const byProcess = groupByProcess(observed)
+    const byName = new Map(observed.map((unit) => [unit.name, unit]))
     for (const name of new Set([...this.desired.keys(), ...byProcess.keys()])) {
       if (this.busy.has(name)) continue
       const action = planRollout({
         desired: this.desired.get(name),
         units: byProcess.get(name) ?? [],
-        facts: (unit) => this.registry.facts(observed.find((u) => u.name === unit)!),
+        facts: (unit) => this.registry.facts(byName.get(unit)!),
         crash: this.tracker(name),
         failedVersion: this.failedRollouts.get(name)?.version,
         now,
@@ -233,17 +234,18 @@ export class Reconciler implements ReconcilerContext {
 
   private async countDrainingConnections(): Promise<void> {
     const balancer = this.options.balancer
+    if (!balancer?.activeConnections) return
     for (const record of this.registry.all()) {
       if (record.membership !== 'draining') continue
-      if (!balancer?.activeConnections) continue
-      let total = 0
+      let total: number | undefined = 0
       for (const [service, port] of Object.entries(record.ports)) {
         const count = await balancer.activeConnections(service, {host: '127.0.0.1', port}).catch(() => undefined)
-        if (count === undefined) {
-          this.logger.debug({unit: record.unit}, 'the balancer cannot count connections; draining until the timeout')
-          return
-        }
-        total += count
+        total = count === undefined ? undefined : total + count
+        if (total === undefined) break
+      }
+      if (total === undefined) {
+        this.logger.debug({unit: record.unit}, 'the balancer cannot count connections; draining until the timeout')
+        continue
       }
       record.activeConnections = total
       this.logger.debug({unit: record.unit, activeConnections: total}, 'draining')

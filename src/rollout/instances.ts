@@ -24,6 +24,8 @@ export interface InstanceRecord {
 
 export class InstanceRegistry {
   private readonly records = new Map<string, InstanceRecord>()
+  /** Units being started: registered before systemd knows them, so a pass never adopts them. */
+  private readonly pendingStart = new Set<string>()
   private adopted = false
 
   constructor(
@@ -59,9 +61,6 @@ export class InstanceRegistry {
     this.adopted = true
     return adoptedNow
   }
-
-  /** Units being started: registered before systemd knows them, so a pass never adopts them. */
-  private readonly pendingStart = new Set<string>()
 
   register(unit: string, process: string, ports: Record<string, number>, now: number): void {
     this.records.set(unit, {unit, process, ports, membership: 'out', since: now})

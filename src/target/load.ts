@@ -21,8 +21,14 @@ export function validateTarget(text: string): Target {
 
 /** Validates and substitutes secrets. Throws LaunchoError('invalid_target' | 'missing_secret'). */
 export function loadTarget(text: string, secrets: ReadonlyMap<string, string>): Target {
+  return loadTargetWithTemplate(text, secrets).resolved
+}
+
+/** loadTarget, also returning the target as written (placeholders kept), from one parse. */
+export function loadTargetWithTemplate(text: string, secrets: ReadonlyMap<string, string>): {template: Target; resolved: Target} {
   const parsed = parse(text)
-  const {target, missing} = substituteTarget(check(parsed, 'template'), secrets)
+  const template = check(parsed, 'template')
+  const {target, missing} = substituteTarget(template, secrets)
   if (missing.length > 0) {
     const names = [...new Set(missing.map((use) => use.secret))]
     const problems = missing.map((use) => problemAt(parsed, {path: use.path, message: `secret "${use.secret}" is not set`}))
@@ -34,7 +40,7 @@ export function loadTarget(text: string, secrets: ReadonlyMap<string, string>): 
     throw new LaunchoError('missing_secret', message, {hint, problems: sortProblems(problems)})
   }
   // Substituted values get their format checks now (e.g. a cwd that was "${APP_DIR}").
-  return check({...parsed, value: target}, 'resolved')
+  return {template, resolved: check({...parsed, value: target}, 'resolved')}
 }
 
 function parse(text: string): YamlSource {

@@ -50,15 +50,26 @@ export class Harness {
   }
 
   /** Starts `launcho server` and waits until it logs that it is ready; writes the client auth file. */
-  async startServer(extraArgs: string[] = []): Promise<void> {
+  async startServer(extraArgs: string[] = [], options: ServerStartOptions = {}): Promise<void> {
     // The server lives in the sandbox's network, like its processes: health checks and the load
     // balancer act there, never on the host's network.
-    const [nsenter, ...prefix] = this.sandbox.inNetwork()
-    const child = spawn(
+    const [nsenter, ...inNetwork] = this.sandbox.inNetwork()
+    const argv = [
+      ...(options.prefix ?? []),
       nsenter!,
-      [...prefix, process.execPath, launchoBin, 'server', '--state-dir', this.stateDir, '--listen', '127.0.0.1:0', '--journal-root', this.sandbox.journalRoot, ...extraArgs],
-      {env: {...process.env, ...this.sandbox.env, LAUNCHO_LOG_LEVEL: 'debug'}, stdio: ['ignore', 'pipe', 'pipe']},
-    )
+      ...inNetwork,
+      process.execPath,
+      launchoBin,
+      'server',
+      '--state-dir',
+      this.stateDir,
+      '--listen',
+      '127.0.0.1:0',
+      '--journal-root',
+      this.sandbox.journalRoot,
+      ...extraArgs,
+    ]
+    const child = spawn(argv[0]!, argv.slice(1), {env: {...process.env, ...this.sandbox.env, LAUNCHO_LOG_LEVEL: 'debug'}, stdio: ['ignore', 'pipe', 'pipe']})
     this.server = child
     this.serverLog = ''
     this.port = await new Promise<number>((resolve, reject) => {
@@ -73,13 +84,20 @@ export class Harness {
       }
       child.stdout!.on('data', onData)
       child.stderr!.on('data', onData)
-      child.once('exit', (code) => {
+      child.once('exit', (code, signal) => {
         clearTimeout(timer)
-        reject(new Error(`server exited with ${code}:\n${this.serverLog}`))
+        reject(new Error(`server exited with ${code ?? signal}:\n${this.serverLog}`))
       })
     })
     child.removeAllListeners('exit')
-    const auth = await this.cli(['print-auth', '--state-dir', this.stateDir, '--host', `127.0.0.1:${this.port}`], {auth: false})
+    if (options.printAuth === false) {
+      // Same identity as before: only the port in the auth file changes (keeps many restarts fast).
+      const text = await readFile(this.authFile, 'utf8')
+      await writeFile(this.authFile, text.replace(/^host: .*$/m, `host: "127.0.0.1:${this.port}"`), {mode: 0o600})
+      return
+    }
+    const auth = await this.cli(['print-auth', '--state-dir', options.authStateDir ?? this.stateDir, '--host', `127.0.0.1:${this.port}`], {auth: false})
+    if (auth.code !== 0) throw new Error(`print-auth failed: ${auth.stderr}`)
     await writeFile(this.authFile, auth.stdout, {mode: 0o600})
   }
 
@@ -185,6 +203,15 @@ export class Harness {
     await this.sandbox.stop()
     if (!process.env.LAUNCHO_KEEP_TEST_DIR) await rm(this.dir, {recursive: true, force: true})
   }
+}
+
+export interface ServerStartOptions {
+  /** argv run before `nsenter … node launcho server …` (must exec it in the end), e.g. `unshare -m …`. */
+  prefix?: string[]
+  /** false: keep the existing auth file and only update its port. */
+  printAuth?: boolean
+  /** Where print-auth reads the identity (default: the harness's state dir). */
+  authStateDir?: string
 }
 
 export interface StatusJson {
