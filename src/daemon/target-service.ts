@@ -11,7 +11,8 @@ import type {Reconciler} from '../reconcile/reconciler.js'
 import {assertSecretName, type SecretStore} from '../store/secret-store.js'
 import type {TargetStore} from '../store/target-store.js'
 import type {GenerationStore} from '../store/generation-store.js'
-import {loadTargetWithTemplate, type ServiceSpec} from '../target/load.js'
+import type {ServiceSpec} from '../target/load.js'
+import {loadTargetOffThread} from '../target/load-off-thread.js'
 import {changesBetween, type ProcessChange} from './changes.js'
 
 interface Resolved {
@@ -22,6 +23,11 @@ interface Resolved {
 export class TargetService {
   /** Why the stored target cannot be applied (e.g. a secret file restored without a value). */
   private loadError?: LaunchoError
+  /**
+   * Changes run one at a time: each validates against the state the previous one left, and its
+   * write and its hand-over to the reconciler are not interleaved with another change's.
+   */
+  private queue: Promise<unknown> = Promise.resolve()
 
   constructor(
     private readonly target: TargetStore,
@@ -38,7 +44,7 @@ export class TargetService {
     await this.secrets.load()
     await this.generations.load()
     try {
-      const {desired, services} = this.resolve(this.target.current().text, this.secrets.snapshot())
+      const {desired, services} = await this.resolve(this.target.current().text, this.secrets.snapshot())
       this.reconciler.setDesired(desired, services)
     } catch (error) {
       // Never stop what runs because the stored target cannot be read back: leave it alone.
@@ -56,14 +62,16 @@ export class TargetService {
   }
 
   /** What setting `text` would change, without changing anything. */
-  preview(text: string): ProcessChange[] {
-    return changesBetween(this.reconciler.getDesired(), this.resolve(text, this.secrets.snapshot()).desired)
+  preview(text: string): Promise<ProcessChange[]> {
+    return this.serially(async () => changesBetween(this.reconciler.getDesired(), (await this.resolve(text, this.secrets.snapshot())).desired))
   }
 
-  async setTarget(text: string): Promise<ProcessChange[]> {
-    const resolved = this.resolve(text, this.secrets.snapshot())
-    await this.target.save(text)
-    return this.apply(resolved, 'target-set', 'target set')
+  setTarget(text: string): Promise<ProcessChange[]> {
+    return this.serially(async () => {
+      const resolved = await this.resolve(text, this.secrets.snapshot())
+      await this.target.save(text)
+      return this.apply(resolved, 'target-set', 'target set')
+    })
   }
 
   /** Resource id as written in the target (after substitution) → the processes that list it. */
@@ -89,7 +97,11 @@ export class TargetService {
   }
 
   /** Sets (string) or removes (undefined) secrets; refused when the target would stop validating. */
-  async changeSecrets(changes: Record<string, string | undefined>): Promise<ProcessChange[]> {
+  changeSecrets(changes: Record<string, string | undefined>): Promise<ProcessChange[]> {
+    return this.serially(() => this.changeSecretsNow(changes))
+  }
+
+  private async changeSecretsNow(changes: Record<string, string | undefined>): Promise<ProcessChange[]> {
     for (const name of Object.keys(changes)) assertSecretName(name)
     for (const [name, value] of Object.entries(changes)) {
       if (value === undefined && !this.secrets.has(name)) {
@@ -99,7 +111,7 @@ export class TargetService {
     const next = this.secrets.preview(changes)
     let resolved: Resolved
     try {
-      resolved = this.resolve(this.target.current().text, next)
+      resolved = await this.resolve(this.target.current().text, next)
     } catch (error) {
       if (error instanceof LaunchoError) {
         throw new LaunchoError('conflict', `refused: the target would no longer be valid: ${error.message}`, {
@@ -115,21 +127,29 @@ export class TargetService {
   }
 
   /** Replaces every instance of a process with a fresh one, the way an upgrade does. */
-  async restart(process: string): Promise<ProcessChange[]> {
-    if (!this.reconciler.getDesired().has(process)) {
-      throw new LaunchoError('not_found', `process "${process}" is not in the target`, {hint: 'launcho status lists the processes'})
-    }
-    const generations = await this.generations.bump(process)
-    const resolved = this.resolve(this.target.current().text, this.secrets.snapshot(), generations)
-    return this.apply(resolved, 'restart', `restart of ${process}`)
+  restart(process: string): Promise<ProcessChange[]> {
+    return this.serially(async () => {
+      if (!this.reconciler.getDesired().has(process)) {
+        throw new LaunchoError('not_found', `process "${process}" is not in the target`, {hint: 'launcho status lists the processes'})
+      }
+      const generations = await this.generations.bump(process)
+      const resolved = await this.resolve(this.target.current().text, this.secrets.snapshot(), generations)
+      return this.apply(resolved, 'restart', `restart of ${process}`)
+    })
   }
 
-  private resolve(
+  private serially<T>(change: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(change)
+    this.queue = result.catch(() => undefined)
+    return result
+  }
+
+  private async resolve(
     text: string,
     secrets: ReadonlyMap<string, string>,
     generations: ReadonlyMap<string, number> = this.generations.snapshot(),
-  ): Resolved {
-    const {template, resolved} = loadTargetWithTemplate(text, secrets)
+  ): Promise<Resolved> {
+    const {template, resolved} = await loadTargetOffThread(text, secrets)
     return {desired: desiredStateOf(template, resolved, secrets, generations), services: resolved.services}
   }
 

@@ -13,6 +13,9 @@ export type {HealthSpec, ProcessSpec, ResourceRef, ServiceSpec, Target} from './
 export {MAX_TARGET_BYTES} from './yaml-source.js'
 
 const MAX_PROBLEMS = 100
+/** One host; far more than it can sensibly run, few enough to validate and diff at once. */
+export const MAX_PROCESSES = 1000
+export const MAX_SERVICES = 1000
 
 /** Validates structure only (placeholders kept). Throws LaunchoError('invalid_target'). */
 export function validateTarget(text: string): Target {
@@ -50,6 +53,8 @@ function parse(text: string): YamlSource {
 }
 
 function check(parsed: YamlSource, mode: Mode): Target {
+  const tooMany = tooManyEntries(parsed)
+  if (tooMany) throw invalid([tooMany])
   const result = targetSchema(mode).safeParse(parsed.value)
   const issues = result.success ? [] : result.error.issues.flatMap(fromZod)
   if (mode === 'template') issues.push(...crossCheck(parsed.value))
@@ -57,6 +62,18 @@ function check(parsed: YamlSource, mode: Mode): Target {
   else for (const issue of issues) issue.message += ' (after substituting secrets)'
   if (result.success && issues.length === 0) return result.data
   throw invalid(issues.map((issue) => problemAt(parsed, issue)))
+}
+
+/** Refused before the schema runs, which would report every one of 30 000 duplicate names. */
+function tooManyEntries(parsed: YamlSource): Problem | undefined {
+  const value = parsed.value as Record<string, unknown>
+  for (const [key, limit] of [['processes', MAX_PROCESSES], ['services', MAX_SERVICES]] as const) {
+    const list = value?.[key]
+    if (!Array.isArray(list) || list.length <= limit) continue
+    const message = `${list.length} ${key}; the limit is ${limit} per server`
+    return {...positionAt(parsed, [key, limit]), field: `${key}[${limit}]`, message}
+  }
+  return undefined
 }
 
 function fromZod(issue: z.core.$ZodIssue): FieldIssue[] {

@@ -11,6 +11,11 @@ export const MAX_TARGET_BYTES = 1024 * 1024
 const MAX_ALIASES = 100
 /** Far above what a valid target needs (6 levels), far below what overflows the stack. */
 const MAX_DEPTH = 64
+/**
+ * Far above what a valid target needs (1000 processes with env, health and a script are about 170 000), far below
+ * what makes the parser's tree cost seconds and hundreds of MB (a 1 MiB target can hold 800 000).
+ */
+export const MAX_TOKENS = 400_000
 
 export interface YamlSource {
   doc: Document.Parsed
@@ -27,11 +32,13 @@ export function readYaml(text: string): YamlSource | {problems: Problem[]} {
   let doc: Document.Parsed
   try {
     // Before the parser builds its tree: a 1 MiB run of "[" costs it seconds and ~600 MB.
-    const deepFlow = tooDeepFlow(text)
-    if (deepFlow !== undefined) {
-      const before = text.slice(0, deepFlow)
-      const position = {line: before.split('\n').length, column: deepFlow - before.lastIndexOf('\n')}
-      return {problems: [{...position, message: `the YAML is nested more than ${MAX_DEPTH} levels deep`}]}
+    const scan = scanTokens(text)
+    if (scan.tooDeepAt !== undefined) {
+      return {problems: [{...positionIn(text, scan.tooDeepAt), message: `the YAML is nested more than ${MAX_DEPTH} levels deep`}]}
+    }
+    if (scan.tooManyAt !== undefined) {
+      const message = `the target has more than ${MAX_TOKENS} YAML tokens; split it up, or move long lists into scripts or resources`
+      return {problems: [{...positionIn(text, scan.tooManyAt), message}]}
     }
     const tokens = [...new Parser(lines.addNewLine).parse(text)]
     const deep = tooDeep(tokens)
@@ -59,22 +66,30 @@ export function readYaml(text: string): YamlSource | {problems: Problem[]} {
 }
 
 /**
- * Offset of the first flow collection ("[" or "{") nested deeper than MAX_DEPTH, from the lexer's
- * flat token stream (quoted and plain scalars and comments are single tokens, so brackets inside
- * them do not count). Block nesting needs indentation, so the size limit already bounds it.
+ * One pass over the lexer's flat token stream: the offset of the first flow collection ("[" or
+ * "{") nested deeper than MAX_DEPTH (quoted and plain scalars and comments are single tokens, so
+ * brackets inside them do not count; block nesting needs indentation, which the size limit
+ * bounds), or of the token past MAX_TOKENS.
  */
-function tooDeepFlow(text: string): number | undefined {
+function scanTokens(text: string): {tooDeepAt?: number; tooManyAt?: number} {
   let depth = 0
   let offset = 0
+  let count = 0
   for (const token of new Lexer().lex(text)) {
+    if (++count > MAX_TOKENS) return {tooManyAt: offset}
     if (token === '[' || token === '{') {
-      if (++depth > MAX_DEPTH) return offset
+      if (++depth > MAX_DEPTH) return {tooDeepAt: offset}
     } else if (token === ']' || token === '}') {
       depth = Math.max(0, depth - 1)
     }
     offset += token.length
   }
-  return undefined
+  return {}
+}
+
+function positionIn(text: string, offset: number): {line: number; column: number} {
+  const before = text.slice(0, offset)
+  return {line: before.split('\n').length, column: offset - before.lastIndexOf('\n')}
 }
 
 /** Offset of the first collection nested deeper than MAX_DEPTH, walking the syntax tree without recursion. */

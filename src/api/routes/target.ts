@@ -8,7 +8,7 @@ export function registerTargetRoutes(app: FastifyInstance, targets: TargetServic
 
   app.put('/v1/target', async (request) => ({changes: await targets.setTarget(targetText(request.body))}))
 
-  app.post('/v1/target/diff', async (request) => ({changes: targets.preview(targetText(request.body))}))
+  app.post('/v1/target/diff', async (request) => ({changes: await targets.preview(targetText(request.body))}))
 }
 
 function targetText(body: unknown): string {

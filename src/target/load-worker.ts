@@ -1,0 +1,23 @@
+/** Runs in a worker thread: validates one target for load-off-thread.ts and posts the result back. */
+import {parentPort, workerData} from 'node:worker_threads'
+import {LaunchoError} from '../errors.js'
+import {loadTargetWithTemplate} from './load.js'
+import type {LoadedTarget} from './load-off-thread.js'
+
+export interface LoadRequest {
+  text: string
+  secrets: Array<[string, string]>
+}
+
+export type LoadReply = {ok: true; loaded: LoadedTarget} | {ok: false; error: ReturnType<LaunchoError['toJSON']>}
+
+function load({text, secrets}: LoadRequest): LoadReply {
+  try {
+    return {ok: true, loaded: loadTargetWithTemplate(text, new Map(secrets))}
+  } catch (error) {
+    if (error instanceof LaunchoError) return {ok: false, error: error.toJSON()}
+    return {ok: false, error: {code: 'internal', message: `validating the target failed: ${(error as Error).message}`}}
+  }
+}
+
+parentPort?.postMessage(load(workerData as LoadRequest))
