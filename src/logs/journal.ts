@@ -85,17 +85,25 @@ export function summarizeFailure(unit: string, entries: JournalEntry[]): string 
   const fromSystemd = entries
     .filter((entry) => entry.message.startsWith(`${unit}: `))
     .map((entry) => entry.message.slice(unit.length + 2))
-  const exit = fromSystemd.filter((message) => /^(Main|Control) process exited/.test(message)).at(-1)
+  // A clean exit (status 0) has no "process exited" line, only "Deactivated successfully".
+  const exit = fromSystemd.filter((message) => /^(Main|Control) process exited|^Deactivated successfully/.test(message)).at(-1)
   const cause = fromSystemd
     .filter((message) => /^Failed (to|at step)/.test(message) && !/^Failed to start|^Failed with result/.test(message))
     .at(-1)
   const exitText = exit === undefined ? undefined : describeExit(exit)
+  const results = fromSystemd.flatMap((message, i) => (message.startsWith('Failed with result') ? [i] : []))
+  const lastResult = results.at(-1) ?? -1
+  // systemd says "Failed with result 'oom-kill'" after the exit line of a run the OOM killer ended.
+  if (lastResult >= 0 && fromSystemd[lastResult] === "Failed with result 'oom-kill'." && lastResult > fromSystemd.lastIndexOf(exit ?? '')) {
+    return `out of memory: the OOM killer ended it at its memoryMax${exitText ? ` (${exitText})` : ''}`
+  }
   if (cause && exitText) return `${exitText}: ${cause}`
   return cause ?? exitText
 }
 
 /** "Main process exited, code=exited, status=1/FAILURE" → "exited with status 1/FAILURE". */
 function describeExit(line: string): string {
+  if (line.startsWith('Deactivated successfully')) return 'exited with status 0/SUCCESS'
   const who = line.startsWith('Control') ? '`before` ' : ''
   const match = /code=(\w+), status=(\S+)/.exec(line)
   if (!match) return line

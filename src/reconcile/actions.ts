@@ -8,6 +8,7 @@ import type {SystemdManager} from '../systemd/manager.js'
 import {portVariable} from '../lb/ports.js'
 import {placeResources} from './place-resources.js'
 import {unitSpecOf} from './desired.js'
+import {failureReasonOf} from './failure-reason.js'
 import {prepareWorkDir, removeWorkDir} from './work-dir.js'
 import type {ReconcilerContext} from './context.js'
 
@@ -69,7 +70,7 @@ export async function perform(ctx: ReconcilerContext, systemd: SystemdManager, n
     }
     case 'hold': {
       const tracker = ctx.tracker(name)
-      const reason = (await ctx.journal.failureReason(action.unit)) ?? tracker.lastFailure?.reason
+      const reason = (await failureReasonOf(ctx, action.unit, name)) ?? tracker.lastFailure?.reason
       if (reason) tracker.lastFailure = {at: Date.now(), unit: action.unit, reason}
       const retryAt = tracker.hold(Date.now())
       await stopUnits(ctx, systemd, name, [action.unit])
@@ -107,7 +108,7 @@ async function start(ctx: ReconcilerContext, systemd: SystemdManager, name: stri
     }
     const tracker = ctx.tracker(name)
     tracker.recordFailedStart(Date.now())
-    const reason = (await ctx.journal.failureReason(unit)) ?? `start job ${result}`
+    const reason = (await failureReasonOf(ctx, unit, name)) ?? `start job ${result}`
     tracker.lastFailure = {at: Date.now(), unit, reason}
     ctx.logger.warn({process: name, unit, reason}, 'start failed')
     ctx.events.add('start-failed', `${unit} failed to start: ${reason}`, name)

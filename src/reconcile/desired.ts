@@ -7,6 +7,7 @@ import {createHash} from 'node:crypto'
 import type {ProcessSpec, Target} from '../target/load.js'
 import {secretsUsedBy} from '../target/substitute.js'
 import {versionOf} from '../target/version.js'
+import {memorySizeBytes} from '../target/memory-size.js'
 import {unitNameOf} from '../systemd/unit-name.js'
 import type {UnitSpec} from '../systemd/unit-spec.js'
 
@@ -77,5 +78,6 @@ export function unitSpecOf(
     syslogIdentifier: spec.name,
     journalFields: {LAUNCHO_PROCESS: spec.name, LAUNCHO_VERSION: version},
     ...timings,
+    ...(spec.memoryMax !== undefined ? {memoryMaxBytes: memorySizeBytes(spec.memoryMax)!} : {}),
   }
 }

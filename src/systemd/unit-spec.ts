@@ -27,6 +27,8 @@ export interface UnitSpec {
   stopTimeoutMs: number
   /** Limits the `before` step and the start itself. */
   startTimeoutMs: number
+  /** Bytes of RAM the unit's cgroup may use; swap is then off for it, so the limit is a hard one. */
+  memoryMaxBytes?: bigint
 }
 
 const usec = (ms: number): bigint => BigInt(Math.round(ms * 1000))
@@ -62,5 +64,8 @@ export function toDbusProperties(spec: UnitSpec): Array<[string, InstanceType<ty
   }
   if (spec.user !== undefined) properties.push(['User', new Variant('s', spec.user)])
   if (spec.group !== undefined) properties.push(['Group', new Variant('s', spec.group)])
+  if (spec.memoryMaxBytes !== undefined) {
+    properties.push(['MemoryMax', new Variant('t', spec.memoryMaxBytes)], ['MemorySwapMax', new Variant('t', 0n)])
+  }
   return properties
 }

@@ -5,6 +5,7 @@
  */
 import {z} from 'zod'
 import {healthBlockIssues, healthSpecOf, healthTuningShape} from '../health/policy.js'
+import {memorySizeProblem} from './memory-size.js'
 import {hostPortProblem, nameProblem} from './rules.js'
 import {hasPlaceholder, invalidPlaceholderIn} from './substitute.js'
 
@@ -35,6 +36,8 @@ export interface ProcessSpec {
   resources: ResourceRef[]
   receives: string[]
   health?: HealthSpec
+  /** e.g. "256M": the most RAM the instance may use (swap included) before the OOM killer ends it. */
+  memoryMax?: string
 }
 export interface ServiceSpec {
   name: string
@@ -190,6 +193,14 @@ export function processSchema(mode: Mode) {
           .array(z.string({error: typeError('receives items', 'service names')}), {error: listError('receives', '["web"]')})
           .optional(),
         health: health.optional(),
+        memoryMax: z
+          .union([z.string(), z.number()], {error: typeError('memoryMax', 'a size like "256M"')})
+          .transform(String)
+          .superRefine((value, ctx) => {
+            const problem = memorySizeProblem(value)
+            if (problem) ctx.addIssue({code: 'custom', message: problem})
+          })
+          .optional(),
       },
       {error: mapError('each process')},
     )
@@ -205,6 +216,7 @@ export function processSchema(mode: Mode) {
         resources: p.resources ?? [],
         receives: p.receives ?? [],
         ...(p.health === undefined ? {} : {health: p.health}),
+        ...(p.memoryMax === undefined ? {} : {memoryMax: p.memoryMax}),
       }),
     )
 }
@@ -245,7 +257,7 @@ export function allowedKeysAt(path: ReadonlyArray<string | number>): string[] {
   const shape = path.map((p) => (typeof p === 'number' ? '#' : p)).join('/')
   const keys: Record<string, string[]> = {
     '': ['processes', 'services'],
-    'processes/#': ['name', 'command', 'env', 'cwd', 'uid', 'gid', 'before', 'resources', 'receives', 'health'],
+    'processes/#': ['name', 'command', 'env', 'cwd', 'uid', 'gid', 'before', 'resources', 'receives', 'health', 'memoryMax'],
     'processes/#/resources/#': ['id', 'file'],
     'processes/#/health': [
       'service',

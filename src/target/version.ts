@@ -23,6 +23,7 @@ export function versionOf(process: ProcessSpec): string {
     // The whole block, as written: a new check is proven on a new instance before it takes traffic,
     // and a target that never had the newer keys keeps its versions (absent keys hash as before).
     health: process.health ?? null,
+    memoryMax: process.memoryMax,
   }
   return createHash('sha256').update(canonicalJson(material)).digest('hex').slice(0, 8)
 }

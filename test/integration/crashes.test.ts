@@ -16,6 +16,11 @@ processes:
     command: ["/bin/sh", "-c", "echo about to fail; exit 3"]
   - name: ghost
     command: ["/nonexistent/launcho-test-binary"]
+  - name: quitter
+    command: ["/bin/sh", "-c", "sleep 0.5; exit 0"]
+  - name: eater
+    memoryMax: 64M
+    command: ["node", "-e", "const a = []; setInterval(() => a.push(Buffer.alloc(16 * 1024 * 1024, 1)), 50)"]
 `)
     await waitFor('steady and victim running', async () => {
       const status = await h.status()
@@ -79,6 +84,32 @@ processes:
     assert.match(ghost.lastFailure!.reason, /nonexistent\/launcho-test-binary/)
     const table = await h.ok(['status'])
     assert.match(table, /ghost .*crash-looping.*203\/EXEC/)
+  })
+
+  it('says a process that ended by itself exited with status 0', async () => {
+    const quitter = await waitFor('quitter failure reason', async () => {
+      const status = await current('quitter')
+      return status.lastFailure && status
+    })
+    assert.match(quitter.lastFailure!.reason, /^exited with status 0\/SUCCESS$/)
+  })
+
+  it('ends a process at its memoryMax (RAM and swap) and says it ran out of memory', async () => {
+    // It is crash-looping, so its unit comes and goes: read the limits while one is loaded.
+    const limits = await waitFor('an eater unit loaded', async () => {
+      const unit = (await current('eater')).instances[0]?.unit
+      const props = unit ? await h.unit(unit, ['LoadState', 'ActiveState', 'MemoryMax', 'MemorySwapMax']) : undefined
+      return props?.ActiveState === 'active' && props
+    }, 20_000, 20)
+    assert.deepEqual([limits.MemoryMax, limits.MemorySwapMax], [String(64 * 1024 * 1024), '0'])
+    const eater = await waitFor('eater out of memory', async () => {
+      const status = await current('eater')
+      return status.lastFailure && status
+    }, 20_000)
+    // cgroup v2 hosts: systemd's own "oom-kill" result; cgroup v1 hosts (like this CI's): launcho's inference.
+    assert.match(eater.lastFailure!.reason, /^(out of memory: the OOM killer ended it at its memoryMax \(killed by signal 9\/KILL\)|killed by signal 9\/KILL: probably out of memory at its memoryMax of 64M \(this host's cgroups do not report OOM kills\))$/)
+    const steadyLimit = await h.unit((await current('steady')).instances[0]!.unit, ['MemoryMax'])
+    assert.equal(steadyLimit.MemoryMax, 'infinity')
   })
 
   it('leaves the other processes alone', async () => {
