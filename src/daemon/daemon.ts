@@ -21,6 +21,7 @@ import {GenerationStore} from '../store/generation-store.js'
 import {ResourceStore} from '../store/resource-store.js'
 import {SecretStore} from '../store/secret-store.js'
 import {StateDir} from '../store/state-dir.js'
+import {loadVersionKey} from '../store/version-key.js'
 import {TargetStore} from '../store/target-store.js'
 import {SystemdConnection} from '../systemd/connection.js'
 import {createBalancer} from '../lb/select.js'
@@ -77,6 +78,7 @@ export async function startDaemon(config: ServerConfig, logger: Logger): Promise
     reconciler,
     events,
     logger,
+    await loadVersionKey(stateDir.versionKeyFile),
   )
   await targets.load()
   const status = new StatusService(packageVersion(), systemd, reconciler, targets, events)

@@ -36,6 +36,7 @@ export class TargetService {
     private readonly reconciler: Reconciler,
     private readonly events: EventLog,
     private readonly logger: Logger,
+    private readonly versionKey: Buffer,
   ) {}
 
   /** Reads the state dir and hands the desired state to the reconciler. */
@@ -150,7 +151,7 @@ export class TargetService {
     generations: ReadonlyMap<string, number> = this.generations.snapshot(),
   ): Promise<Resolved> {
     const {template, resolved} = await loadTargetOffThread(text, secrets)
-    return {desired: desiredStateOf(template, resolved, secrets, generations), services: resolved.services}
+    return {desired: desiredStateOf(template, resolved, secrets, generations, this.versionKey), services: resolved.services}
   }
 
   private apply({desired, services}: Resolved, kind: 'target-set' | 'secret-changed' | 'restart', what: string): ProcessChange[] {

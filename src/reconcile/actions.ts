@@ -3,6 +3,7 @@
  * monitor. Each method is one action for one process; the reconciler runs them one at a time per
  * process and never waits for one process on behalf of another.
  */
+import {rm} from 'node:fs/promises'
 import type {Action} from '../rollout/rollout.js'
 import type {SystemdManager} from '../systemd/manager.js'
 import {portVariable} from '../lb/ports.js'
@@ -10,6 +11,8 @@ import {placeResources} from './place-resources.js'
 import {unitSpecOf} from './desired.js'
 import {failureReasonOf} from './failure-reason.js'
 import {prepareWorkDir, removeWorkDir} from './work-dir.js'
+import {renderEnvironmentFile} from '../systemd/environment-file.js'
+import {writeFileAtomic} from '../store/atomic.js'
 import type {ReconcilerContext} from './context.js'
 
 export type RunnableAction = Exclude<Action, {kind: 'none' | 'wait'}>
@@ -97,9 +100,10 @@ async function start(ctx: ReconcilerContext, systemd: SystemdManager, name: stri
     const workDir = spec.cwd ?? ctx.stateDir.instanceDir(unit)
     if (spec.cwd === undefined) await prepareWorkDir(workDir, spec.uid, spec.gid)
     if (ctx.resources) await placeResources(workDir, spec.resources, ctx.resources, {user: spec.uid, group: spec.gid})
-    const env = {...spec.env}
-    for (const [service, port] of Object.entries(ports)) env[portVariable(service)] = String(port)
-    const result = await systemd.start(unitSpecOf(process, workDir, ctx.timings, env))
+    const portEnv = Object.fromEntries(Object.entries(ports).map(([service, port]) => [portVariable(service), String(port)]))
+    const environmentFile = ctx.stateDir.environmentFile(unit)
+    await writeFileAtomic(environmentFile, renderEnvironmentFile(spec.env), 0o600)
+    const result = await systemd.start(unitSpecOf(process, {workingDirectory: workDir, environmentFile, ports: portEnv}, ctx.timings))
     watchHealth(ctx, unit)
     if (result === 'done') {
       ctx.logger.info({process: name, unit, ports}, 'started')
@@ -145,6 +149,7 @@ export async function stopUnits(ctx: ReconcilerContext, systemd: SystemdManager,
       await systemd.stop(unit, ctx.timings.stopTimeoutMs)
       ctx.tracker(process).forget(unit)
       ctx.registry.forget(unit)
+      await rm(ctx.stateDir.environmentFile(unit), {force: true})
       if (ctx.desired.get(process)?.spec.cwd === undefined) await removeWorkDir(ctx.stateDir.instanceDir(unit))
     }),
   )

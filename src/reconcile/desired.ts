@@ -3,7 +3,7 @@
  * unit that one instance of it becomes. The version covers the rendered spec and the process's
  * restart generation, so `launcho restart` is just another new version.
  */
-import {createHash} from 'node:crypto'
+import {createHmac} from 'node:crypto'
 import type {ProcessSpec, Target} from '../target/load.js'
 import {secretsUsedBy} from '../target/substitute.js'
 import {versionOf} from '../target/version.js'
@@ -16,7 +16,7 @@ export interface DesiredProcess {
   spec: ProcessSpec
   /** Placeholders kept: what the operator wrote (for explaining changes without values). */
   template: ProcessSpec
-  /** SHA-256 of each used secret's value, to tell which secret changed without keeping values. */
+  /** Keyed hash of each used secret's value, to tell which secret changed without keeping values. */
   secretDigests: Record<string, string>
   generation: number
   version: string
@@ -29,17 +29,18 @@ export function desiredStateOf(
   template: Target,
   resolved: Target,
   secrets: ReadonlyMap<string, string>,
-  generations: ReadonlyMap<string, number> = new Map(),
+  generations: ReadonlyMap<string, number>,
+  versionKey: Buffer,
 ): DesiredState {
   const used = secretsUsedBy(template)
   const desired: DesiredState = new Map()
   resolved.processes.forEach((spec, i) => {
     const generation = generations.get(spec.name) ?? 0
-    const base = versionOf(spec)
-    const version = generation === 0 ? base : createHash('sha256').update(`${base}#${generation}`).digest('hex').slice(0, 8)
+    const base = versionOf(spec, versionKey)
+    const version = generation === 0 ? base : createHmac('sha256', versionKey).update(`${base}#${generation}`).digest('hex').slice(0, 8)
     const secretDigests: Record<string, string> = {}
     for (const name of [...(used.get(spec.name) ?? [])].sort()) {
-      secretDigests[name] = createHash('sha256').update(secrets.get(name) ?? '').digest('hex')
+      secretDigests[name] = createHmac('sha256', versionKey).update(secrets.get(name) ?? '').digest('hex')
     }
     desired.set(spec.name, {
       spec,
@@ -59,11 +60,15 @@ export interface UnitTimings {
   startTimeoutMs: number
 }
 
+/**
+ * The unit of one instance. The target's env (secrets substituted) goes in `environmentFile`,
+ * which the caller writes with `renderEnvironmentFile(process.spec.env)`; only the ports, which
+ * are not secret and from which a restarted server re-reads them, stay in the unit's environment.
+ */
 export function unitSpecOf(
   process: DesiredProcess,
-  workingDirectory: string,
+  place: {workingDirectory: string; environmentFile: string; ports: Record<string, string>},
   timings: UnitTimings,
-  env: Record<string, string> = process.spec.env,
 ): UnitSpec {
   const {spec, version} = process
   return {
@@ -71,10 +76,11 @@ export function unitSpecOf(
     description: `launcho ${spec.name} (${version})`,
     command: spec.command,
     ...(spec.before !== undefined ? {before: spec.before} : {}),
-    env,
+    env: place.ports,
+    environmentFile: place.environmentFile,
     ...(spec.uid !== undefined ? {user: spec.uid} : {}),
     ...(spec.gid !== undefined ? {group: spec.gid} : {}),
-    workingDirectory,
+    workingDirectory: place.workingDirectory,
     syslogIdentifier: spec.name,
     journalFields: {LAUNCHO_PROCESS: spec.name, LAUNCHO_VERSION: version},
     ...timings,

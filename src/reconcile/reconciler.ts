@@ -6,6 +6,7 @@
  * exception is logged and the loop goes on.
  */
 import {readdir} from 'node:fs/promises'
+import {join} from 'node:path'
 import type {Logger} from 'pino'
 import type {EventLog} from '../events.js'
 import type {Balancer, ServiceTable} from '../lb/balancer.js'
@@ -214,7 +215,7 @@ export class Reconciler implements ReconcilerContext {
     }
     this.forgetGone(byProcess)
     await this.syncBalancer()
-    if (this.busy.size === 0) await this.sweepWorkDirs(observed)
+    if (this.busy.size === 0) await this.sweepLeftovers(observed)
   }
 
   private healthOf(unit: string, active: boolean): Health {
@@ -259,25 +260,32 @@ export class Reconciler implements ReconcilerContext {
   }
 
   /**
-   * Removes working directories left by instances that no longer exist (e.g. stopped while down).
-   * `observed` was listed when this pass began: an instance whose start finished since then (its
-   * action ran concurrently) has its directory but is not in that listing, and removing the
-   * directory of a running instance makes its next restart fail with 200/CHDIR. So a directory is
-   * removed only when a fresh listing lacks its unit too (no action can start before this pass ends).
+   * Removes working directories and environment files left by instances that no longer exist
+   * (e.g. stopped while launcho was down). `observed` was listed when this pass began: an instance
+   * whose start finished since then (its action ran concurrently) has its directory but is not in
+   * that listing, and removing the directory or env file of a running instance makes its next
+   * restart fail (200/CHDIR, or a missing environment file). So a leftover is removed only when a
+   * fresh listing lacks its unit too (no action can start before this pass ends).
    */
-  private async sweepWorkDirs(observed: ObservedUnit[]): Promise<void> {
-    const unused = async (units: ObservedUnit[]) => {
-      const live = new Set(units.map((unit) => this.stateDir.instanceDir(unit.name)))
-      const entries = await readdir(this.stateDir.instancesDir).catch(() => [] as string[])
-      return entries
-        .map((entry) => ({dir: this.stateDir.instanceDir(`${entry}.service`), id: parseUnitName(`${entry}.service`)}))
-        .filter(({dir, id}) => id && !live.has(dir) && !this.busy.has(id.process))
-        .map(({dir}) => dir)
+  private async sweepLeftovers(observed: ObservedUnit[]): Promise<void> {
+    const leftovers = async (units: ObservedUnit[]) => {
+      const live = new Set(units.map((unit) => unit.name))
+      const unused = (unit: string) => {
+        const id = parseUnitName(unit)
+        return id !== undefined && !live.has(unit) && !this.busy.has(id.process)
+      }
+      const dirs = (await readdir(this.stateDir.instancesDir).catch(() => [] as string[]))
+        .filter((entry) => unused(`${entry}.service`))
+        .map((entry) => this.stateDir.instanceDir(`${entry}.service`))
+      const envFiles = (await readdir(this.stateDir.environmentsDir).catch(() => [] as string[]))
+        .filter((entry) => entry.endsWith('.env') && unused(`${entry.slice(0, -'.env'.length)}.service`))
+        .map((entry) => join(this.stateDir.environmentsDir, entry))
+      return [...dirs, ...envFiles]
     }
-    if ((await unused(observed)).length === 0) return
+    if ((await leftovers(observed)).length === 0) return
     const systemd = this.options.systemd()
     if (!systemd) return
-    for (const dir of await unused(await systemd.list())) await removeWorkDir(dir)
+    for (const path of await leftovers(await systemd.list())) await removeWorkDir(path)
   }
 }
 

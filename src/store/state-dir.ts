@@ -7,6 +7,8 @@
  *   target.yaml               the target text exactly as set (0600)
  *   secrets.json              secret values (0600)
  *   restarts.json             restart generation per process (0600)
+ *   version-key               key of the version hashes, so they reveal nothing of secrets (0600)
+ *   environments/<unit>.env   each instance's env, read by systemd as root (dir 0700, files 0600)
  *   instances/<unit>/         fresh working directory of each instance, owned by its user
  */
 import {join} from 'node:path'
@@ -31,6 +33,18 @@ export class StateDir {
     return join(this.root, 'restarts.json')
   }
 
+  get versionKeyFile(): string {
+    return join(this.root, 'version-key')
+  }
+
+  get environmentsDir(): string {
+    return join(this.root, 'environments')
+  }
+
+  environmentFile(unitName: string): string {
+    return join(this.environmentsDir, `${unitName.replace(/\.service$/, '')}.env`)
+  }
+
   get instancesDir(): string {
     return join(this.root, 'instances')
   }
@@ -42,7 +56,9 @@ export class StateDir {
   async ensure(): Promise<void> {
     await ensurePrivateDir(this.root, 0o711)
     await ensurePrivateDir(this.instancesDir, 0o711)
+    await ensurePrivateDir(this.environmentsDir, 0o700)
     // A crash between writing a temp file and renaming it leaves the temp file behind.
     await removeStaleTempFiles(this.root)
+    await removeStaleTempFiles(this.environmentsDir)
   }
 }

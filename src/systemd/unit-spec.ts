@@ -15,7 +15,10 @@ export interface UnitSpec {
   command: string[]
   /** Shell script run before the command, as the same user, in the same directory and environment. */
   before?: string
+  /** Shown by `systemctl show` to every local user: nothing secret (the ports). */
   env: Record<string, string>
+  /** Read by systemd as root when it starts the unit; its variables win over `env`. */
+  environmentFile?: string
   user?: string
   group?: string
   workingDirectory: string
@@ -62,6 +65,7 @@ export function toDbusProperties(spec: UnitSpec): Array<[string, InstanceType<ty
   if (spec.before !== undefined) {
     properties.push(['ExecStartPre', new Variant('a(sasb)', [['/bin/sh', ['/bin/sh', '-ec', spec.before], false]])])
   }
+  if (spec.environmentFile !== undefined) properties.push(['EnvironmentFiles', new Variant('a(sb)', [[spec.environmentFile, false]])])
   if (spec.user !== undefined) properties.push(['User', new Variant('s', spec.user)])
   if (spec.group !== undefined) properties.push(['Group', new Variant('s', spec.group)])
   if (spec.memoryMaxBytes !== undefined) {

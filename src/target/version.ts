@@ -2,15 +2,16 @@
  * A process's version: a short hash of everything that affects how it runs. A new version means
  * the reconciler starts a new instance and moves traffic over once it is healthy.
  */
-import {createHash} from 'node:crypto'
+import {createHmac} from 'node:crypto'
 import type {ProcessSpec} from './schema.js'
 
 /**
- * First 8 hex chars of SHA-256 over the canonical JSON of the running-relevant fields. The name is
- * left out (it identifies the process, it does not configure it). Env keys are sorted, and so are
- * `receives`, which is a set: reordering either is not a change.
+ * First 8 hex chars of HMAC-SHA-256 (keyed by the server's version key, see store/version-key.ts)
+ * over the canonical JSON of the running-relevant fields. The name is left out (it identifies the
+ * process, it does not configure it). Env keys are sorted, and so are `receives`, which is a set:
+ * reordering either is not a change.
  */
-export function versionOf(process: ProcessSpec): string {
+export function versionOf(process: ProcessSpec, key: Buffer): string {
   const material = {
     command: process.command,
     env: process.env,
@@ -25,7 +26,7 @@ export function versionOf(process: ProcessSpec): string {
     health: process.health ?? null,
     memoryMax: process.memoryMax,
   }
-  return createHash('sha256').update(canonicalJson(material)).digest('hex').slice(0, 8)
+  return createHmac('sha256', key).update(canonicalJson(material)).digest('hex').slice(0, 8)
 }
 
 /** JSON with object keys sorted at every level; arrays keep their order. */

@@ -289,6 +289,8 @@ describe('secrets stay secret; state files have the promised permissions', () =>
       expect('target.yaml', 0o600, 0),
       expect('secrets.json', 0o600, 0),
       expect('restarts.json', 0o600, 0),
+      expect('version-key', 0o600, 0),
+      expect('environments', 0o700, 0),
       expect('instances', 0o711, 0),
       expect('resources', 0o700, 0),
     ]
@@ -314,6 +316,12 @@ describe('secrets stay secret; state files have the promised permissions', () =>
       t.diagnostic(line)
       if ((s.mode & 0o777) !== 0o600) problems.push(`${line}, expected 600`)
     }
+    for (const file of await readdir(join(h.stateDir, 'environments'))) {
+      const s = await stat(join(h.stateDir, 'environments', file))
+      const line = `environments/${file} ${(s.mode & 0o777).toString(8)} uid ${s.uid}`
+      t.diagnostic(line)
+      if ((s.mode & 0o777) !== 0o600 || s.uid !== 0) problems.push(`${line}, expected 600 owned by root`)
+    }
     // Anything else at the top level must not be readable by others either.
     for (const name of await readdir(h.stateDir)) {
       if (seen.includes(name)) continue
@@ -327,7 +335,6 @@ describe('secrets stay secret; state files have the promised permissions', () =>
 
   it(
     'secret values cannot be read by other local users',
-    {todo: 'secrets are passed as the unit\'s Environment=, which systemd shows to every local user (systemctl show -p Environment); see the report'},
     async (t) => {
       const unit = (await h.units()).find((u) => u.startsWith('launcho-web-'))!
       // uid 1 (daemon): neither root nor the process's user.

@@ -7,6 +7,9 @@ import {validateTarget} from '../../src/target/load.js'
 import {memorySizeBytes} from '../../src/target/memory-size.js'
 import {versionOf} from '../../src/target/version.js'
 
+/** Any fixed key: versions are keyed per server (store/version-key.ts). */
+const key = Buffer.alloc(32, 7)
+
 const target = (memoryMax: string) => `processes:\n  - name: web\n    command: ["node"]\n    memoryMax: ${memoryMax}\n`
 
 function problem(text: string): string {
@@ -33,8 +36,8 @@ describe('memoryMax', () => {
     const spec = validateTarget(target('512M')).processes[0]!
     assert.equal(spec.memoryMax, '512M')
     const without = validateTarget('processes:\n  - name: web\n    command: ["node"]\n').processes[0]!
-    assert.notEqual(versionOf(spec), versionOf(without))
-    assert.notEqual(versionOf(spec), versionOf({...spec, memoryMax: '1G'}))
+    assert.notEqual(versionOf(spec, key), versionOf(without, key))
+    assert.notEqual(versionOf(spec, key), versionOf({...spec, memoryMax: '1G'}, key))
   })
 
   it('refuses a bare number, a wrong unit and a size too small to start, naming line and field', () => {
