@@ -5,7 +5,7 @@
  */
 import {readFileSync} from 'node:fs'
 import type {AddressInfo} from 'node:net'
-import Fastify, {type FastifyInstance, type FastifyReply, type FastifyRequest} from 'fastify'
+import Fastify, {type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest} from 'fastify'
 import type {Logger} from 'pino'
 import {LaunchoError, type Problem} from '../errors.js'
 import type {ServerAuth} from './server-auth.js'
@@ -85,6 +85,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     // Request ids are ours; a client-supplied header must not end up in the logs as one.
     requestIdHeader: false,
     trustProxy: false,
+    frameworkErrors: (error, request, reply) => answerFrameworkError(error, request as FastifyRequest, reply as FastifyReply, options.auth.token),
   }) as unknown as FastifyInstance
   app.server.headersTimeout = timeouts.headersMs
 
@@ -104,14 +105,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     parseJson(request, text, done)
   })
 
-  app.addHook('onRequest', async (request, reply) => {
-    const presented = bearerToken(request.headers.authorization)
-    if (presented === undefined) return unauthorized(reply, 'missing token')
-    if (!tokenMatches(presented, options.auth.token)) {
-      request.log.warn('request with a wrong token refused')
-      return unauthorized(reply, 'wrong token')
-    }
-  })
+  app.addHook('onRequest', async (request, reply) => refuseWithoutToken(request, reply, options.auth.token))
 
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const {status, body} = errorReply(error)
@@ -183,6 +177,27 @@ export function allowIdleStream(request: FastifyRequest): void {
   request.raw.socket.setTimeout(0)
 }
 
+/**
+ * A path that does not percent-decode (bad escape, not UTF-8) never reaches the hooks or the error
+ * handler: fastify hands it here. The token is checked first, as for any request.
+ */
+function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, token: string): void {
+  if (refuseWithoutToken(request, reply, token)) return
+  const {status, body} = error.code === 'FST_ERR_BAD_URL' ? badUrlReply() : errorReply(error)
+  void reply.code(status).send({error: body})
+}
+
+/** Answers 401 unless the request carries `token`; returns the reply when it did. */
+function refuseWithoutToken(request: FastifyRequest, reply: FastifyReply, token: string): FastifyReply | undefined {
+  const presented = bearerToken(request.headers.authorization)
+  if (presented === undefined) return unauthorized(reply, 'missing token')
+  if (!tokenMatches(presented, token)) {
+    request.log.warn('request with a wrong token refused')
+    return unauthorized(reply, 'wrong token')
+  }
+  return undefined
+}
+
 function unauthorized(reply: FastifyReply, message: 'missing token' | 'wrong token'): FastifyReply {
   const hint =
     message === 'missing token'
@@ -197,6 +212,13 @@ function unauthorized(reply: FastifyReply, message: 'missing token' | 'wrong tok
 }
 
 type ErrorBody = ReturnType<LaunchoError['toJSON']>
+
+function badUrlReply(): {status: number; body: ErrorBody} {
+  const error = new LaunchoError('invalid_request', 'the URL is not valid UTF-8 percent-encoding', {
+    hint: 'percent-encode each byte of the UTF-8 form of every path segment (as encodeURIComponent does)',
+  })
+  return {status: error.status, body: error.toJSON()}
+}
 
 /** Maps anything a route or fastify throws to the API's status and error body. */
 export function errorReply(error: unknown): {status: number; body: ErrorBody} {

@@ -60,15 +60,21 @@ export class Journal {
     return journalctlOutput([...args, ...query.matches], signal)
   }
 
+  /** The entries matching `query`, oldest first: with `lines`, the newest N of them. */
   async query(query: JournalQuery): Promise<JournalEntry[]> {
     const args = [...this.baseArgs(), ...query.matches]
     if (query.lines !== undefined) args.push('-n', String(query.lines))
     if (query.sinceUs !== undefined) args.push(`--since=@${(query.sinceUs / 1e6).toFixed(6)}`)
+    // With --since, journalctl starts at that time and -n keeps the first N from there; read
+    // newest first instead, so -n keeps the newest N, and put them back in order.
+    const newestFirst = query.lines !== undefined && query.sinceUs !== undefined
+    if (newestFirst) args.push('--reverse')
     const {stdout} = await run('journalctl', args, {maxBuffer: 64 * 1024 * 1024})
-    return stdout
+    const entries = stdout
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map(parseEntry)
+    return newestFirst ? entries.reverse() : entries
   }
 
   /**

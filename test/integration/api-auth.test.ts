@@ -100,6 +100,22 @@ describe('control API auth over real TLS', () => {
     assert.equal((await raw(port, authA.cert, {path: '/v1/does-not-exist'})).status, 401)
   })
 
+  test('a URL that is not UTF-8 percent-encoding → 400 in the API\'s error shape, but 401 first without the token', async () => {
+    for (const path of ['/v1/secrets/%ff', '/v1/secrets/%E0%A4%A']) {
+      const res = await raw(port, authA.cert, {path, headers: {authorization: `Bearer ${authA.token}`}})
+      assert.equal(res.status, 400, path)
+      assert.equal(res.json.error?.code, 'invalid_request', path)
+      assert.equal(res.json.error?.message, 'the URL is not valid UTF-8 percent-encoding', path)
+      assert.match(res.json.error?.hint ?? '', /percent-encode/, path)
+
+      const anonymous = await raw(port, authA.cert, {path})
+      assert.equal(anonymous.status, 401, path)
+      assert.equal(anonymous.json.error?.message, 'missing token', path)
+      const wrong = await raw(port, authA.cert, {path, headers: {authorization: `Bearer ${generateToken()}`}})
+      assert.equal(wrong.json.error?.message, 'wrong token', path)
+    }
+  })
+
   test('wrong token → 401 wrong token, and the client says which auth file was refused', async () => {
     const res = await raw(port, authA.cert, {headers: {authorization: `Bearer ${generateToken()}`}})
     assert.equal(res.status, 401)

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
+import {Journal} from '../../src/logs/journal.js'
 import {Harness, waitFor} from '../helpers/harness.js'
 import {journalFollowers, RunningCli, waitForJournalLine} from '../helpers/logs.js'
 
@@ -52,6 +53,24 @@ describe('launcho logs', () => {
   it('-n shows only the last N lines', async () => {
     const out = lines(await h.ok(['logs', 'counter', '-n', '3']))
     assert.deepEqual(out.map((line) => line.replace(/^.*?: /, '')), ['count-49', 'count-50', 'raw \uFFFD bytes'])
+  })
+
+  it('a journal query with a start time and a line count gives the newest lines after that time, oldest first', async () => {
+    // failureReason(unit, sinceUs) reads this way: the last 40 lines of a run, not its first 40.
+    // Lines written apart, so each has its own timestamp (lines read together share one).
+    await h.inside(['systemd-run', '--unit=journal-query-probe', '/bin/sh', '-c', 'for i in 1 2 3 4 5 6 7 8; do echo line-$i; sleep 0.05; done'])
+    const journal = new Journal(h.sandbox.journalRoot)
+    const matches = ['_SYSTEMD_UNIT=journal-query-probe.service']
+    const all = await waitFor('the probe\'s 8 lines in the journal', async () => {
+      const entries = await journal.query({matches})
+      return entries.length === 8 && entries
+    })
+    const timeOf = (message: string) => all.find((entry) => entry.message === message)!.timeUs
+    const messages = (entries: {message: string}[]) => entries.map((entry) => entry.message)
+
+    assert.deepEqual(messages(await journal.query({matches, sinceUs: timeOf('line-3'), lines: 2})), ['line-7', 'line-8'])
+    // Fewer lines after the time than asked for: all of those, none from before it.
+    assert.deepEqual(messages(await journal.query({matches, sinceUs: timeOf('line-6'), lines: 10})), ['line-6', 'line-7', 'line-8'])
   })
 
   it('--json prints one parseable object per line with time, process, version, unit, pid, message, priority', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
-import {readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {mkdir, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {hashFile} from '../../src/store/resource-file.js'
@@ -134,6 +134,36 @@ describe('resources: upload, list, download and remove content-addressed files',
       assert.deepEqual(await ls(), [])
     } finally {
       await rm(file, {force: true})
+    }
+  })
+
+  it('a download stopped by Ctrl-C or SIGTERM exits 130 or 143 and leaves no partial file', async () => {
+    const file = join(h.dir, 'interrupted.bin')
+    const outDir = join(h.dir, 'downloads')
+    let id: string | undefined
+    try {
+      await writeBigFile(file, 256 * MiB, 'interrupted')
+      id = await up(file)
+      await mkdir(outDir)
+      for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+        const [bin, ...argv] = h.cliArgv(['r', 'down', id, join(outDir, 'out.bin')])
+        const child = spawn(bin, argv, {stdio: ['ignore', 'ignore', 'pipe']})
+        let stderr = ''
+        child.stderr.on('data', (chunk) => (stderr += chunk))
+        const exited = new Promise((resolve) => child.once('close', (exitCode, exitSignal) => resolve({exitCode, exitSignal})))
+        await waitFor('the download to be under way', async () => {
+          for (const name of await readdir(outDir)) if (((await stat(join(outDir, name)).catch(() => undefined))?.size ?? 0) > 16 * MiB) return true
+          return false
+        }, 30_000, 10)
+        child.kill(signal)
+        assert.deepEqual(await exited, {exitCode: code, exitSignal: null}, `${signal}: ${stderr}`)
+        assert.match(stderr, /Interrupted: the download stopped and nothing was written to .*out\.bin/)
+        assert.deepEqual(await readdir(outDir), [], `${signal}: neither OUT nor its temp file is left`)
+      }
+    } finally {
+      if (id) await h.cli(['r', 'rm', id])
+      await rm(file, {force: true})
+      await rm(outDir, {recursive: true, force: true})
     }
   })
 

@@ -4,6 +4,7 @@ import {ClientCommand} from '../../base-command.js'
 import {LaunchoError} from '../../../errors.js'
 import {Hasher, saveVerified} from '../../../store/resource-file.js'
 import type {ResourceInfo} from '../../../store/resource-store.js'
+import type {ApiClient} from '../../client.js'
 
 export default class ResourceDown extends ClientCommand {
   static override description = 'Download a resource to OUT ("-" for standard output); OUT appears only once its SHA-256 checks out'
@@ -18,12 +19,12 @@ export default class ResourceDown extends ClientCommand {
     const {args, flags} = await this.parse(ResourceDown)
     const client = await this.client(flags.auth)
     const info = await client.get<ResourceInfo>(`v1/resources/${encodeURIComponent(args.id)}`)
-    const content = client.stream(`v1/resources/${info.id}/content`)
     if (args.out !== '-') {
-      await saveVerified(content, args.out, info.id)
+      await this.saveToFile(client, info, args.out)
       this.log(`${info.id} (${info.size} bytes) saved to ${args.out}`)
       return
     }
+    const content = client.stream(`v1/resources/${info.id}/content`)
     const hasher = new Hasher()
     for await (const chunk of content) {
       hasher.update(chunk)
@@ -32,6 +33,31 @@ export default class ResourceDown extends ClientCommand {
     const {sha256} = hasher.result()
     if (sha256 !== info.id) {
       throw new LaunchoError('internal', `the data written to standard output has SHA-256 ${sha256}, not ${info.id}`, {hint: 'discard it and retry'})
+    }
+  }
+
+  /**
+   * Ctrl-C or SIGTERM stop the transfer instead of killing the process, so that saveVerified can
+   * delete its temp file (as it does on any failure); then exit 130 or 143, as the signal would.
+   */
+  private async saveToFile(client: ApiClient, info: ResourceInfo, out: string): Promise<void> {
+    const stop = new AbortController()
+    let interruptedBy: NodeJS.Signals | undefined
+    const interrupt = (signal: NodeJS.Signals) => {
+      interruptedBy ??= signal
+      stop.abort()
+    }
+    process.on('SIGINT', interrupt)
+    process.on('SIGTERM', interrupt)
+    try {
+      await saveVerified(client.stream(`v1/resources/${info.id}/content`, {signal: stop.signal}), out, info.id)
+    } catch (error) {
+      if (interruptedBy === undefined) throw error
+      process.stderr.write(`Interrupted: the download stopped and nothing was written to ${out}.\n`)
+      this.exit(interruptedBy === 'SIGINT' ? 130 : 143)
+    } finally {
+      process.off('SIGINT', interrupt)
+      process.off('SIGTERM', interrupt)
     }
   }
 }
