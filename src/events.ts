@@ -13,6 +13,7 @@ export type EventKind =
   | 'secret-changed'
   | 'restart'
   | 'restarted'
+  | 'rechecking'
   | 'serving'
   | 'unhealthy'
   | 'draining'

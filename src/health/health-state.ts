@@ -34,6 +34,8 @@ export interface HealthSnapshot {
   consecutiveSuccesses: number
   consecutiveFailures: number
   lastResult: CheckResult | undefined
+  /** When a check last passed. */
+  lastOkAt?: number
 }
 
 export class InstanceHealth {
@@ -42,6 +44,7 @@ export class InstanceHealth {
   private successes = 0
   private failures = 0
   private lastResult: CheckResult | undefined
+  private lastOkAt: number | undefined
 
   constructor(
     private readonly thresholds: Thresholds,
@@ -61,6 +64,7 @@ export class InstanceHealth {
     // A result known only after the deadline is too late, even a good one.
     if (this.state === 'starting' && result.at > this.deadlineAt) return this.enter('failed', result.at)
     if (result.ok) {
+      this.lastOkAt = result.at
       this.successes += 1
       this.failures = 0
     } else {
@@ -88,6 +92,7 @@ export class InstanceHealth {
       consecutiveSuccesses: this.successes,
       consecutiveFailures: this.failures,
       lastResult: this.lastResult,
+      ...(this.lastOkAt !== undefined ? {lastOkAt: this.lastOkAt} : {}),
     }
   }
 

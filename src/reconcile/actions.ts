@@ -62,6 +62,14 @@ export async function perform(ctx: ReconcilerContext, systemd: SystemdManager, n
       events.add('restarted', `restarted unhealthy ${action.unit}${detail ? ` (${detail})` : ''}`, name)
       return
     }
+    case 'recheck': {
+      const detail = ctx.monitor.snapshot(action.unit)?.lastResult?.detail
+      ctx.monitor.unwatch(action.unit)
+      watchHealth(ctx, action.unit)
+      logger.info({process: name, unit: action.unit, detail}, 'restarted by systemd after a crash; checking its new process')
+      events.add('rechecking', `${action.unit} was restarted by systemd; checking its new process${detail ? ` (last failure: ${detail})` : ''}`, name)
+      return
+    }
     case 'fail': {
       const snapshot = ctx.monitor.snapshot(action.unit)
       const reason = `not healthy within its start-up deadline${snapshot?.lastResult ? `: ${snapshot.lastResult.detail}` : ''}`

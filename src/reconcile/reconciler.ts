@@ -14,7 +14,7 @@ import {PortAllocator, type PortRange} from '../lb/ports.js'
 import {HealthMonitor} from '../health/monitor.js'
 import {healthCheckFor, resolvePolicy} from '../health/policy.js'
 import type {Journal} from '../logs/journal.js'
-import {InstanceRegistry} from '../rollout/instances.js'
+import {InstanceRegistry, type HealthFacts} from '../rollout/instances.js'
 import {planRollout, type Health} from '../rollout/rollout.js'
 import type {ResourceStore} from '../store/resource-store.js'
 import type {StateDir} from '../store/state-dir.js'
@@ -218,14 +218,14 @@ export class Reconciler implements ReconcilerContext {
     if (this.busy.size === 0) await this.sweepLeftovers(observed)
   }
 
-  private healthOf(unit: string, active: boolean): Health {
+  private healthOf(unit: string, active: boolean): HealthFacts {
     const id = parseUnitName(unit)
     const desired = id ? this.desired.get(id.process) : undefined
     const watched = this.monitor.snapshot(unit)
-    if (watched) return watched.state
+    if (watched) return {state: watched.state, ...(watched.lastOkAt !== undefined ? {lastHealthyAt: watched.lastOkAt} : {})}
     // No check configured (or an old version no longer checked): healthy once systemd runs it.
-    if (!desired?.spec.health || desired.unit !== unit) return active ? 'healthy' : 'starting'
-    return 'starting'
+    if (!desired?.spec.health || desired.unit !== unit) return {state: active ? 'healthy' : 'starting'}
+    return {state: 'starting'}
   }
 
   private onHealthChange(unit: string, state: Health, detail?: string): void {

@@ -11,6 +11,11 @@ import type {ServiceSpec} from '../target/load.js'
 import type {DesiredState} from '../reconcile/desired.js'
 import type {Health, InstanceFacts, Membership} from './rollout.js'
 
+export interface HealthFacts {
+  state: Health
+  lastHealthyAt?: number
+}
+
 export interface InstanceRecord {
   unit: string
   process: string
@@ -30,7 +35,7 @@ export class InstanceRegistry {
 
   constructor(
     readonly ports: PortAllocator,
-    private readonly health: (unit: string, active: boolean) => Health,
+    private readonly health: (unit: string, active: boolean) => HealthFacts,
   ) {}
 
   /**
@@ -95,8 +100,10 @@ export class InstanceRegistry {
 
   facts(unit: ObservedUnit): InstanceFacts {
     const record = this.records.get(unit.name)
+    const health = this.health(unit.name, unit.activeState === 'active')
     return {
-      health: this.health(unit.name, unit.activeState === 'active'),
+      health: health.state,
+      ...(health.lastHealthyAt !== undefined ? {lastHealthyAt: health.lastHealthyAt} : {}),
       membership: record?.membership ?? 'out',
       ...(record?.drainSince !== undefined ? {drainSince: record.drainSince} : {}),
       ...(record?.activeConnections !== undefined ? {activeConnections: record.activeConnections} : {}),

@@ -7,6 +7,7 @@
  *                   │ deadline passed while an old version serves
  *                   └────────────▶ fail: stop new, old keeps serving, status says why
  *   serving ─unhealthy─▶ out of the LB at once ─▶ replaced (restarted) ─▶ starting …
+ *                                              └─ systemd already restarted it (a crash) ─▶ recheck: starting …
  *   a newer version mid-rollout supersedes it: the unfinished new instance is stopped like any old one.
  */
 import type {ObservedUnit} from '../systemd/manager.js'
@@ -19,6 +20,8 @@ export type Membership = 'out' | 'in' | 'draining'
 /** What launcho knows of one instance beyond what systemd says. */
 export interface InstanceFacts {
   health: Health
+  /** When a health check of it last passed (epoch ms). */
+  lastHealthyAt?: number
   membership: Membership
   /** When draining began (epoch ms). */
   drainSince?: number
@@ -37,6 +40,7 @@ export type Action =
   | {kind: 'drain'; units: string[]}
   | {kind: 'stop'; units: string[]; reason: 'removed' | 'replaced' | 'superseded' | 'rollout-failed'}
   | {kind: 'replace'; unit: string}
+  | {kind: 'recheck'; unit: string}
   | {kind: 'fail'; unit: string; version: string}
   | {kind: 'hold'; unit: string}
   | {kind: 'wait'; until: number}
@@ -86,6 +90,12 @@ export function planRollout(view: ProcessView): Action {
       return {kind: 'replace', unit: current.name}
     case 'unhealthy':
       if (mine.membership === 'in') return {kind: 'unserve', unit: current.name, reason: 'health check failing'}
+      // Its process crashed and systemd started a new one since the last passing check: the
+      // failures may be the old process's, and the new one gets its start-up deadline, not a
+      // second restart (which would count as another crash).
+      if (mine.lastHealthyAt !== undefined && current.execMainStartUs / 1000 > mine.lastHealthyAt) {
+        return {kind: 'recheck', unit: current.name}
+      }
       return {kind: 'replace', unit: current.name}
     case 'starting':
       return {kind: 'none'}

@@ -95,6 +95,15 @@ describe('rollout state machine', () => {
     assert.deepEqual(planRollout(view(NEW, units, {[name(NEW)]: {health: 'unhealthy'}})), {kind: 'replace', unit: name(NEW)})
   })
 
+  it('rechecks instead of restarting an unhealthy instance whose process systemd restarted since it last passed', () => {
+    const restartedAt = {...unit(NEW), execMainStartUs: 50_000_000}
+    const failing = (lastHealthyAt: number) => ({[name(NEW)]: {health: 'unhealthy' as const, lastHealthyAt}})
+    // Last passing check at 49.9 s, new process started at 50 s (a crash): its failures are the old one's.
+    assert.deepEqual(planRollout(view(NEW, [restartedAt], failing(49_900))), {kind: 'recheck', unit: name(NEW)})
+    // Passed at 50.1 s, after the process started, and failing since: it hangs; replace it.
+    assert.deepEqual(planRollout(view(NEW, [restartedAt], failing(50_100))), {kind: 'replace', unit: name(NEW)})
+  })
+
   it('lets a newer version supersede an unfinished rollout cleanly', () => {
     const units = [unit(OLD), unit(NEW)]
     const facts = {[name(OLD)]: {membership: 'in' as const}, [name(NEW)]: {health: 'starting' as const}}
