@@ -179,6 +179,18 @@ export class Harness {
     }))
   }
 
+  /**
+   * The environment of a unit's running main process (its env is in a private EnvironmentFile,
+   * not in the unit's Environment=), or undefined while it has none.
+   */
+  async processEnv(unit: string): Promise<Record<string, string> | undefined> {
+    const pid = (await this.unit(unit, ['MainPID'])).MainPID
+    if (!pid || pid === '0') return undefined
+    const environ = await this.inside(['cat', `/proc/${pid}/environ`]).catch(() => undefined)
+    if (environ === undefined) return undefined
+    return Object.fromEntries(environ.split('\0').filter(Boolean).map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]))
+  }
+
   /** Names of the launcho units systemd has loaded. */
   async units(): Promise<string[]> {
     const out = await this.inside(['systemctl', 'list-units', '--all', '--plain', '--no-legend', 'launcho-*.service'])

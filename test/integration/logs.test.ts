@@ -110,6 +110,17 @@ describe('launcho logs', () => {
     await waitFor('the server to end its journalctl --follow', async () => (await journalFollowers(h.sandbox.journalRoot)).length === 0, 5_000)
   })
 
+  it('a follow whose server is killed (kill -9) has its journalctl ended too', async () => {
+    const follow = RunningCli.start(h, ['logs', 'ticker', '-f'])
+    await follow.waitForOutput(/ticker-ready/)
+    assert.equal((await journalFollowers(h.sandbox.journalRoot)).length, 1)
+    await h.stopServer('SIGKILL')
+    await waitFor('the kernel to end the dead server\'s journalctl --follow', async () => (await journalFollowers(h.sandbox.journalRoot)).length === 0, 5_000)
+    const exit = await follow.stop('SIGINT')
+    assert.notDeepEqual(exit, {code: 0, signal: null}, 'the client noticed the server went away')
+    await h.startServer()
+  })
+
   it('keeps a replaced version\'s lines, shown with --all-versions only; --since picks lines after a time', async () => {
     const old = await current('rev')
     const between = Date.now() / 1000

@@ -78,11 +78,10 @@ describe('crash consistency under kill -9 of the server', () => {
         const steady = units.filter((u) => u.startsWith('launcho-steady-'))
         const app = units.filter((u) => u.startsWith('launcho-app-'))
         if (steady.length !== 1 || app.length !== 1 || units.length !== 2) return false
-        const props = await h.unit(app[0]!, ['ActiveState', 'Environment'])
+        const props = await h.unit(app[0]!, ['ActiveState'])
         if (props.ActiveState !== 'active') return false
-        const env = props.Environment ?? ''
-        if (!env.includes(`GEN=${generation} `) && !env.endsWith(`GEN=${generation}`)) return false
-        if (!env.split(' ').includes(`SECRET=${secret}`)) return false
+        const env = await h.processEnv(app[0]!)
+        if (env?.GEN !== `${generation}` || env.SECRET !== secret) return false
         return {steady: steady[0]!, app: app[0]!}
       },
       20_000,

@@ -43,8 +43,8 @@ describe('the server rides out D-Bus trouble', () => {
     await waitFor(`app GEN=${generation} running alone`, async () => {
       const apps = (await h.units()).filter((u) => u.startsWith('launcho-app-'))
       if (apps.length !== 1) return false
-      const props = await h.unit(apps[0]!, ['Environment', 'ActiveState'])
-      return props.ActiveState === 'active' && props.Environment === `GEN=${generation}`
+      const props = await h.unit(apps[0]!, ['ActiveState'])
+      return props.ActiveState === 'active' && (await h.processEnv(apps[0]!))?.GEN === `${generation}`
     }, timeoutMs, 100)
     return Date.now() - started
   }
@@ -109,8 +109,8 @@ describe('the server rides out D-Bus trouble', () => {
     await waitFor(`app GEN=${generation} running alone`, async () => {
       const apps = (await h.units()).filter((u) => u.startsWith('launcho-app-'))
       if (apps.length !== 1) return false
-      const props = await h.unit(apps[0]!, ['Environment', 'ActiveState'])
-      return props.ActiveState === 'active' && props.Environment === `GEN=${generation}`
+      const props = await h.unit(apps[0]!, ['ActiveState'])
+      return props.ActiveState === 'active' && (await h.processEnv(apps[0]!))?.GEN === `${generation}`
     }, 30_000, 100)
     const timeouts = logCount(/timed out/) - failedPassesBefore
     await steadyUntouched()
@@ -136,7 +136,7 @@ describe('the server rides out D-Bus trouble', () => {
     // The rollout must finish: the new version alone, the old one stopped.
     const settled = await waitFor('the slow start finished and the old version stopped', async () => {
       const apps = (await h.units()).filter((u) => u.startsWith('launcho-app-'))
-      return apps.length === 1 && (await h.unit(apps[0]!, ['Environment', 'ActiveState'])).Environment === `GEN=${generation}` && Date.now()
+      return apps.length === 1 && (await h.processEnv(apps[0]!))?.GEN === `${generation}` && Date.now()
     }, 15_000, 100).catch(async (error: Error) => {
       say(t, `after a bus restart during app's 3 s start job: ${error.message}; ${await describeApp()}`)
       throw error

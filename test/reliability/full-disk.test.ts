@@ -170,8 +170,8 @@ exec sleep 900`
     const app = await waitFor('app v2 with the new secret, alone', async () => {
       const units = await h.units()
       if (units.length !== 1) return false
-      const env = (await h.unit(units[0]!, ['Environment'])).Environment ?? ''
-      return env.includes('VERSION=v2') && env.includes(`PASSWORD=${newSecret}`) && units[0]
+      const env = await h.processEnv(units[0]!)
+      return env?.VERSION === 'v2' && env.PASSWORD === newSecret && units[0]
     }, 15_000, 100)
     assert.equal(await readFile(inView('target.yaml'), 'utf8'), target('v2'))
     say(t, `after freeing space: t set, secret set and resource up (${id.slice(0, 12)}) succeeded; ${app} runs v2`)
