@@ -3,7 +3,7 @@
  * throws; always finishes by the check's timeout (or soon after `signal` aborts).
  */
 import {request} from 'node:http'
-import {connect} from 'node:net'
+import {connect, type Socket} from 'node:net'
 import type {CheckResult, HealthCheck} from './check.js'
 import {spawnRunner, type ExecCheck, type ExecRunner} from './exec-runner.js'
 
@@ -13,6 +13,18 @@ export type Probe = (check: HealthCheck, signal?: AbortSignal) => Promise<CheckR
 const HOST = '127.0.0.1'
 /** Enough of a failing answer's body to say why (`db down`), not enough to flood the status. */
 const DETAIL_CHARS = 200
+
+/**
+ * HTTP probes end their connection with a reset, not a FIN (HTTP servers take a reset after the
+ * response in their stride). A FIN leaves a TIME_WAIT entry for 60 s
+ * on whichever side closed first, and a client that reaches the same instance through the
+ * balancer's NAT from the same local port then has its SYN answered by that entry, not accepted:
+ * it waits a second for the retransmit. A check opens a connection every interval; resets leave
+ * nothing behind.
+ */
+function reset(socket: Socket | null | undefined): void {
+  if (socket && !socket.destroyed) socket.resetAndDestroy()
+}
 
 export function createProber(runExec: ExecRunner = spawnRunner): Probe {
   return async (check, signal) => {
@@ -45,6 +57,7 @@ function http(check: Extract<HealthCheck, {kind: 'http'}>, signal?: AbortSignal)
     let status: {code: number; location?: string} | undefined
     let body = ''
     let settled = false
+    let ended = false
     const req = request({
       host: HOST,
       port: check.port,
@@ -59,6 +72,9 @@ function http(check: Extract<HealthCheck, {kind: 'http'}>, signal?: AbortSignal)
       if (settled) return
       settled = true
       clearTimeout(timer)
+      // Once a (failing) answer was read to its end, Node 20's reset never completes and keeps the
+      // event loop alive: the connection is closing anyway, so a plain close.
+      if (!ended) reset(req.socket)
       req.destroy()
       if (!status) return resolve(fail(error ?? 'no response'))
       const {code, location} = status
@@ -79,7 +95,10 @@ function http(check: Extract<HealthCheck, {kind: 'http'}>, signal?: AbortSignal)
         body += chunk
         if (body.length >= DETAIL_CHARS) settle()
       })
-      res.on('end', () => settle())
+      res.on('end', () => {
+        ended = true
+        settle()
+      })
     })
     req.on('error', (error) => settle(describeError(error, check)))
     req.end()
@@ -90,6 +109,8 @@ function tcp(check: Extract<HealthCheck, {kind: 'tcp'}>, signal?: AbortSignal): 
   return new Promise((resolve) => {
     const started = Date.now()
     const socket = connect({host: HOST, port: check.port, signal})
+    // A plain close here: a reset on connect makes some TCP servers log (or, in Node without an
+    // error handler, crash on) ECONNRESET, and a tcp check is the fallback for such servers.
     const settle = (outcome: Outcome) => {
       clearTimeout(timer)
       socket.destroy()

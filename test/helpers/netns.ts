@@ -4,41 +4,25 @@
  * the host's own network and ruleset are never touched. Commands run in it through its path,
  * `/proc/<agent pid>/ns/net` (e.g. a balancer's `netns` option, or `nsenter --net=`).
  */
-import {execFile, spawn, type ChildProcess} from 'node:child_process'
+import {execFile} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 import {promisify} from 'node:util'
+import {IpcChild} from './ipc-child.js'
 import type {AgentRequest, Answer, Tally} from './netns-agent.js'
 
 const run = promisify(execFile)
 const agentPath = fileURLToPath(new URL('./netns-agent.js', import.meta.url))
 
 export class PrivateNetns {
-  private next = 1
-  private readonly pending = new Map<number, {resolve: (value: unknown) => void; reject: (error: Error) => void}>()
-
-  private constructor(private readonly child: ChildProcess) {
-    child.on('message', (message: {id?: number; result?: unknown; error?: string}) => {
-      const waiter = message.id === undefined ? undefined : this.pending.get(message.id)
-      if (!waiter || message.id === undefined) return
-      this.pending.delete(message.id)
-      if (message.error !== undefined) waiter.reject(new Error(message.error))
-      else waiter.resolve(message.result)
-    })
-  }
+  private constructor(private readonly agent: IpcChild<AgentRequest>) {}
 
   static async create(): Promise<PrivateNetns> {
-    const child = spawn('unshare', ['--net', process.execPath, agentPath], {stdio: ['ignore', 'inherit', 'inherit', 'ipc']})
-    await new Promise<void>((resolve, reject) => {
-      child.once('message', () => resolve())
-      child.once('exit', (code) => reject(new Error(`netns agent exited with ${code} before it was ready`)))
-      child.once('error', reject)
-    })
-    return new PrivateNetns(child)
+    return new PrivateNetns(await IpcChild.start<AgentRequest>('unshare', ['--net', process.execPath, agentPath]))
   }
 
   /** The namespace's path, for `nsenter --net=` and the balancers' `netns` option. */
   get path(): string {
-    return `/proc/${this.child.pid}/ns/net`
+    return `/proc/${this.agent.pid}/ns/net`
   }
 
   /** Runs a command inside the namespace (with the host's filesystem). */
@@ -78,18 +62,11 @@ export class PrivateNetns {
   }
 
   /** Ends the agent (only the process this helper started), and with it the namespace. */
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null) return
-    const exited = new Promise((resolve) => this.child.once('exit', resolve))
-    this.child.kill('SIGKILL')
-    await exited
+  close(): Promise<void> {
+    return this.agent.close()
   }
 
   private ask(request: AgentRequest): Promise<unknown> {
-    const id = this.next++
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, {resolve, reject})
-      this.child.send({id, request})
-    })
+    return this.agent.ask(request)
   }
 }

@@ -50,8 +50,9 @@ describe('a full disk under the state dir', () => {
     await waitFor('app running', async () => (await h.status()).processes[0]?.state === 'running')
     await h.stopServer('SIGTERM')
     earlierLogs.push(h.serverLog)
-    // A process that holds a private mount namespace in which the state dir is a small tmpfs
-    // seeded with the state so far; servers join it with nsenter --mount.
+    // In the sandbox's own mount namespace (so its systemd reads the instances' env files from the
+    // same tmpfs), the state dir becomes a small tmpfs seeded with the state so far; a process
+    // stays there for the tests to look through, and servers join it with nsenter --mount.
     const seed = join(h.dir, 'seed')
     const script = `set -e
 cp -a "$2/." "$1/"
@@ -61,7 +62,7 @@ echo ready
 exec sleep 900`
     await rm(seed, {recursive: true, force: true})
     await mkdir(seed)
-    holder = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', seed, h.stateDir], {stdio: ['ignore', 'pipe', 'inherit']})
+    holder = spawn('nsenter', [`--mount=/proc/${h.sandbox.pid1}/ns/mnt`, '--', 'sh', '-c', script, 'sh', seed, h.stateDir], {stdio: ['ignore', 'pipe', 'inherit']})
     await new Promise<void>((resolve, reject) => {
       holder.stdout!.once('data', () => resolve())
       holder.once('exit', (code) => reject(new Error(`mount holder exited with ${code}`)))
@@ -105,7 +106,7 @@ exec sleep 900`
     return written
   }
 
-  it('the state dir is a tmpfs only the server sees', async (t) => {
+  it('the state dir is a tmpfs only the server and the sandbox systemd see', async (t) => {
     const mounts = await readFile(`/proc/${holder.pid}/mountinfo`, 'utf8')
     assert.match(mounts, new RegExp(`${h.stateDir} .* - tmpfs launcho-full-disk`))
     const hostMounts = await readFile('/proc/self/mountinfo', 'utf8')

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import {mkdtemp, readFile, rm} from 'node:fs/promises'
+import {execFileSync} from 'node:child_process'
 import {existsSync, readFileSync} from 'node:fs'
 import {createServer, type RequestListener, type Server} from 'node:http'
 import {createServer as createTcpServer, type Server as TcpServer} from 'node:net'
@@ -90,6 +91,21 @@ describe('http checks', () => {
     const port = await listen(createTcpServer((socket) => socket.end('SSH-2.0-OpenSSH\r\n')))
     const result = await probe({kind: 'http', port, path: '/health', timeoutMs: 1000})
     assert.equal(result.ok, false)
+  })
+})
+
+describe('connections', () => {
+  const timeWaits = (port: number) => {
+    const out = execFileSync('ss', ['-Htan', 'state', 'time-wait', `( sport = :${port} or dport = :${port} )`], {encoding: 'utf8'})
+    return out.split('\n').filter(Boolean).length
+  }
+
+  it('http probes end with a reset, so neither side keeps a TIME_WAIT entry', async () => {
+    // The server closes first (Connection: close), which alone would leave a TIME_WAIT on its side.
+    const port = await http((_req, res) => res.end('OK'))
+    for (let i = 0; i < 20; i++) assert.equal((await probe({kind: 'http', port, path: '/health', timeoutMs: 1000})).ok, true)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    assert.equal(timeWaits(port), 0)
   })
 })
 

@@ -3,10 +3,10 @@
  * reliability tests can make many HTTPS requests, raw TLS writes and handshakes against the server
  * under test without paying a process start per request, and can time a server kill precisely.
  */
-import {spawn, type ChildProcess} from 'node:child_process'
 import {readFile} from 'node:fs/promises'
 import {fileURLToPath} from 'node:url'
 import type {Harness} from '../../helpers/harness.js'
+import {IpcChild} from '../../helpers/ipc-child.js'
 import type {ChildRequest, HttpsAnswer, HttpsCall, SlowMode} from './agent-child.js'
 
 const childPath = fileURLToPath(new URL('./agent-child.js', import.meta.url))
@@ -23,31 +23,10 @@ export interface Answer {
 }
 
 export class NetAgent {
-  private next = 1
-  private readonly pending = new Map<number, {resolve: (value: unknown) => void; reject: (error: Error) => void}>()
-
-  private constructor(private readonly child: ChildProcess) {
-    child.on('message', (message: {id?: number; result?: unknown; error?: string}) => {
-      const waiter = message.id === undefined ? undefined : this.pending.get(message.id)
-      if (!waiter || message.id === undefined) return
-      this.pending.delete(message.id)
-      if (message.error !== undefined) waiter.reject(new Error(message.error))
-      else waiter.resolve(message.result)
-    })
-    child.on('exit', () => {
-      for (const waiter of this.pending.values()) waiter.reject(new Error('the network agent exited'))
-      this.pending.clear()
-    })
-  }
+  private constructor(private readonly agent: IpcChild<ChildRequest>) {}
 
   static async start(netns: string): Promise<NetAgent> {
-    const child = spawn('nsenter', [`--net=${netns}`, '--', process.execPath, childPath], {stdio: ['ignore', 'inherit', 'inherit', 'ipc']})
-    await new Promise<void>((resolve, reject) => {
-      child.once('message', () => resolve())
-      child.once('exit', (code) => reject(new Error(`network agent exited with ${code} before it was ready`)))
-      child.once('error', reject)
-    })
-    return new NetAgent(child)
+    return new NetAgent(await IpcChild.start<ChildRequest>('nsenter', [`--net=${netns}`, '--', process.execPath, childPath]))
   }
 
   async request(call: Omit<HttpsCall, 'body'> & {body?: Buffer | string}): Promise<Answer> {
@@ -94,19 +73,12 @@ export class NetAgent {
   }
 
   /** Ends the agent (only the process this helper started). */
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return
-    const exited = new Promise((resolve) => this.child.once('exit', resolve))
-    this.child.kill('SIGKILL')
-    await exited
+  close(): Promise<void> {
+    return this.agent.close()
   }
 
   private ask(request: ChildRequest): Promise<unknown> {
-    const id = this.next++
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, {resolve, reject})
-      this.child.send({id, request})
-    })
+    return this.agent.ask(request)
   }
 }
 
