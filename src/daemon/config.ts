@@ -9,6 +9,11 @@ import {LaunchoError} from '../errors.js'
 
 export const configSchema = z.strictObject({
   stateDir: z.string().min(1).default('/var/lib/launcho'),
+  /**
+   * Each instance's env file (secrets included), a directory of its own made 0700; default
+   * <stateDir>/environments. systemd must see it at the same path as the server.
+   */
+  environmentsDir: z.string().regex(/^\//, 'must be an absolute path').optional(),
   listen: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'must be HOST:PORT').default('0.0.0.0:12888'),
   /** Root directory whose journal holds the processes' logs (a sandbox's /proc/<pid>/root). */
   journalRoot: z.string().min(1).optional(),

@@ -40,7 +40,7 @@ export function packageVersion(): string {
 }
 
 export async function startDaemon(config: ServerConfig, logger: Logger): Promise<RunningDaemon> {
-  const stateDir = new StateDir(config.stateDir)
+  const stateDir = new StateDir(config.stateDir, config.environmentsDir)
   await stateDir.ensure()
   const resources = new ResourceStore(join(stateDir.root, 'resources'))
   await resources.init()

@@ -15,7 +15,10 @@ import {join} from 'node:path'
 import {ensurePrivateDir, removeStaleTempFiles} from './atomic.js'
 
 export class StateDir {
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    private readonly environments?: string,
+  ) {}
 
   get authFile(): string {
     return join(this.root, 'launcho-server-auth.yaml')
@@ -38,7 +41,7 @@ export class StateDir {
   }
 
   get environmentsDir(): string {
-    return join(this.root, 'environments')
+    return this.environments ?? join(this.root, 'environments')
   }
 
   environmentFile(unitName: string): string {

@@ -55,9 +55,10 @@ export class Harness {
     // balancer act there, never on the host's network.
     const [nsenter, ...inNetwork] = this.sandbox.inNetwork()
     const argv = [
-      ...(options.prefix ?? []),
       nsenter!,
       ...inNetwork,
+      // After entering the network: a prefix that enters a mount namespace changes /proc.
+      ...(options.prefix ?? []),
       process.execPath,
       launchoBin,
       'server',

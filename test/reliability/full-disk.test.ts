@@ -42,17 +42,22 @@ describe('a full disk under the state dir', () => {
   /** The state dir as the server sees it (its mount namespace), reached from the host. */
   const inView = (name = '') => join(view, name)
 
+  /** The instances' env files live outside the state dir's tmpfs, where the sandbox's systemd sees them. */
+  let config = ''
+
   before(async () => {
-    h = await Harness.start()
+    h = await Harness.start({server: false})
+    config = await h.writeFile('config.yaml', `environmentsDir: ${h.dir}/environments\n`)
+    await startServer(h, {extraArgs: ['--config', config], printAuth: true})
     await h.ok(['secret', 'set', 'DB_PASS', oldSecret])
     await h.setTarget(target('v1'))
     resourceId = (await h.ok(['resource', 'up', await h.writeFile('small.txt', 'a small resource\n')])).trim()
     await waitFor('app running', async () => (await h.status()).processes[0]?.state === 'running')
     await h.stopServer('SIGTERM')
     earlierLogs.push(h.serverLog)
-    // In the sandbox's own mount namespace (so its systemd reads the instances' env files from the
-    // same tmpfs), the state dir becomes a small tmpfs seeded with the state so far; a process
-    // stays there for the tests to look through, and servers join it with nsenter --mount.
+    // A process that holds a private mount namespace in which the state dir is a small tmpfs
+    // seeded with the state so far; servers join it with nsenter --mount. The instances' env
+    // files must be where the sandbox's systemd reads them, so they go outside it (environmentsDir).
     const seed = join(h.dir, 'seed')
     const script = `set -e
 cp -a "$2/." "$1/"
@@ -62,13 +67,13 @@ echo ready
 exec sleep 900`
     await rm(seed, {recursive: true, force: true})
     await mkdir(seed)
-    holder = spawn('nsenter', [`--mount=/proc/${h.sandbox.pid1}/ns/mnt`, '--', 'sh', '-c', script, 'sh', seed, h.stateDir], {stdio: ['ignore', 'pipe', 'inherit']})
+    holder = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', seed, h.stateDir], {stdio: ['ignore', 'pipe', 'inherit']})
     await new Promise<void>((resolve, reject) => {
       holder.stdout!.once('data', () => resolve())
       holder.once('exit', (code) => reject(new Error(`mount holder exited with ${code}`)))
     })
     view = `/proc/${holder.pid}/root${h.stateDir}`
-    await startServer(h, {prefix: ['nsenter', `--mount=/proc/${holder.pid}/ns/mnt`, '--']})
+    await startServer(h, {prefix: ['nsenter', `--mount=/proc/${holder.pid}/ns/mnt`, '--'], extraArgs: ['--config', config]})
     const status = await h.status()
     appUnit = status.processes[0]!.instances[0]!.unit
     appPid = (await h.unit(appUnit, ['MainPID'])).MainPID!
@@ -106,7 +111,7 @@ exec sleep 900`
     return written
   }
 
-  it('the state dir is a tmpfs only the server and the sandbox systemd see', async (t) => {
+  it('the state dir is a tmpfs only the server sees', async (t) => {
     const mounts = await readFile(`/proc/${holder.pid}/mountinfo`, 'utf8')
     assert.match(mounts, new RegExp(`${h.stateDir} .* - tmpfs launcho-full-disk`))
     const hostMounts = await readFile('/proc/self/mountinfo', 'utf8')
@@ -152,7 +157,7 @@ exec sleep 900`
   it('a server restarted onto the full disk starts and serves the previous state', async (t) => {
     await h.stopServer('SIGKILL')
     earlierLogs.push(h.serverLog)
-    await startServer(h, {prefix: ['nsenter', `--mount=/proc/${holder.pid}/ns/mnt`, '--']})
+    await startServer(h, {prefix: ['nsenter', `--mount=/proc/${holder.pid}/ns/mnt`, '--'], extraArgs: ['--config', config]})
     assert.equal(await h.ok(['t', 'get']), target('v1'))
     assert.equal((await h.ok(['secret', 'get', 'DB_PASS'])).trim(), oldSecret)
     const status = await h.status()
