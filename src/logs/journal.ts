@@ -91,8 +91,7 @@ export function summarizeFailure(unit: string, entries: JournalEntry[]): string 
   const fromSystemd = entries
     .filter((entry) => entry.message.startsWith(`${unit}: `))
     .map((entry) => entry.message.slice(unit.length + 2))
-  // A clean exit (status 0) has no "process exited" line, only "Deactivated successfully".
-  const exit = fromSystemd.filter((message) => /^(Main|Control) process exited|^Deactivated successfully/.test(message)).at(-1)
+  const exit = fromSystemd.filter((message, i) => /^(Main|Control) process exited/.test(message) || cleanExitAt(fromSystemd, i)).at(-1)
   const cause = fromSystemd
     .filter((message) => /^Failed (to|at step)/.test(message) && !/^Failed to start|^Failed with result/.test(message))
     .at(-1)
@@ -105,6 +104,19 @@ export function summarizeFailure(unit: string, entries: JournalEntry[]): string 
   }
   if (cause && exitText) return `${exitText}: ${cause}`
   return cause ?? exitText
+}
+
+/**
+ * A clean exit (status 0) has no "process exited" line, only "Deactivated successfully", which a
+ * stop also logs: it is an exit when systemd then schedules a restart by itself.
+ */
+function cleanExitAt(messages: string[], i: number): boolean {
+  if (!messages[i]!.startsWith('Deactivated successfully')) return false
+  for (const later of messages.slice(i + 1)) {
+    if (later.startsWith('Scheduled restart job')) return true
+    if (/^(Main|Control) process exited|^Deactivated successfully|^Stopped /.test(later)) return false
+  }
+  return false
 }
 
 /** "Main process exited, code=exited, status=1/FAILURE" → "exited with status 1/FAILURE". */

@@ -90,6 +90,8 @@ export function planRollout(view: ProcessView): Action {
       return {kind: 'replace', unit: current.name}
     case 'unhealthy':
       if (mine.membership === 'in') return {kind: 'unserve', unit: current.name, reason: 'health check failing'}
+      // Between a crash and systemd's restart of it (auto-restart): decide once it runs again.
+      if (current.activeState !== 'active') return {kind: 'none'}
       // Its process crashed and systemd started a new one since the last passing check: the
       // failures may be the old process's, and the new one gets its start-up deadline, not a
       // second restart (which would count as another crash).

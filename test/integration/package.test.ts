@@ -30,7 +30,8 @@ describe('templates/config.yaml (/etc/launcho/config.yaml)', () => {
     assert.deepEqual(await loadConfig(configTemplate, {}), defaults)
     const text = (await readFile(configTemplate, 'utf8'))
       .split('\n')
-      .map((line) => (settingLine.test(line) && !line.startsWith('#journalRoot:') ? line.slice(1) : line))
+      // Keys without a default of their own (environmentsDir's follows stateDir) stay commented.
+      .map((line) => (settingLine.test(line) && !/^#(journalRoot|environmentsDir):/.test(line) ? line.slice(1) : line))
       .join('\n')
     const dir = await mkdtemp('/var/tmp/launcho-test-config-')
     try {

@@ -72,8 +72,17 @@ describe('why a run ended', () => {
     assert.equal(reason, 'exited with status 3/NOTIMPLEMENTED')
   })
 
-  it('says a clean exit was status 0', () => {
-    assert.equal(summarizeFailure(unit, entries('Deactivated successfully.', 'Scheduled restart job, restart counter is at 2.')), 'exited with status 0/SUCCESS')
+  it('says a clean exit was status 0, but not mistake a stop for one', () => {
+    assert.equal(summarizeFailure(unit, entries('Deactivated successfully.', 'Consumed 12ms CPU time.', 'Scheduled restart job, restart counter is at 2.')), 'exited with status 0/SUCCESS')
+    const stoppedAfterFailure = entries(
+      'Failed at step USER spawning sleep: No such process',
+      'Main process exited, code=exited, status=217/USER',
+      "Failed with result 'exit-code'.",
+      'Stopping launcho-web-1a2b3c4d.service...',
+      'Deactivated successfully.',
+      'Stopped launcho-web-1a2b3c4d.service.',
+    )
+    assert.equal(summarizeFailure(unit, stoppedAfterFailure), 'exited with status 217/USER: Failed at step USER spawning sleep: No such process')
   })
 
   it('on cgroup v1, suspects the memory limit only for a SIGKILL of a limited process', () => {

@@ -102,6 +102,9 @@ describe('rollout state machine', () => {
     assert.deepEqual(planRollout(view(NEW, [restartedAt], failing(49_900))), {kind: 'recheck', unit: name(NEW)})
     // Passed at 50.1 s, after the process started, and failing since: it hangs; replace it.
     assert.deepEqual(planRollout(view(NEW, [restartedAt], failing(50_100))), {kind: 'replace', unit: name(NEW)})
+    // Between the crash and systemd's restart (auto-restart), the start time is the old process's: wait.
+    const betweenProcesses = {...unit(NEW, 'activating'), execMainStartUs: 10_000_000}
+    assert.deepEqual(planRollout(view(NEW, [betweenProcesses], failing(49_900))), {kind: 'none'})
   })
 
   it('lets a newer version supersede an unfinished rollout cleanly', () => {
