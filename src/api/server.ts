@@ -85,6 +85,9 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     // Request ids are ours; a client-supplied header must not end up in the logs as one.
     requestIdHeader: false,
     trustProxy: false,
+    // Above fastify's 100, which made a valid 101–128 character secret name "no such API route":
+    // a long name or id reaches its route, whose check says what is wrong with it.
+    maxParamLength: 1024,
     frameworkErrors: (error, request, reply) => answerFrameworkError(error, request as FastifyRequest, reply as FastifyReply, options.auth.token),
   }) as unknown as FastifyInstance
   app.server.headersTimeout = timeouts.headersMs

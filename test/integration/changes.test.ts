@@ -36,6 +36,16 @@ describe('secrets, diffs, restarts and edits change exactly what they should', (
       return status.processes.every((p) => p.state === 'running' && p.instances.length === 1) && status
     })
 
+  it('takes a secret name of the longest allowed length (128), and refuses a longer one by the name rule', async () => {
+    const longest = `S${'A'.repeat(127)}`
+    await h.ok(['secret', 'set', longest, 'value'])
+    assert.equal((await h.ok(['secret', 'get', longest])).trim(), 'value')
+    await h.ok(['secret', 'rm', longest])
+    const tooLong = await h.request({method: 'PUT', path: `/v1/secrets/${longest}A`, headers: {'content-type': 'application/json'}, body: JSON.stringify({value: 'x'})})
+    assert.equal(tooLong.status, 400, tooLong.body.toString())
+    assert.match(tooLong.body.toString(), /at most 128/)
+  })
+
   it('redeploys only the process that uses a changed secret', async () => {
     const before = await pids()
     const out = await h.ok(['secret', 'set', 'API_TOKEN', '--json'], {input: secondValue})

@@ -137,7 +137,7 @@ describe('resources: upload, list, download and remove content-addressed files',
     }
   })
 
-  it('a download stopped by Ctrl-C or SIGTERM exits 130 or 143 and leaves no partial file', async () => {
+  it('a download stopped by Ctrl-C, SIGTERM or SIGHUP exits 130, 143 or 129 and leaves no partial file', async () => {
     const file = join(h.dir, 'interrupted.bin')
     const outDir = join(h.dir, 'downloads')
     let id: string | undefined
@@ -145,7 +145,7 @@ describe('resources: upload, list, download and remove content-addressed files',
       await writeBigFile(file, 256 * MiB, 'interrupted')
       id = await up(file)
       await mkdir(outDir)
-      for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+      for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
         const [bin, ...argv] = h.cliArgv(['r', 'down', id, join(outDir, 'out.bin')])
         const child = spawn(bin, argv, {stdio: ['ignore', 'ignore', 'pipe']})
         let stderr = ''

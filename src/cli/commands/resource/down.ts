@@ -37,8 +37,9 @@ export default class ResourceDown extends ClientCommand {
   }
 
   /**
-   * Ctrl-C or SIGTERM stop the transfer instead of killing the process, so that saveVerified can
-   * delete its temp file (as it does on any failure); then exit 130 or 143, as the signal would.
+   * Ctrl-C, SIGTERM or a closed terminal (SIGHUP) stop the transfer instead of killing the
+   * process, so that saveVerified can delete its temp file (as it does on any failure); then exit
+   * 128 + the signal's number, as the signal would have.
    */
   private async saveToFile(client: ApiClient, info: ResourceInfo, out: string): Promise<void> {
     const stop = new AbortController()
@@ -47,17 +48,18 @@ export default class ResourceDown extends ClientCommand {
       interruptedBy ??= signal
       stop.abort()
     }
-    process.on('SIGINT', interrupt)
-    process.on('SIGTERM', interrupt)
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+    for (const signal of signals) process.on(signal, interrupt)
     try {
       await saveVerified(client.stream(`v1/resources/${info.id}/content`, {signal: stop.signal}), out, info.id)
     } catch (error) {
       if (interruptedBy === undefined) throw error
       process.stderr.write(`Interrupted: the download stopped and nothing was written to ${out}.\n`)
-      this.exit(interruptedBy === 'SIGINT' ? 130 : 143)
+      this.exit(128 + exitSignalNumbers[interruptedBy as (typeof signals)[number]])
     } finally {
-      process.off('SIGINT', interrupt)
-      process.off('SIGTERM', interrupt)
+      for (const signal of signals) process.off(signal, interrupt)
     }
   }
 }
+
+const exitSignalNumbers = {SIGHUP: 1, SIGINT: 2, SIGTERM: 15} as const
