@@ -3,11 +3,11 @@
  * token on every route, one error shape (`{error: {code, message, hint?, problems?}}`) and
  * bounded timeouts. Routes are added by the caller through `register`.
  */
-import {readFileSync} from 'node:fs'
 import type {AddressInfo} from 'node:net'
 import Fastify, {type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest} from 'fastify'
 import type {Logger} from 'pino'
 import {LaunchoError, type Problem} from '../errors.js'
+import {packageVersion} from '../package-version.js'
 import type {ServerAuth} from './server-auth.js'
 import {bearerToken, tokenMatches} from './token.js'
 
@@ -247,19 +247,4 @@ export function errorReply(error: unknown): {status: number; body: ErrorBody} {
     return {status, body: {code: 'invalid_request', message: fastifyError.message ?? 'invalid request', hint: 'send a JSON body with "content-type: application/json"'}}
   }
   return {status: 500, body: {code: 'internal', message: 'internal server error', hint: 'see the launcho server log (journalctl -u launcho) for details'}}
-}
-
-let cachedVersion: string | undefined
-
-function packageVersion(): string {
-  if (cachedVersion === undefined) {
-    try {
-      // Compiled to dist/src/api/server.js, so the package root is three levels up.
-      const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {version?: string}
-      cachedVersion = pkg.version ?? 'unknown'
-    } catch {
-      cachedVersion = 'unknown'
-    }
-  }
-  return cachedVersion
 }

@@ -2,7 +2,6 @@
  * `launcho server`: restores the state dir, connects to systemd, starts the reconciler and the
  * API, and on SIGTERM/SIGINT stops the API and the loop but never the processes it manages.
  */
-import {readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 import type {Logger} from 'pino'
@@ -28,15 +27,11 @@ import {createBalancer} from '../lb/select.js'
 import {portRangeOf, splitHostPort, type ServerConfig} from './config.js'
 import {StatusService} from './status-service.js'
 import {TargetService} from './target-service.js'
+import {packageVersion} from '../package-version.js'
 
 export interface RunningDaemon {
   port: number
   stop(): Promise<void>
-}
-
-export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {version: string}
-  return pkg.version
 }
 
 export async function startDaemon(config: ServerConfig, logger: Logger): Promise<RunningDaemon> {
