@@ -16,11 +16,10 @@ const DETAIL_CHARS = 200
 
 /**
  * HTTP probes end their connection with a reset, not a FIN (HTTP servers take a reset after the
- * response in their stride). A FIN leaves a TIME_WAIT entry for 60 s
- * on whichever side closed first, and a client that reaches the same instance through the
- * balancer's NAT from the same local port then has its SYN answered by that entry, not accepted:
- * it waits a second for the retransmit. A check opens a connection every interval; resets leave
- * nothing behind.
+ * response in their stride). A FIN leaves a TIME_WAIT entry for 60 s on whichever side closed
+ * first, and a client that reaches the same instance through the balancer's NAT from the same
+ * local port then has its SYN answered by that entry, not accepted: it waits a second for the
+ * retransmit. A check opens a connection every interval; resets leave nothing behind.
  */
 function reset(socket: Socket | null | undefined): void {
   if (socket && !socket.destroyed) socket.resetAndDestroy()

@@ -91,15 +91,18 @@ export function summarizeFailure(unit: string, entries: JournalEntry[]): string 
   const fromSystemd = entries
     .filter((entry) => entry.message.startsWith(`${unit}: `))
     .map((entry) => entry.message.slice(unit.length + 2))
-  const exit = fromSystemd.filter((message, i) => /^(Main|Control) process exited/.test(message) || cleanExitAt(fromSystemd, i)).at(-1)
+  const lastWhere = (test: (message: string, i: number) => boolean): number => {
+    for (let i = fromSystemd.length - 1; i >= 0; i--) if (test(fromSystemd[i]!, i)) return i
+    return -1
+  }
+  const exitAt = lastWhere((message, i) => /^(Main|Control) process exited/.test(message) || cleanExitAt(fromSystemd, i))
   const cause = fromSystemd
     .filter((message) => /^Failed (to|at step)/.test(message) && !/^Failed to start|^Failed with result/.test(message))
     .at(-1)
-  const exitText = exit === undefined ? undefined : describeExit(exit)
-  const results = fromSystemd.flatMap((message, i) => (message.startsWith('Failed with result') ? [i] : []))
-  const lastResult = results.at(-1) ?? -1
+  const exitText = exitAt < 0 ? undefined : describeExit(fromSystemd[exitAt]!)
+  const resultAt = lastWhere((message) => message.startsWith('Failed with result'))
   // systemd says "Failed with result 'oom-kill'" after the exit line of a run the OOM killer ended.
-  if (lastResult >= 0 && fromSystemd[lastResult] === "Failed with result 'oom-kill'." && lastResult > fromSystemd.lastIndexOf(exit ?? '')) {
+  if (resultAt > exitAt && fromSystemd[resultAt] === "Failed with result 'oom-kill'.") {
     return `out of memory: the OOM killer ended it at its memoryMax${exitText ? ` (${exitText})` : ''}`
   }
   if (cause && exitText) return `${exitText}: ${cause}`

@@ -222,7 +222,7 @@ export class Reconciler implements ReconcilerContext {
     const id = parseUnitName(unit)
     const desired = id ? this.desired.get(id.process) : undefined
     const watched = this.monitor.snapshot(unit)
-    if (watched) return {state: watched.state, ...(watched.lastOkAt !== undefined ? {lastHealthyAt: watched.lastOkAt} : {})}
+    if (watched) return {state: watched.state, ...(watched.lastOkAt !== undefined ? {lastOkAt: watched.lastOkAt} : {})}
     // No check configured (or an old version no longer checked): healthy once systemd runs it.
     if (!desired?.spec.health || desired.unit !== unit) return {state: active ? 'healthy' : 'starting'}
     return {state: 'starting'}

@@ -13,7 +13,7 @@ import type {Health, InstanceFacts, Membership} from './rollout.js'
 
 export interface HealthFacts {
   state: Health
-  lastHealthyAt?: number
+  lastOkAt?: number
 }
 
 export interface InstanceRecord {
@@ -103,7 +103,7 @@ export class InstanceRegistry {
     const health = this.health(unit.name, unit.activeState === 'active')
     return {
       health: health.state,
-      ...(health.lastHealthyAt !== undefined ? {lastHealthyAt: health.lastHealthyAt} : {}),
+      ...(health.lastOkAt !== undefined ? {lastOkAt: health.lastOkAt} : {}),
       membership: record?.membership ?? 'out',
       ...(record?.drainSince !== undefined ? {drainSince: record.drainSince} : {}),
       ...(record?.activeConnections !== undefined ? {activeConnections: record.activeConnections} : {}),

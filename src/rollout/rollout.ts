@@ -21,7 +21,7 @@ export type Membership = 'out' | 'in' | 'draining'
 export interface InstanceFacts {
   health: Health
   /** When a health check of it last passed (epoch ms). */
-  lastHealthyAt?: number
+  lastOkAt?: number
   membership: Membership
   /** When draining began (epoch ms). */
   drainSince?: number
@@ -95,7 +95,7 @@ export function planRollout(view: ProcessView): Action {
       // Its process crashed and systemd started a new one since the last passing check: the
       // failures may be the old process's, and the new one gets its start-up deadline, not a
       // second restart (which would count as another crash).
-      if (mine.lastHealthyAt !== undefined && current.execMainStartUs / 1000 > mine.lastHealthyAt) {
+      if (mine.lastOkAt !== undefined && current.execMainStartUs / 1000 > mine.lastOkAt) {
         return {kind: 'recheck', unit: current.name}
       }
       return {kind: 'replace', unit: current.name}

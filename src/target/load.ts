@@ -53,7 +53,7 @@ function parse(text: string): YamlSource {
 }
 
 function check(parsed: YamlSource, mode: Mode): Target {
-  const tooMany = tooManyEntries(parsed)
+  const tooMany = mode === 'template' ? tooManyEntries(parsed) : undefined
   if (tooMany) throw invalid([tooMany])
   const result = targetSchema(mode).safeParse(parsed.value)
   const issues = result.success ? [] : result.error.issues.flatMap(fromZod)

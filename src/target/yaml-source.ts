@@ -12,8 +12,9 @@ const MAX_ALIASES = 100
 /** Far above what a valid target needs (6 levels), far below what overflows the stack. */
 const MAX_DEPTH = 64
 /**
- * Far above what a valid target needs (1000 processes with env, health and a script are about 170 000), far below
- * what makes the parser's tree cost seconds and hundreds of MB (a 1 MiB target can hold 800 000).
+ * Far above what a valid target needs (1000 processes with env, health and a script are about
+ * 170 000), far below what makes the parser's tree cost seconds and hundreds of MB (a 1 MiB target
+ * can hold 800 000).
  */
 export const MAX_TOKENS = 400_000
 

@@ -29,7 +29,6 @@ services:
 describe("an instance's environment is private to it", () => {
   let h: Harness
   let unit = ''
-  let pid = ''
   before(async () => {
     h = await Harness.start()
     await h.ok(['secret', 'set', 'DB_PASS'], {input: secret})
@@ -39,13 +38,11 @@ describe("an instance's environment is private to it", () => {
       return envy?.state === 'running' && envy.instances[0]
     })
     unit = running.unit
-    pid = (await h.unit(unit, ['MainPID'])).MainPID!
   })
   after(async () => h?.close())
 
   it('reaches the process byte for byte, with the port beside it', async () => {
-    const environ = await h.inside(['cat', `/proc/${pid}/environ`])
-    const env = Object.fromEntries(environ.split('\0').filter(Boolean).map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]))
+    const env = (await h.processEnv(unit))!
     assert.equal(env.DB_PASS, secret)
     assert.equal(env.TRICKY, tricky)
     assert.equal(env.EMPTY, '')

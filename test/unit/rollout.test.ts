@@ -97,7 +97,7 @@ describe('rollout state machine', () => {
 
   it('rechecks instead of restarting an unhealthy instance whose process systemd restarted since it last passed', () => {
     const restartedAt = {...unit(NEW), execMainStartUs: 50_000_000}
-    const failing = (lastHealthyAt: number) => ({[name(NEW)]: {health: 'unhealthy' as const, lastHealthyAt}})
+    const failing = (lastOkAt: number) => ({[name(NEW)]: {health: 'unhealthy' as const, lastOkAt}})
     // Last passing check at 49.9 s, new process started at 50 s (a crash): its failures are the old one's.
     assert.deepEqual(planRollout(view(NEW, [restartedAt], failing(49_900))), {kind: 'recheck', unit: name(NEW)})
     // Passed at 50.1 s, after the process started, and failing since: it hangs; replace it.

@@ -1,4 +1,5 @@
 import {once} from 'node:events'
+import {constants} from 'node:os'
 import {Args} from '@oclif/core'
 import {ClientCommand} from '../../base-command.js'
 import {LaunchoError} from '../../../errors.js'
@@ -55,11 +56,9 @@ export default class ResourceDown extends ClientCommand {
     } catch (error) {
       if (interruptedBy === undefined) throw error
       process.stderr.write(`Interrupted: the download stopped and nothing was written to ${out}.\n`)
-      this.exit(128 + exitSignalNumbers[interruptedBy as (typeof signals)[number]])
+      this.exit(128 + constants.signals[interruptedBy])
     } finally {
       for (const signal of signals) process.off(signal, interrupt)
     }
   }
 }
-
-const exitSignalNumbers = {SIGHUP: 1, SIGINT: 2, SIGTERM: 15} as const
