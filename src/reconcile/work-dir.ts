@@ -31,9 +31,10 @@ export async function prepareWorkDir(dir: string, user?: string, group?: string)
 
 /**
  * $1 the work dir. A process may have taken the write bit off its own directories (chmod 0500):
- * give it back first, top-down, so their contents can go. find never follows a symlink.
+ * then give it back, top-down, and delete again. find never follows a symlink.
  */
-const EMPTY_SCRIPT = `find "$1" -type d ! -perm -700 -exec chmod u+rwx -- {} \\;
+const EMPTY_SCRIPT = `find "$1" -mindepth 1 -delete 2>/dev/null && exit 0
+find "$1" -type d ! -perm -700 -exec chmod u+rwx -- {} \\;
 find "$1" -mindepth 1 -delete`
 
 /** A tree that takes longer than this to delete is stuck, not big. */
