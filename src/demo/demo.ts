@@ -6,10 +6,11 @@
  * count. Every step runs the real CLI and prints what it printed.
  */
 import {execFile, type ChildProcess} from 'node:child_process'
-import {chmod, mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {chmod, mkdir, mkdtemp, readdir, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {promisify} from 'node:util'
+import {removeWorkDir} from '../reconcile/work-dir.js'
 import {helloServerSource} from './hello-app.js'
 import {fetchOnce, startLoad} from './load.js'
 import {waitUntil, startServer} from './server-process.js'
@@ -103,7 +104,24 @@ export async function runDemo({keep, say}: DemoOptions): Promise<void> {
   } finally {
     server?.kill('SIGTERM')
     if (keep) say(`(kept ${dir})`)
-    else await rm(dir, {recursive: true, force: true})
+    else await removeDemoDir(dir, stateDir, say)
   }
+}
+
+/**
+ * The instances' work dirs are their users' (and their processes still run): those go as their
+ * owners, like launcho removes them, before root removes the rest, which is root's alone.
+ */
+async function removeDemoDir(dir: string, stateDir: string, say: DemoOptions['say']): Promise<void> {
+  const instances = join(stateDir, 'instances')
+  for (const entry of await readdir(instances).catch(() => [] as string[])) {
+    try {
+      await removeWorkDir(join(instances, entry))
+    } catch (error) {
+      say(`(kept ${dir}: ${(error as Error).message})`)
+      return
+    }
+  }
+  await rm(dir, {recursive: true, force: true})
 }
 

@@ -3,7 +3,6 @@
  * monitor. Each method is one action for one process; the reconciler runs them one at a time per
  * process and never waits for one process on behalf of another.
  */
-import {rm} from 'node:fs/promises'
 import type {Action} from '../rollout/rollout.js'
 import type {SystemdManager} from '../systemd/manager.js'
 import {portVariable} from '../lb/ports.js'
@@ -11,6 +10,7 @@ import {placeResources} from './place-resources.js'
 import {unitSpecOf} from './desired.js'
 import {failureReasonOf} from './failure-reason.js'
 import {prepareWorkDir, removeWorkDir} from './work-dir.js'
+import {removeEnvironmentFile} from './leftovers.js'
 import {renderEnvironmentFile} from '../systemd/environment-file.js'
 import {writeFileAtomic} from '../store/atomic.js'
 import type {ReconcilerContext} from './context.js'
@@ -157,8 +157,13 @@ export async function stopUnits(ctx: ReconcilerContext, systemd: SystemdManager,
       await systemd.stop(unit, ctx.timings.stopTimeoutMs)
       ctx.tracker(process).forget(unit)
       ctx.registry.forget(unit)
-      await rm(ctx.stateDir.environmentFile(unit), {force: true})
-      if (ctx.desired.get(process)?.spec.cwd === undefined) await removeWorkDir(ctx.stateDir.instanceDir(unit))
+      await removeEnvironmentFile(ctx.stateDir.environmentFile(unit))
+      // The unit is stopped either way; a work dir that could not go (yet) is the sweep's to retry.
+      if (ctx.desired.get(process)?.spec.cwd === undefined) {
+        await removeWorkDir(ctx.stateDir.instanceDir(unit)).catch((error: Error) => {
+          ctx.logger.warn({process, unit, err: error.message}, 'could not remove the work dir; retrying later')
+        })
+      }
     }),
   )
 }

@@ -26,6 +26,7 @@ import type {FailedRollout, ReconcilerContext} from './context.js'
 import {CrashTracker, defaultCrashPolicy, type CrashPolicyOptions} from './crash-policy.js'
 import type {DesiredProcess, DesiredState, UnitTimings} from './desired.js'
 import {removeWorkDir} from './work-dir.js'
+import {LeftoverSweep, removeEnvironmentFile} from './leftovers.js'
 import {noticeCrashes} from './crash-watch.js'
 
 export interface ReconcilerOptions {
@@ -53,6 +54,7 @@ export class Reconciler implements ReconcilerContext {
   readonly monitor: HealthMonitor
   private readonly trackers = new Map<string, CrashTracker>()
   private readonly busy = new Set<string>()
+  private readonly sweep: LeftoverSweep
   private pending = false
   private running?: Promise<void>
   private wakeTimer?: NodeJS.Timeout
@@ -65,6 +67,7 @@ export class Reconciler implements ReconcilerContext {
   constructor(private readonly options: ReconcilerOptions) {
     this.registry = new InstanceRegistry(new PortAllocator(options.portRange), (unit, active) => this.healthOf(unit, active))
     this.monitor = new HealthMonitor({onHealthChange: (unit, state, last) => this.onHealthChange(unit, state, last?.detail)})
+    this.sweep = new LeftoverSweep(options.logger)
   }
 
   get logger(): Logger {
@@ -274,18 +277,22 @@ export class Reconciler implements ReconcilerContext {
         const id = parseUnitName(unit)
         return id !== undefined && !live.has(unit) && !this.busy.has(id.process)
       }
-      const dirs = (await readdir(this.stateDir.instancesDir).catch(() => [] as string[]))
+      const workDirs = (await readdir(this.stateDir.instancesDir).catch(() => [] as string[]))
         .filter((entry) => unused(`${entry}.service`))
         .map((entry) => this.stateDir.instanceDir(`${entry}.service`))
       const envFiles = (await readdir(this.stateDir.environmentsDir).catch(() => [] as string[]))
         .filter((entry) => entry.endsWith('.env') && unused(`${entry.slice(0, -'.env'.length)}.service`))
         .map((entry) => join(this.stateDir.environmentsDir, entry))
-      return [...dirs, ...envFiles]
+      return {workDirs, envFiles}
     }
-    if ((await leftovers(observed)).length === 0) return
+    const first = await leftovers(observed)
+    this.sweep.keepOnly([...first.workDirs, ...first.envFiles])
+    if ([...first.workDirs, ...first.envFiles].every((path) => !this.sweep.due(path))) return
     const systemd = this.options.systemd()
     if (!systemd) return
-    for (const path of await leftovers(await systemd.list())) await removeWorkDir(path)
+    const {workDirs, envFiles} = await leftovers(await systemd.list())
+    for (const dir of workDirs.filter((path) => this.sweep.due(path))) await this.sweep.remove(dir, removeWorkDir)
+    for (const file of envFiles.filter((path) => this.sweep.due(path))) await this.sweep.remove(file, removeEnvironmentFile)
   }
 }
 
