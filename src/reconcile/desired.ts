@@ -12,6 +12,8 @@ import {memorySizeBytes} from '../target/memory-size.js'
 import {unitNameOf} from '../systemd/unit-name.js'
 import type {UnitSpec} from '../systemd/unit-spec.js'
 import {argvTemplateOf, renderArgv, type ArgvWord} from '../target/argv-ports.js'
+import type {CheckContext} from '../health/policy.js'
+import type {StateDir} from '../store/state-dir.js'
 
 export interface DesiredProcess {
   /** Secrets substituted: what runs. */
@@ -105,3 +107,17 @@ export function unitSpecOf(
   }
 }
 
+/** What an exec health check of this process's instance runs like: that instance's user, directory, env and limits. */
+export function checkContextOf(process: DesiredProcess, stateDir: StateDir): CheckContext {
+  const {spec, unit} = process
+  return {
+    unit,
+    cwd: spec.cwd ?? stateDir.instanceDir(unit),
+    env: spec.env,
+    environmentFile: stateDir.environmentFile(unit),
+    ...(spec.uid !== undefined ? {uid: spec.uid} : {}),
+    ...(spec.gid !== undefined ? {gid: spec.gid} : {}),
+    ...(spec.memoryMax !== undefined ? {memoryMax: spec.memoryMax} : {}),
+    ...(process.argv.healthCommand ? {command: process.argv.healthCommand} : {}),
+  }
+}
