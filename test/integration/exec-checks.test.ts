@@ -47,6 +47,15 @@ function target(options: {withLeaky: boolean}): string {
     health:
       command: ["/bin/sh", "-c", "printf '%s\\\\n' \\"$(id -un)\\" \\"$(pwd)\\" \\"$TOKEN\\" \\"$SERVICE_PORT_WEB\\" \\"$1\\" > check-saw; cat /proc/self/cgroup >> check-saw", "sh", "$SERVICE_PORT_WEB"]
       interval: 200ms
+  - name: sick
+    command: ["sleep", "600"]
+    health: {command: ["/bin/sh", "-c", "echo checking; echo queue depth 9000 >&2; exit 3"], interval: 300ms, startupDeadline: 10m}
+  - name: missing
+    command: ["sleep", "600"]
+    health: {command: ["/nonexistent/check"], interval: 300ms, startupDeadline: 10m}
+  - name: slow
+    command: ["sleep", "600"]
+    health: {command: ["sleep", "5"], timeout: 300ms, interval: 300ms, startupDeadline: 10m}
 ${options.withLeaky ? leaky : ''}services:
   - name: web
     on: "127.0.0.1:5000"
@@ -103,6 +112,17 @@ describe('exec health checks run inside their instance', () => {
     assert.deepEqual(lines.slice(0, 5), ['nobody', workDir, TOKEN, port, port])
     const stem = saw.unit.replace(/^launcho-|\.service$/g, '')
     assert.ok(lines.slice(5).some((line) => new RegExp(`launcho\\.slice/launcho\\.check-${stem}-[0-9a-f]{8}\\.service$`).test(line)), lines.slice(5).join('\n'))
+  })
+
+  it('says why a check failed: its exit status and stderr, a command systemd cannot run, a timeout', async () => {
+    const detail = async (name: string) => (await instance(name, (i) => i.lastCheck !== undefined, 'checked')).lastCheck!
+    const sick = await detail('sick')
+    assert.deepEqual([sick.ok, sick.detail], [false, 'exit 3: queue depth 9000'])
+    assert.equal((await detail('missing')).detail, 'cannot run /nonexistent/check: not found or not executable (203/EXEC)')
+    assert.equal((await detail('slow')).detail, 'timed out after 300 ms (killed)')
+    // A failed run is read and reset at once: failed units never pile up (only one may be caught in between).
+    const failed = async () => (await h.inside(['systemctl', 'list-units', '--all', '--plain', '--no-legend', '--state=failed', 'launcho.check-*'])).trim()
+    await waitFor('no failed check unit left', async () => (await failed()) === '', 5_000, 50)
   })
 
   it('leaves no process behind: none while its instance runs, none after the process is removed', async () => {
