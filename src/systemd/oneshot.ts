@@ -54,6 +54,7 @@ export class Oneshots {
 
   /** Starts the unit `name` with `properties` and resolves once its start job is over. */
   async run(name: string, properties: DbusProperties, options: OneshotOptions): Promise<OneshotResult> {
+    if (options.signal?.aborted) return {job: 'canceled'}
     if (!this.swept) {
       this.swept = true
       void this.resetLeftovers().catch(() => undefined)
