@@ -5,7 +5,7 @@
 import {z} from 'zod'
 import {LaunchoError} from '../errors.js'
 import {portVariable} from '../lb/ports.js'
-import {argvTemplateOf, renderArgv, type ArgvWord} from '../target/argv-ports.js'
+import {argvOfResolved, renderArgv, type ArgvWord} from '../target/argv-ports.js'
 import type {HealthSpec} from '../target/schema.js'
 import type {HealthCheck} from './check.js'
 
@@ -166,7 +166,7 @@ export function healthCheckFor(
     const {unit, environmentFile} = context
     return {
       kind,
-      command: renderArgv(context.command ?? argvTemplateOf(health.command, health.command, new Map()), portEnv),
+      command: renderArgv(context.command ?? argvOfResolved(health.command), portEnv),
       timeoutMs,
       env: {...context.env, ...portEnv},
       ...(context.cwd === undefined ? {} : {cwd: context.cwd}),

@@ -28,9 +28,22 @@ export function argvTemplateOf(words: readonly string[], resolved: readonly stri
   })
 }
 
-function wordTemplate(word: string, secrets: ReadonlyMap<string, string>): ArgvPart[] {
+/**
+ * The same for an argv known only after secret substitution (no template to tell text from
+ * secret): every `${SERVICE_PORT_<NAME>}` in it counts. For callers that never hold secrets.
+ */
+export function argvOfResolved(words: readonly string[]): ArgvWord[] {
+  return words.map((word) => wholeWord(word) ?? splitBraced(word))
+}
+
+function wholeWord(word: string): ArgvPart[] | undefined {
   const whole = WHOLE_WORD.exec(word)
-  if (whole) return [{variable: whole[1]!, text: word}]
+  return whole ? [{variable: whole[1]!, text: word}] : undefined
+}
+
+function wordTemplate(word: string, secrets: ReadonlyMap<string, string>): ArgvPart[] {
+  const whole = wholeWord(word)
+  if (whole) return whole
   return parseTemplate(word).flatMap((part): ArgvPart[] => {
     if (part.kind === 'secret') return [secrets.get(part.name) ?? '${' + part.name + '}']
     if (part.kind === 'invalid') return [part.text]
