@@ -16,7 +16,19 @@ export type HealthCheck =
       user?: string
       /** The process's `gid`: its check runs with the same group as its unit (systemd's Group=). */
       group?: string
+      /** The instance checked, for a runner that runs the check beside it (systemd-exec-runner.ts). */
+      instance?: ExecCheckInstance
     }
+
+export interface ExecCheckInstance {
+  unit: string
+  /** Its private env file (secrets included): the check reads the same one. */
+  environmentFile: string
+  /** `SERVICE_PORT_<NAME>` → port: its public environment. */
+  portEnv: Record<string, string>
+  /** Its memory limit, as the target spells it. */
+  memoryMax?: string
+}
 
 export interface CheckResult {
   ok: boolean

@@ -1,7 +1,9 @@
 /**
- * Runs an exec health check's argv. The prober takes any ExecRunner (the server may run checks
- * through systemd-run or setpriv); the default spawns directly, as the check's user and group when
- * given, never through a shell unless the argv names one.
+ * Runs an exec health check's argv. The prober takes any ExecRunner: the server runs checks in
+ * systemd beside their instance (systemd-exec-runner.ts); `spawnRunner`, the prober's default for
+ * code without systemd, spawns directly, as the check's user and group when given, never through a
+ * shell unless the argv names one. What a spawned check leaves behind is killed with its process
+ * group, which a `setsid` escapes: only the systemd runner contains a check.
  */
 import {spawn} from 'node:child_process'
 import {resolveOwner} from '../reconcile/work-dir.js'

@@ -5,6 +5,7 @@
 import {z} from 'zod'
 import {LaunchoError} from '../errors.js'
 import {portVariable} from '../lb/ports.js'
+import {argvOfResolved, renderArgv, type ArgvWord} from '../target/argv-ports.js'
 import type {HealthSpec} from '../target/schema.js'
 import type {HealthCheck} from './check.js'
 
@@ -131,12 +132,21 @@ export function healthSpecOf(health: HealthSpec): HealthSpec {
   return Object.fromEntries(Object.entries(health).filter(([, value]) => value !== undefined))
 }
 
-/** Who an exec check runs as and where: the process's own uid, gid, cwd and env. */
+/** Who an exec check runs as and where: the process's own uid, gid, cwd, env and limits. */
 export interface CheckContext {
   uid?: string
   gid?: string
+  /** The instance's working directory (its `cwd`, else its fresh work dir). */
   cwd?: string
+  /** The target's env, secrets substituted (for a runner that passes it itself). */
   env?: Record<string, string>
+  /** The instance unit that the check belongs to. */
+  unit?: string
+  /** The instance's private env file (what systemd gives the instance, secrets included). */
+  environmentFile?: string
+  memoryMax?: string
+  /** `health.command` with secrets substituted and `SERVICE_PORT_*` references marked. */
+  command?: ArgvWord[]
 }
 
 /**
@@ -152,16 +162,19 @@ export function healthCheckFor(
   const timeoutMs = msOf(health.timeout) ?? HEALTH_DEFAULTS.timeoutMs
   const kind = kindOf(health)
   if (kind === 'exec' && health.command) {
-    const env = {...context.env}
-    for (const [service, port] of Object.entries(ports)) env[portVariable(service)] = String(port)
+    const portEnv = Object.fromEntries(Object.entries(ports).map(([service, port]) => [portVariable(service), String(port)]))
+    const {unit, environmentFile} = context
     return {
       kind,
-      command: health.command,
+      command: renderArgv(context.command ?? argvOfResolved(health.command), portEnv),
       timeoutMs,
-      env,
+      env: {...context.env, ...portEnv},
       ...(context.cwd === undefined ? {} : {cwd: context.cwd}),
       ...(context.uid === undefined ? {} : {user: context.uid}),
       ...(context.gid === undefined ? {} : {group: context.gid}),
+      ...(unit !== undefined && environmentFile !== undefined
+        ? {instance: {unit, environmentFile, portEnv, ...(context.memoryMax === undefined ? {} : {memoryMax: context.memoryMax})}}
+        : {}),
     }
   }
   const port = health.service === undefined ? undefined : ports[health.service]

@@ -1,7 +1,8 @@
 /**
  * The desired state: every process of the target with secrets substituted, its version, and the
- * unit that one instance of it becomes. The version covers the rendered spec and the process's
- * restart generation, so `launcho restart` is just another new version.
+ * unit that one instance of it becomes. The version covers the rendered spec, the process's
+ * restart generation (so `launcho restart` is just another new version) and how launcho renders
+ * units (so an upgrade that renders them differently replaces each instance once).
  */
 import {createHmac} from 'node:crypto'
 import type {ProcessSpec, Target} from '../target/load.js'
@@ -10,6 +11,9 @@ import {versionOf} from '../target/version.js'
 import {memorySizeBytes} from '../target/memory-size.js'
 import {unitNameOf} from '../systemd/unit-name.js'
 import type {UnitSpec} from '../systemd/unit-spec.js'
+import {argvTemplateOf, renderArgv, type ArgvWord} from '../target/argv-ports.js'
+import type {CheckContext} from '../health/policy.js'
+import type {StateDir} from '../store/state-dir.js'
 
 export interface DesiredProcess {
   /** Secrets substituted: what runs. */
@@ -21,7 +25,15 @@ export interface DesiredProcess {
   generation: number
   version: string
   unit: string
+  /** `command` and `health.command` with secrets substituted and port references marked. */
+  argv: {command: ArgvWord[]; healthCommand?: ArgvWord[]}
 }
+
+/**
+ * How units are rendered, in every version: 2 = commands passed with no `$` expansion by systemd
+ * and ports substituted by launcho (1, implicit, let systemd expand the env into them).
+ */
+const RENDERING = 2
 
 export type DesiredState = Map<string, DesiredProcess>
 
@@ -37,18 +49,24 @@ export function desiredStateOf(
   resolved.processes.forEach((spec, i) => {
     const generation = generations.get(spec.name) ?? 0
     const base = versionOf(spec, versionKey)
-    const version = generation === 0 ? base : createHmac('sha256', versionKey).update(`${base}#${generation}`).digest('hex').slice(0, 8)
+    const version = createHmac('sha256', versionKey).update(`${base}#${generation}#rendering-${RENDERING}`).digest('hex').slice(0, 8)
     const secretDigests: Record<string, string> = {}
     for (const name of [...(used.get(spec.name) ?? [])].sort()) {
       secretDigests[name] = createHmac('sha256', versionKey).update(secrets.get(name) ?? '').digest('hex')
     }
+    const written = template.processes[i]!
+    const healthCommand = written.health?.command
     desired.set(spec.name, {
       spec,
-      template: template.processes[i]!,
+      template: written,
       secretDigests,
       generation,
       version,
       unit: unitNameOf({process: spec.name, version}),
+      argv: {
+        command: argvTemplateOf(written.command, spec.command, secrets),
+        ...(healthCommand ? {healthCommand: argvTemplateOf(healthCommand, spec.health?.command ?? [], secrets)} : {}),
+      },
     })
   })
   return desired
@@ -64,6 +82,7 @@ export interface UnitTimings {
  * The unit of one instance. The target's env (secrets substituted) goes in `environmentFile`,
  * which the caller writes with `renderEnvironmentFile(process.spec.env)`; only the ports, which
  * are not secret and from which a restarted server re-reads them, stay in the unit's environment.
+ * `ports` maps each `SERVICE_PORT_<NAME>` to its port, also for the command's references.
  */
 export function unitSpecOf(
   process: DesiredProcess,
@@ -74,7 +93,7 @@ export function unitSpecOf(
   return {
     name: process.unit,
     description: `launcho ${spec.name} (${version})`,
-    command: spec.command,
+    command: renderArgv(process.argv.command, place.ports),
     ...(spec.before !== undefined ? {before: spec.before} : {}),
     env: place.ports,
     environmentFile: place.environmentFile,
@@ -85,5 +104,20 @@ export function unitSpecOf(
     journalFields: {LAUNCHO_PROCESS: spec.name, LAUNCHO_VERSION: version},
     ...timings,
     ...(spec.memoryMax !== undefined ? {memoryMaxBytes: memorySizeBytes(spec.memoryMax)!} : {}),
+  }
+}
+
+/** What an exec health check of this process's instance runs like: that instance's user, directory, env and limits. */
+export function checkContextOf(process: DesiredProcess, stateDir: StateDir): CheckContext {
+  const {spec, unit} = process
+  return {
+    unit,
+    cwd: spec.cwd ?? stateDir.instanceDir(unit),
+    env: spec.env,
+    environmentFile: stateDir.environmentFile(unit),
+    ...(spec.uid !== undefined ? {uid: spec.uid} : {}),
+    ...(spec.gid !== undefined ? {gid: spec.gid} : {}),
+    ...(spec.memoryMax !== undefined ? {memoryMax: spec.memoryMax} : {}),
+    ...(process.argv.healthCommand ? {command: process.argv.healthCommand} : {}),
   }
 }

@@ -13,6 +13,9 @@ import type {Balancer, ServiceTable} from '../lb/balancer.js'
 import {PortAllocator, type PortRange} from '../lb/ports.js'
 import {HealthMonitor} from '../health/monitor.js'
 import {healthCheckFor, resolvePolicy} from '../health/policy.js'
+import {createProber} from '../health/prober.js'
+import type {ExecRunner} from '../health/exec-runner.js'
+import {systemdExecRunner} from '../health/systemd-exec-runner.js'
 import type {Journal} from '../logs/journal.js'
 import {InstanceRegistry, type HealthFacts} from '../rollout/instances.js'
 import {planRollout, type Health} from '../rollout/rollout.js'
@@ -24,7 +27,7 @@ import {parseUnitName} from '../systemd/unit-name.js'
 import {perform, watchHealth} from './actions.js'
 import type {FailedRollout, ReconcilerContext} from './context.js'
 import {CrashTracker, defaultCrashPolicy, type CrashPolicyOptions} from './crash-policy.js'
-import type {DesiredProcess, DesiredState, UnitTimings} from './desired.js'
+import {checkContextOf, type DesiredProcess, type DesiredState, type UnitTimings} from './desired.js'
 import {removeWorkDir} from './work-dir.js'
 import {LeftoverSweep, removeEnvironmentFile} from './leftovers.js'
 import {noticeCrashes} from './crash-watch.js'
@@ -42,6 +45,8 @@ export interface ReconcilerOptions {
   balancer?: Balancer
   resources?: ResourceStore
   crashPolicy?: CrashPolicyOptions
+  /** Runs exec health checks; default: in systemd, beside their instance. */
+  execRunner?: ExecRunner
 }
 
 export class Reconciler implements ReconcilerContext {
@@ -66,7 +71,11 @@ export class Reconciler implements ReconcilerContext {
 
   constructor(private readonly options: ReconcilerOptions) {
     this.registry = new InstanceRegistry(new PortAllocator(options.portRange), (unit, active) => this.healthOf(unit, active))
-    this.monitor = new HealthMonitor({onHealthChange: (unit, state, last) => this.onHealthChange(unit, state, last?.detail)})
+    const execRunner = options.execRunner ?? systemdExecRunner({systemd: options.systemd, outputDir: join(options.stateDir.root, 'checks')})
+    this.monitor = new HealthMonitor(
+      {onHealthChange: (unit, state, last) => this.onHealthChange(unit, state, last?.detail)},
+      {probe: createProber(execRunner)},
+    )
     this.sweep = new LeftoverSweep(options.logger)
   }
 
@@ -130,7 +139,7 @@ export class Reconciler implements ReconcilerContext {
   }
 
   healthCheckOf(process: DesiredProcess, ports: Record<string, number>) {
-    const check = healthCheckFor(process.spec.health, ports, process.spec)
+    const check = healthCheckFor(process.spec.health, ports, checkContextOf(process, this.stateDir))
     return check ? {check, policy: resolvePolicy(process.spec.health)} : undefined
   }
 

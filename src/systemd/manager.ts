@@ -6,7 +6,9 @@ import {EventEmitter} from 'node:events'
 import {LaunchoError} from '../errors.js'
 import {BusError, PROPERTIES_IFACE, SystemBus, type Signal} from './bus.js'
 import {parseUnitName, unitNameFromPath, UNIT_PATTERN, UNIT_PREFIX} from './unit-name.js'
-import {toDbusProperties, type UnitSpec} from './unit-spec.js'
+import {toDbusProperties, type DbusProperties, type UnitSpec} from './unit-spec.js'
+import {Oneshots, type OneshotOptions, type OneshotResult} from './oneshot.js'
+import {CHECK_UNIT_PATTERN} from './check-unit.js'
 
 export interface ObservedUnit {
   name: string
@@ -119,6 +121,13 @@ export class SystemdManager extends EventEmitter<{changed: [unit: string]; disco
     )
     return observed.filter((unit): unit is ObservedUnit => unit !== undefined)
   }
+
+  /** Runs a transient oneshot unit (an exec health check) to its end: see oneshot.ts. */
+  runOneshot(name: string, properties: DbusProperties, options: OneshotOptions): Promise<OneshotResult> {
+    this.oneshots ??= new Oneshots(this.bus, CHECK_UNIT_PATTERN)
+    return this.oneshots.run(name, properties, options)
+  }
+  private oneshots?: Oneshots
 
   close(): void {
     this.bus.close()

@@ -1,6 +1,9 @@
 /**
  * What launcho asks systemd to run for one instance, and its translation into the D-Bus
- * properties of a transient service (signatures verified against systemd 252).
+ * properties of a transient service (signatures verified against systemd 252). Commands go as
+ * ExecStart*Ex with systemd's `no-env-expand` flag (a unit file's `:` prefix): systemd would
+ * otherwise replace `$VAR`/`${VAR}` from the unit's environment, env file included, before the
+ * program (or `sh`, for `before`) ever sees the text, turning env and secret values into code.
  */
 import dbus from 'dbus-next'
 import {SLICE} from './unit-name.js'
@@ -11,9 +14,12 @@ export interface UnitSpec {
   /** e.g. `launcho-web-3f9a1c2e.service` */
   name: string
   description: string
-  /** argv; argv[0] is resolved by systemd against its PATH when not absolute. */
+  /** argv, passed as is; argv[0] is resolved by systemd against its PATH when not absolute. */
   command: string[]
-  /** Shell script run before the command, as the same user, in the same directory and environment. */
+  /**
+   * Shell script run before the command, as the same user, in the same directory and environment;
+   * `sh` expands its variables when it runs, systemd none.
+   */
   before?: string
   /** Shown by `systemctl show` to every local user: nothing secret (the ports). */
   env: Record<string, string>
@@ -34,15 +40,25 @@ export interface UnitSpec {
   memoryMaxBytes?: bigint
 }
 
-const usec = (ms: number): bigint => BigInt(Math.round(ms * 1000))
+export type DbusProperties = Array<[string, InstanceType<typeof Variant>]>
 
-export function toDbusProperties(spec: UnitSpec): Array<[string, InstanceType<typeof Variant>]> {
-  const properties: Array<[string, InstanceType<typeof Variant>]> = [
+export const usec = (ms: number): bigint => BigInt(Math.round(ms * 1000))
+
+/** An ExecStart*Ex value: one command, its argv exactly as given (systemd expands nothing in it). */
+export function execCommand(argv: readonly string[]): InstanceType<typeof Variant> {
+  return new Variant('a(sasas)', [[argv[0], [...argv], ['no-env-expand']]])
+}
+
+/** The `before` script as a command: `sh -e`, the script its `-c` argument. */
+export const beforeCommand = (script: string): string[] => ['/bin/sh', '-ec', script]
+
+export function toDbusProperties(spec: UnitSpec): DbusProperties {
+  const properties: DbusProperties = [
     ['Description', new Variant('s', spec.description)],
     ['Slice', new Variant('s', SLICE)],
     // exec: the start job fails (and says why) when the binary, user or directory is missing.
     ['Type', new Variant('s', 'exec')],
-    ['ExecStart', new Variant('a(sasb)', [[spec.command[0], spec.command, false]])],
+    ['ExecStartEx', execCommand(spec.command)],
     ['Restart', new Variant('s', 'always')],
     ['RestartUSec', new Variant('t', usec(spec.restartDelayMs))],
     // launcho owns the crash-loop policy; systemd's start limit would leave a dead unit behind.
@@ -63,7 +79,7 @@ export function toDbusProperties(spec: UnitSpec): Array<[string, InstanceType<ty
     ['CollectMode', new Variant('s', 'inactive-or-failed')],
   ]
   if (spec.before !== undefined) {
-    properties.push(['ExecStartPre', new Variant('a(sasb)', [['/bin/sh', ['/bin/sh', '-ec', spec.before], false]])])
+    properties.push(['ExecStartPreEx', execCommand(beforeCommand(spec.before))])
   }
   if (spec.environmentFile !== undefined) properties.push(['EnvironmentFiles', new Variant('a(sb)', [[spec.environmentFile, false]])])
   if (spec.user !== undefined) properties.push(['User', new Variant('s', spec.user)])

@@ -134,6 +134,23 @@ describe('healthCheckFor', () => {
     })
   })
 
+  it("gives an exec check the instance's ports in its argv and names the instance it runs beside", () => {
+    const check = healthCheckFor({command: ['/bin/check', '$SERVICE_PORT_WEB_API', '--x=${SERVICE_PORT_WEB_API}', '$HOME']}, {'web-api': 20003}, {
+      unit: 'launcho-web-3f9a1c2e.service',
+      environmentFile: '/state/environments/launcho-web-3f9a1c2e.env',
+      memoryMax: '64M',
+    })
+    assert.deepEqual(check?.kind === 'exec' && [check.command, check.instance], [
+      ['/bin/check', '20003', '--x=20003', '$HOME'],
+      {
+        unit: 'launcho-web-3f9a1c2e.service',
+        environmentFile: '/state/environments/launcho-web-3f9a1c2e.env',
+        portEnv: {SERVICE_PORT_WEB_API: '20003'},
+        memoryMax: '64M',
+      },
+    ])
+  })
+
   it('fills unset thresholds and intervals with the defaults', () => {
     assert.deepEqual(resolvePolicy({service: 'web', failureThreshold: 5}), {
       intervalMs: HEALTH_DEFAULTS.intervalMs,

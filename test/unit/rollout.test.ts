@@ -13,6 +13,7 @@ const desired = (version: string): DesiredProcess => ({
   generation: 0,
   version,
   unit: `launcho-web-${version}.service`,
+  argv: {command: spec.command.map((word) => [word])},
 })
 const unit = (version: string, activeState = 'active'): ObservedUnit => ({
   name: `launcho-web-${version}.service`,
