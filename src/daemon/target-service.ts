@@ -74,8 +74,12 @@ export class TargetService {
     this.options.redactor?.update(this.secrets.snapshot())
     try {
       // Accepted when it was set: only the resource prefixes are looked up again (as pinned).
-      const {desired, services} = await this.resolve(this.target.current().text, this.secrets.snapshot(), undefined, 'restore')
-      this.reconciler.setDesired(desired, services)
+      const resolved = await this.resolve(this.target.current().text, this.secrets.snapshot(), undefined, 'restore')
+      // A target stored before pins existed gets them now, before an upload can share a prefix.
+      await this.pins.save(unionOfPins(this.pins.snapshot(), resolved.pins)).catch((error: Error) => {
+        this.logger.warn({err: error.message}, 'could not record the resolved resource prefixes; they are resolved again at the next start')
+      })
+      this.reconciler.setDesired(resolved.desired, resolved.services)
     } catch (error) {
       // Never stop what runs because the stored target cannot be read back: leave it alone.
       this.loadError = error as LaunchoError

@@ -198,6 +198,18 @@ describe('TargetService: checks against this server', () => {
     assert.equal(holder.getDesired().get('web')!.spec.resources[0]!.id, id)
     assert.equal(((await stat(join(stateDir, 'resource-pins.json'))).mode & 0o777).toString(8), '600')
   })
+
+  it('pins the prefixes of a target stored before pins existed at the first start, before an upload can share them', async () => {
+    const [first, second] = collidingContents()
+    const id = await upload(first)
+    await new TargetStore(join(stateDir, 'target.yaml')).save(one(`resources: [{id: "${id.slice(0, 8)}", file: app.tar}]`))
+    await service()
+    await upload(second)
+    holder = new DesiredHolder()
+    const restarted = await service()
+    assert.equal(restarted.problem(), undefined)
+    assert.equal(holder.getDesired().get('web')!.spec.resources[0]!.id, id)
+  })
 })
 
 describe('socketsOverlap', () => {
