@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
+import {execFile} from 'node:child_process'
 import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {promisify} from 'node:util'
 import {after, before, describe, it} from 'node:test'
 import {pino} from 'pino'
 import {TargetService} from '../../src/daemon/target-service.js'
@@ -45,6 +47,22 @@ describe('SecretRedactor', () => {
     const redactor = redactorWith({BIN: '/opt/secret-bin'})
     const report = {processes: [{name: 'web', restarts: 3, lastFailure: {reason: 'Failed at step EXEC spawning /opt/secret-bin: No such file'}}]}
     assert.deepEqual(redactor.redactDeep(report), {processes: [{name: 'web', restarts: 3, lastFailure: {reason: 'Failed at step EXEC spawning ${BIN}: No such file'}}]})
+  })
+})
+
+describe('the daemon logger', () => {
+  it('writes no secret value: each JSON line passes the redactor', async () => {
+    const modules = new URL('../../src/', import.meta.url).href
+    const script = `
+      const {createLogger} = await import('${modules}daemon/logger.js')
+      const {SecretRedactor} = await import('${modules}secrets/redact.js')
+      const redactor = new SecretRedactor()
+      redactor.update(new Map([['DB_PASS', 'hunter2-secret']]))
+      const logger = createLogger('info', (line) => redactor.redactJson(line))
+      logger.child({component: 'reconciler'}).warn({reason: 'exit 1: bad password hunter2-secret'}, 'start failed for hunter2-secret')`
+    const {stdout} = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script])
+    const line = JSON.parse(stdout) as {reason: string; msg: string}
+    assert.deepEqual([line.reason, line.msg], ['exit 1: bad password ${DB_PASS}', 'start failed for ${DB_PASS}'])
   })
 })
 
