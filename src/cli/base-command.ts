@@ -18,7 +18,8 @@ export abstract class LaunchoCommand extends Command {
     const lines = [error.message, ...error.problems.map((problem) => `  ${formatProblem(problem, file)}`)]
     if (error.hint) lines.push(`Hint: ${error.hint}`)
     process.stderr.write(`Error: ${lines.join('\n')}\n`)
-    this.exit(error.code === 'invalid_request' ? 2 : 1)
+    // A bad request, or a target refused for what it says: the input must change, not the server.
+    this.exit(['invalid_request', 'invalid_target', 'missing_secret'].includes(error.code) ? 2 : 1)
   }
 }
 

@@ -16,7 +16,9 @@ import {registerTargetRoutes} from '../api/routes/target.js'
 import {EventLog} from '../events.js'
 import {Journal} from '../logs/journal.js'
 import {Reconciler} from '../reconcile/reconciler.js'
+import {SecretRedactor} from '../secrets/redact.js'
 import {GenerationStore} from '../store/generation-store.js'
+import {ResourcePins} from '../store/resource-pins.js'
 import {ResourceStore} from '../store/resource-store.js'
 import {SecretStore} from '../store/secret-store.js'
 import {StateDir} from '../store/state-dir.js'
@@ -24,6 +26,7 @@ import {loadVersionKey} from '../store/version-key.js'
 import {TargetStore} from '../store/target-store.js'
 import {SystemdConnection} from '../systemd/connection.js'
 import {createBalancer} from '../lb/select.js'
+import type {HostPort} from '../target/socket-overlap.js'
 import {portRangeOf, splitHostPort, type ServerConfig} from './config.js'
 import {StatusService} from './status-service.js'
 import {TargetService} from './target-service.js'
@@ -34,7 +37,8 @@ export interface RunningDaemon {
   stop(): Promise<void>
 }
 
-export async function startDaemon(config: ServerConfig, logger: Logger): Promise<RunningDaemon> {
+/** `redactor`: the one `logger` redacts its lines with; the daemon keeps it up to date with the secrets. */
+export async function startDaemon(config: ServerConfig, logger: Logger, redactor = new SecretRedactor()): Promise<RunningDaemon> {
   const stateDir = new StateDir(config.stateDir, config.environmentsDir)
   await stateDir.ensure()
   const resources = new ResourceStore(join(stateDir.root, 'resources'))
@@ -43,12 +47,14 @@ export async function startDaemon(config: ServerConfig, logger: Logger): Promise
   // The host recorded for print-auth; operators usually override it with --host.
   const recordedHost = `${host === '0.0.0.0' || host === '::' ? hostname() : host}:${port === 0 ? 12888 : port}`
   const auth = await loadOrCreateServerAuth(stateDir.root, recordedHost, {logger})
-  const events = new EventLog()
+  const events = new EventLog(500, (text) => redactor.redact(text))
   const journal = new Journal(config.journalRoot)
   let reconciler: Reconciler | undefined
   const systemd = new SystemdConnection(logger, () => reconciler?.kick())
   await systemd.connect()
   const balancer = await createBalancer(config.lb, {stateDir, systemd, logger})
+  /** Known once the API listens (the configured port may be 0). */
+  let apiAddress: HostPort | undefined
   reconciler = new Reconciler({
     systemd: () => systemd.current,
     journal,
@@ -74,9 +80,16 @@ export async function startDaemon(config: ServerConfig, logger: Logger): Promise
     events,
     logger,
     await loadVersionKey(stateDir.versionKeyFile),
+    {
+      resources,
+      pins: new ResourcePins(join(stateDir.root, 'resource-pins.json')),
+      api: () => apiAddress,
+      portRange: portRangeOf(config),
+      redactor,
+    },
   )
   await targets.load()
-  const status = new StatusService(packageVersion(), systemd, reconciler, targets, events)
+  const status = new StatusService(packageVersion(), systemd, reconciler, targets, events, redactor)
   const api = await createApiServer({
     auth,
     logger,
@@ -93,6 +106,7 @@ export async function startDaemon(config: ServerConfig, logger: Logger): Promise
     },
   })
   const listening = await api.listen(host, port)
+  apiAddress = {host, port: listening.port}
   reconciler.start()
   logger.info({listen: `${host}:${listening.port}`, stateDir: stateDir.root, fingerprint: auth.fingerprint}, 'launcho server ready')
   return {

@@ -2,6 +2,7 @@
 import {LaunchoError} from '../errors.js'
 import type {EventLog, LaunchoEvent} from '../events.js'
 import type {Reconciler} from '../reconcile/reconciler.js'
+import type {SecretRedactor} from '../secrets/redact.js'
 import type {ObservedUnit} from '../systemd/manager.js'
 import {buildStatus, type ProcessStatus} from '../reconcile/status.js'
 import type {SystemdConnection} from '../systemd/connection.js'
@@ -20,6 +21,8 @@ export class StatusService {
     private readonly reconciler: Reconciler,
     private readonly targets: TargetService,
     private readonly events: EventLog,
+    /** systemd's failure texts and check answers may quote a command that holds a secret. */
+    private readonly redactor?: SecretRedactor,
   ) {}
 
   private statusSources() {
@@ -43,7 +46,7 @@ export class StatusService {
     }
     const observed = await manager.list()
     const problem = this.targets.problem()
-    return {
+    const report: StatusReport = {
       server: {
         version: this.version,
         bus: manager.address,
@@ -53,5 +56,6 @@ export class StatusService {
       processes: buildStatus(this.statusSources(), observed, Date.now()),
       events: this.events.recent(eventCount),
     }
+    return this.redactor ? this.redactor.redactDeep(report) : report
   }
 }

@@ -1,23 +1,45 @@
 /**
  * Owns the target text and the secrets, and turns them into the reconciler's desired state. Every
- * change is validated in full before anything is written, so a rejected target or secret change
- * leaves both the files and the running processes as they were.
+ * change is validated in full before anything is written — its format, and what only this server
+ * can judge (users, groups, resources, addresses: target/server-rules.ts) — so a rejected target
+ * or secret change leaves both the files and the running processes as they were.
  */
 import type {Logger} from 'pino'
 import {LaunchoError} from '../errors.js'
 import type {EventLog} from '../events.js'
+import type {PortRange} from '../lb/ports.js'
 import {desiredStateOf, type DesiredState} from '../reconcile/desired.js'
 import type {Reconciler} from '../reconcile/reconciler.js'
+import type {SecretRedactor} from '../secrets/redact.js'
+import {ResourcePins, unionOfPins, type Pins} from '../store/resource-pins.js'
+import type {ResourceStore} from '../store/resource-store.js'
 import {assertSecretName, type SecretStore} from '../store/secret-store.js'
 import type {TargetStore} from '../store/target-store.js'
 import type {GenerationStore} from '../store/generation-store.js'
-import type {ServiceSpec} from '../target/load.js'
+import {invalidTarget, type LoadedTarget, type ServiceSpec, type Target} from '../target/load.js'
 import {loadTargetOffThread} from '../target/load-off-thread.js'
+import {checkOnServer, serverProblems, type ServerCheckMode} from '../target/server-rules.js'
+import type {HostPort} from '../target/socket-overlap.js'
 import {changesBetween, type ProcessChange} from './changes.js'
+import {serverFacts} from './server-facts.js'
 
 interface Resolved {
   desired: DesiredState
   services: ServiceSpec[]
+  /** Each resource prefix of the target → the full id it names (kept for what runs). */
+  pins: Pins
+}
+
+export interface TargetServiceOptions {
+  /** Resource ids of a target must name stored resources; without a store they are taken as written. */
+  resources?: ResourceStore
+  /** Where the resolved prefixes are kept (in memory when not given). */
+  pins?: ResourcePins
+  /** Where the API listens, once it does. */
+  api?: () => HostPort | undefined
+  portRange?: PortRange
+  /** Kept up to date with the secrets, for the events and the log. */
+  redactor?: SecretRedactor
 }
 
 export class TargetService {
@@ -28,6 +50,7 @@ export class TargetService {
    * write and its hand-over to the reconciler are not interleaved with another change's.
    */
   private queue: Promise<unknown> = Promise.resolve()
+  private readonly pins: ResourcePins
 
   constructor(
     private readonly target: TargetStore,
@@ -37,16 +60,26 @@ export class TargetService {
     private readonly events: EventLog,
     private readonly logger: Logger,
     private readonly versionKey: Buffer,
-  ) {}
+    private readonly options: TargetServiceOptions = {},
+  ) {
+    this.pins = options.pins ?? new ResourcePins()
+  }
 
   /** Reads the state dir and hands the desired state to the reconciler. */
   async load(): Promise<void> {
     await this.target.load()
     await this.secrets.load()
     await this.generations.load()
+    await this.pins.load()
+    this.options.redactor?.update(this.secrets.snapshot())
     try {
-      const {desired, services} = await this.resolve(this.target.current().text, this.secrets.snapshot())
-      this.reconciler.setDesired(desired, services)
+      // Accepted when it was set: only the resource prefixes are looked up again (as pinned).
+      const resolved = await this.resolve(this.target.current().text, this.secrets.snapshot(), undefined, 'restore')
+      // A target stored before pins existed gets them now, before an upload can share a prefix.
+      await this.pins.save(unionOfPins(this.pins.snapshot(), resolved.pins)).catch((error: Error) => {
+        this.logger.warn({err: error.message}, 'could not record the resolved resource prefixes; they are resolved again at the next start')
+      })
+      this.reconciler.setDesired(resolved.desired, resolved.services)
     } catch (error) {
       // Never stop what runs because the stored target cannot be read back: leave it alone.
       this.loadError = error as LaunchoError
@@ -70,12 +103,12 @@ export class TargetService {
   setTarget(text: string): Promise<ProcessChange[]> {
     return this.serially(async () => {
       const resolved = await this.resolve(text, this.secrets.snapshot())
-      await this.target.save(text)
+      await this.commit(resolved, () => this.target.save(text))
       return this.apply(resolved, 'target-set', 'target set')
     })
   }
 
-  /** Resource id as written in the target (after substitution) → the processes that list it. */
+  /** Full resource id → the processes of the target that list it (by that id or a prefix of it). */
   resourceUsers(): Map<string, string[]> {
     const users = new Map<string, string[]>()
     for (const [name, process] of this.reconciler.getDesired()) {
@@ -110,10 +143,13 @@ export class TargetService {
       }
     }
     const next = this.secrets.preview(changes)
+    // From now on: a value sent is redacted even if the change is refused.
+    this.options.redactor?.update(next)
     let resolved: Resolved
     try {
       resolved = await this.resolve(this.target.current().text, next)
     } catch (error) {
+      this.options.redactor?.update(this.secrets.snapshot())
       if (error instanceof LaunchoError) {
         throw new LaunchoError('conflict', `refused: the target would no longer be valid: ${error.message}`, {
           problems: error.problems,
@@ -122,7 +158,7 @@ export class TargetService {
       }
       throw error
     }
-    await this.secrets.replace(next)
+    await this.commit(resolved, () => this.secrets.replace(next))
     const names = Object.keys(changes).sort().join(', ')
     return this.apply(resolved, 'secret-changed', `secret ${names} changed`)
   }
@@ -135,6 +171,7 @@ export class TargetService {
       }
       const generations = await this.generations.bump(process)
       const resolved = await this.resolve(this.target.current().text, this.secrets.snapshot(), generations)
+      await this.commit(resolved, async () => {})
       return this.apply(resolved, 'restart', `restart of ${process}`)
     })
   }
@@ -149,9 +186,38 @@ export class TargetService {
     text: string,
     secrets: ReadonlyMap<string, string>,
     generations: ReadonlyMap<string, number> = this.generations.snapshot(),
+    mode: ServerCheckMode = 'set',
   ): Promise<Resolved> {
-    const {template, resolved} = await loadTargetOffThread(text, secrets)
-    return {desired: desiredStateOf(template, resolved, secrets, generations, this.versionKey), services: resolved.services}
+    const loaded = await loadTargetOffThread(text, secrets)
+    const {resolved, issues} = await checkOnServer(loaded, this.facts(), mode)
+    if (issues.length > 0) throw invalidTarget(serverProblems(loaded, issues))
+    return {
+      desired: desiredStateOf(loaded.template, resolved, secrets, generations, this.versionKey),
+      services: resolved.services,
+      pins: pinsOf(loaded, resolved),
+    }
+  }
+
+  private facts() {
+    const {resources, api, portRange} = this.options
+    const listening = api?.()
+    return serverFacts({
+      pins: this.pins.snapshot(),
+      ...(resources ? {resources} : {}),
+      ...(listening ? {api: listening} : {}),
+      ...(portRange ? {portRange} : {}),
+    })
+  }
+
+  /**
+   * Writes a change (`write`) with the pins it needs. The pins file holds both the old and the new
+   * pins while the change is written, so a crash in between leaves pins for whichever is stored.
+   */
+  private async commit(resolved: Resolved, write: () => Promise<void>): Promise<void> {
+    await this.pins.save(unionOfPins(this.pins.snapshot(), resolved.pins))
+    await write()
+    await this.pins.save(resolved.pins)
+    this.options.redactor?.update(this.secrets.snapshot())
   }
 
   private apply({desired, services}: Resolved, kind: 'target-set' | 'secret-changed' | 'restart', what: string): ProcessChange[] {
@@ -164,4 +230,16 @@ export class TargetService {
     this.logger.info({changes: moved.map(({process, change}) => ({process, change}))}, what)
     return changes
   }
+}
+
+/** Each prefix (shorter than a full id) of the target → the full id it was resolved to. */
+function pinsOf(loaded: LoadedTarget, resolved: Target): Pins {
+  const pins = new Map<string, string>()
+  loaded.resolved.processes.forEach((process, i) => {
+    process.resources.forEach((resource, j) => {
+      const full = resolved.processes[i]!.resources[j]!.id
+      if (full !== resource.id) pins.set(resource.id, full)
+    })
+  })
+  return pins
 }

@@ -146,7 +146,8 @@ export class ResourceStore {
     return `${this.path(id)}.json`
   }
 
-  private async ids(): Promise<string[]> {
+  /** Every stored id (content files only; an upload under way is not one yet). */
+  async ids(): Promise<string[]> {
     return (await readdir(this.dir)).filter(isResourceId)
   }
 }

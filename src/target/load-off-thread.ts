@@ -6,17 +6,14 @@
  */
 import {Worker} from 'node:worker_threads'
 import {LaunchoError} from '../errors.js'
-import {loadTargetWithTemplate, type Target} from './load.js'
+import {loadTargetWithTemplate, type LoadedTarget} from './load.js'
 import type {LoadReply, LoadRequest} from './load-worker.js'
+
+export type {LoadedTarget} from './load.js'
 
 export const IN_THREAD_BYTES = 32 * 1024
 const WORKER_HEAP_MB = 192
 const WORKER_TIMEOUT_MS = 30_000
-
-export interface LoadedTarget {
-  template: Target
-  resolved: Target
-}
 
 export async function loadTargetOffThread(text: string, secrets: ReadonlyMap<string, string>): Promise<LoadedTarget> {
   if (Buffer.byteLength(text, 'utf8') <= IN_THREAD_BYTES) return loadTargetWithTemplate(text, secrets)

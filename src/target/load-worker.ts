@@ -2,7 +2,7 @@
 import {parentPort, workerData} from 'node:worker_threads'
 import {LaunchoError} from '../errors.js'
 import {loadTargetWithTemplate} from './load.js'
-import type {LoadedTarget} from './load-off-thread.js'
+import type {LoadedTarget} from './load.js'
 
 export interface LoadRequest {
   text: string

@@ -3,10 +3,11 @@
  * problems are reported together, each with the line, column and field path of its YAML node.
  */
 import type {z} from 'zod'
-import {LaunchoError, formatProblem, type Problem} from '../errors.js'
+import {LaunchoError, type Problem} from '../errors.js'
+import {labelledField} from './field-label.js'
 import {crossCheck, formatPath, type FieldIssue} from './rules.js'
 import {allowedKeysAt, targetSchema, type Mode, type Target} from './schema.js'
-import {substituteTarget, type FieldPath} from './substitute.js'
+import {substituteTarget} from './substitute.js'
 import {positionAt, readYaml, type YamlSource} from './yaml-source.js'
 
 export type {HealthSpec, ProcessSpec, ResourceRef, ServiceSpec, Target} from './schema.js'
@@ -27,8 +28,23 @@ export function loadTarget(text: string, secrets: ReadonlyMap<string, string>): 
   return loadTargetWithTemplate(text, secrets).resolved
 }
 
+/** Line and column of a field, by its formatted path (`processes[0].uid`). */
+export type FieldPositions = Record<string, {line: number; column: number}>
+
+export interface LoadedTarget {
+  /** As written, placeholders kept. */
+  template: Target
+  /** Secrets substituted. */
+  resolved: Target
+  /**
+   * Where the fields that only the server can judge are (users, groups, resource ids, service
+   * addresses): those checks run after loading, possibly outside the thread that holds the YAML.
+   */
+  positions: FieldPositions
+}
+
 /** loadTarget, also returning the target as written (placeholders kept), from one parse. */
-export function loadTargetWithTemplate(text: string, secrets: ReadonlyMap<string, string>): {template: Target; resolved: Target} {
+export function loadTargetWithTemplate(text: string, secrets: ReadonlyMap<string, string>): LoadedTarget {
   const parsed = parse(text)
   const template = check(parsed, 'template')
   const {target, missing} = substituteTarget(template, secrets)
@@ -43,25 +59,38 @@ export function loadTargetWithTemplate(text: string, secrets: ReadonlyMap<string
     throw new LaunchoError('missing_secret', message, {hint, problems: sortProblems(problems)})
   }
   // Substituted values get their format checks now (e.g. a cwd that was "${APP_DIR}").
-  return {template, resolved: check({...parsed, value: target}, 'resolved')}
+  const resolved = check({...parsed, value: target}, 'resolved', template)
+  return {template, resolved, positions: serverCheckedPositions(parsed, template)}
+}
+
+function serverCheckedPositions(source: YamlSource, template: Target): FieldPositions {
+  const positions: FieldPositions = {}
+  const add = (path: Array<string | number>) => (positions[formatPath(path)] = positionAt(source, path))
+  template.processes.forEach((process, i) => {
+    for (const key of ['uid', 'gid'] as const) if (process[key] !== undefined) add(['processes', i, key])
+    process.resources.forEach((_, j) => add(['processes', i, 'resources', j, 'id']))
+  })
+  template.services.forEach((_, i) => add(['services', i, 'on']))
+  return positions
 }
 
 function parse(text: string): YamlSource {
   const source = readYaml(text)
-  if ('problems' in source) throw invalid(source.problems)
+  if ('problems' in source) throw invalidTarget(source.problems)
   return source
 }
 
-function check(parsed: YamlSource, mode: Mode): Target {
+/** `template` (resolved mode): the target as written, to name the secrets a bad value came from. */
+function check(parsed: YamlSource, mode: Mode, template?: Target): Target {
   const tooMany = mode === 'template' ? tooManyEntries(parsed) : undefined
-  if (tooMany) throw invalid([tooMany])
+  if (tooMany) throw invalidTarget([tooMany])
   const result = targetSchema(mode).safeParse(parsed.value)
   const issues = result.success ? [] : result.error.issues.flatMap(fromZod)
   if (mode === 'template') issues.push(...crossCheck(parsed.value))
-  // Only substituted values can fail now; the value itself is not shown, it may hold a secret.
-  else for (const issue of issues) issue.message += ' (after substituting secrets)'
   if (result.success && issues.length === 0) return result.data
-  throw invalid(issues.map((issue) => problemAt(parsed, issue)))
+  // Only substituted values can fail in resolved mode: their messages never show the value, and
+  // the field names the secrets it came from.
+  throw invalidTarget(issues.map((issue) => problemAt(parsed, issue, template)))
 }
 
 /** Refused before the schema runs, which would report every one of 30 000 duplicate names. */
@@ -91,7 +120,7 @@ function fromZod(issue: z.core.$ZodIssue): FieldIssue[] {
   return [{path, message: issue.message}]
 }
 
-function invalid(problems: Problem[]): LaunchoError {
+export function invalidTarget(problems: Problem[]): LaunchoError {
   const sorted = sortProblems(problems)
   const shown = sorted.slice(0, MAX_PROBLEMS)
   if (sorted.length > MAX_PROBLEMS) shown.push({message: `and ${sorted.length - MAX_PROBLEMS} more problems`})
@@ -104,8 +133,9 @@ function sortProblems(problems: Problem[]): Problem[] {
   return [...problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0))
 }
 
-function problemAt(source: YamlSource, issue: FieldIssue): Problem {
-  return {...positionAt(source, issue.path, issue.at), field: formatPath(issue.path), message: issue.message}
+function problemAt(source: YamlSource, issue: FieldIssue, template?: Target): Problem {
+  const field = template ? labelledField(template, issue.path) : formatPath(issue.path)
+  return {...positionAt(source, issue.path, issue.at), field, message: issue.message}
 }
 
 function editDistance(a: string, b: string): number {

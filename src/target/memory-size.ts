@@ -6,6 +6,11 @@ const UNITS = {K: 1024n, M: 1024n ** 2n, G: 1024n ** 3n, T: 1024n ** 4n} as cons
 const SIZE = /^(\d+)(?:\.(\d{1,3}))?([KMGT])$/
 /** Below this a process rarely gets as far as its first line of code. */
 export const MIN_MEMORY_MAX = 4n * UNITS.M
+/**
+ * 1 PiB: far above any host's RAM, far below the uint64 byte count of MemoryMax= (16 EiB, whose
+ * top value means "no limit"), so a typo like 99999999999T cannot overflow it.
+ */
+export const MAX_MEMORY_MAX = 1024n * UNITS.T
 
 /** Bytes, or undefined when `text` is not a size like "256M" or "1.5G". */
 export function memorySizeBytes(text: string): bigint | undefined {
@@ -25,5 +30,6 @@ export function memorySizeProblem(text: string): string | undefined {
       : 'memoryMax must be a size like "256M" or "1.5G" (K, M, G and T are powers of 1024)'
   }
   if (bytes < MIN_MEMORY_MAX) return 'memoryMax must be at least 4M'
+  if (bytes > MAX_MEMORY_MAX) return 'memoryMax must be at most 1024T (1 PiB); leave it out for no limit'
   return undefined
 }

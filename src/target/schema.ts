@@ -5,9 +5,11 @@
  */
 import {z} from 'zod'
 import {healthBlockIssues, healthSpecOf, healthTuningShape} from '../health/policy.js'
+import {controlCharacterIn, type ControlRule} from './control-characters.js'
 import {memorySizeProblem} from './memory-size.js'
 import {hostPortProblem, nameProblem} from './rules.js'
 import {hasPlaceholder, invalidPlaceholderIn} from './substitute.js'
+import {cwdProblem, numericIdProblem, programProblem} from './systemd-values.js'
 
 export interface ResourceRef {
   id: string
@@ -70,14 +72,21 @@ const typeError =
     return `${what} must be ${expected} (got ${describeValue(issue.input)}${extra})`
   }
 
+/** What a value's format check gets: `quote` is false when the value may hold a substituted secret. */
+type Check = (value: string, quote: boolean) => string | undefined
+
 /**
- * A string that may hold placeholders. Format messages never quote the value: after substitution
- * it may contain a secret.
+ * A string that may hold placeholders. Format messages quote the value only as written (template
+ * mode): after substitution it may contain a secret.
  */
-function text(mode: Mode, what: string, check?: (value: string) => string | undefined) {
+function text(mode: Mode, what: string, check?: Check, controls: ControlRule = 'unit') {
   return z.string({error: typeError(what, 'a string')}).superRefine((value, ctx) => {
-    // systemd takes these over D-Bus, whose strings cannot carry NUL.
-    if (value.includes('\0')) return ctx.addIssue({code: 'custom', message: `${what} must not contain a NUL character`})
+    // Checked on the literal text too: placeholders themselves never hold one.
+    const control = controlCharacterIn(value, controls)
+    if (control) {
+      const rule = {unit: 'control characters', script: 'control characters other than newlines and tabs', env: 'a NUL character'}[controls]
+      return ctx.addIssue({code: 'custom', message: `${what} must not contain ${rule}: found ${control}`})
+    }
     if (mode === 'template') {
       const bad = invalidPlaceholderIn(value)
       if (bad !== undefined) {
@@ -87,17 +96,17 @@ function text(mode: Mode, what: string, check?: (value: string) => string | unde
       }
       if (hasPlaceholder(value)) return
     }
-    const problem = check?.(value)
+    const problem = check?.(value, mode === 'template')
     if (problem) ctx.addIssue({code: 'custom', message: problem})
   })
 }
 
 /** Strings, or numbers/booleans taken as strings (the loader keeps their YAML spelling). */
-function scalarText(mode: Mode, what: string, check?: (value: string) => string | undefined, extra = '') {
+function scalarText(mode: Mode, what: string, check?: Check, extra = '', controls: ControlRule = 'unit') {
   return z
     .union([z.string(), z.number(), z.boolean()], {error: typeError(what, 'a string', extra)})
     .transform(String)
-    .pipe(text(mode, what, check))
+    .pipe(text(mode, what, check, controls))
 }
 
 function userOrGroup(mode: Mode, what: 'uid' | 'gid') {
@@ -106,9 +115,9 @@ function userOrGroup(mode: Mode, what: 'uid' | 'gid') {
     .union([z.string(), z.number()], {error: typeError(what, `a ${kind} name or number`)})
     .transform(String)
     .pipe(
-      text(mode, what, (value) =>
+      text(mode, what, (value, quote) =>
         /^(?:\d+|[A-Za-z_][A-Za-z0-9_.-]*\$?)$/.test(value) && value.length <= 256
-          ? undefined
+          ? numericIdProblem(what, value, quote)
           : `${what} must be a ${kind} name like "www-data" or a number`,
       ),
     )
@@ -130,15 +139,36 @@ function envSchema(mode: Mode) {
     const message = `env names are letters, digits and "_", not starting with a digit (got ${JSON.stringify(name)})`
     ctx.addIssue({code: 'custom', message})
   })
-  const value = scalarText(mode, 'env values', undefined, '; write "" for an empty value')
+  const value = scalarText(mode, 'env values', undefined, '; write "" for an empty value', 'env')
   return z.record(key, value, {error: mapError('env')})
+}
+
+/** An argv: a non-empty list of strings (its first item is checked with the process, see programIssues). */
+function argv(mode: Mode, what: string, example: string, error: Parameters<typeof z.array>[1]) {
+  return z.array(text(mode, `${what} items`), error).min(1, {error: `${what} must not be empty, e.g. ${example}`})
+}
+
+/** argv[0] of the command and of an exec health check, which systemd must be able to run. */
+function programIssues(mode: Mode, process: {command?: unknown; cwd?: unknown; health?: {command?: unknown}}) {
+  const cwd = typeof process.cwd === 'string' && !(mode === 'template' && hasPlaceholder(process.cwd)) ? process.cwd : undefined
+  const issues: Array<{path: Array<string | number>; message: string}> = []
+  for (const [path, list] of [[['command', 0], process.command], [['health', 'command', 0], process.health?.command]] as const) {
+    const program = Array.isArray(list) ? list[0] : undefined
+    if (typeof program !== 'string' || (mode === 'template' && hasPlaceholder(program))) continue
+    const what = path.length === 2 ? 'command[0]' : 'health.command[0]'
+    const message = programProblem(what, program, mode === 'template', mode === 'template' ? cwd : undefined)
+    if (message) issues.push({path: [...path], message})
+  }
+  return issues
 }
 
 export function processSchema(mode: Mode) {
   const resource = z.strictObject(
     {
       id: scalarText(mode, 'resource id', (v) =>
-        /^[0-9a-f]+$/.test(v) ? undefined : 'resource ids are lowercase hexadecimal, as printed by `launcho resource up`',
+        /^[0-9a-f]{8,64}$/.test(v)
+          ? undefined
+          : 'resource ids are 8 to 64 lowercase hex digits: the id `launcho resource up` prints, or a unique prefix of at least 8 of its digits',
       ),
       file: text(mode, 'resource file', (v) =>
         v === '' || v === '.' || v === '..' || /[/\0]/.test(v)
@@ -156,10 +186,7 @@ export function processSchema(mode: Mode) {
         path: text(mode, 'health.path', (v) =>
           /^\/\S*$/.test(v) ? undefined : 'health.path must start with "/" and have no spaces, e.g. "/health"',
         ).optional(),
-        command: z
-          .array(text(mode, 'health.command items'), {error: listError('health.command', healthCommandExample)})
-          .min(1, {error: `health.command must not be empty, e.g. ${healthCommandExample}`})
-          .optional(),
+        command: argv(mode, 'health.command', healthCommandExample, {error: listError('health.command', healthCommandExample)}).optional(),
         ...healthTuningShape,
       },
       {error: mapError('health')},
@@ -173,21 +200,17 @@ export function processSchema(mode: Mode) {
     .strictObject(
       {
         name: name('process'),
-        command: z
-          .array(text(mode, 'command items'), {
-            error: (issue) =>
-              issue.code === 'invalid_type' && typeof issue.input === 'string'
-                ? `command must be a list, e.g. ${commandExample}`
-                : listError('command', commandExample)(issue),
-          })
-          .min(1, {error: `command must not be empty, e.g. ${commandExample}`}),
+        command: argv(mode, 'command', commandExample, {
+          error: (issue) =>
+            issue.code === 'invalid_type' && typeof issue.input === 'string'
+              ? `command must be a list, e.g. ${commandExample}`
+              : listError('command', commandExample)(issue),
+        }),
         env: envSchema(mode).optional(),
-        cwd: text(mode, 'cwd', (v) =>
-          v.startsWith('/') ? undefined : 'cwd must be an absolute path, e.g. "/srv/web"',
-        ).optional(),
+        cwd: text(mode, 'cwd', cwdProblem).optional(),
         uid: userOrGroup(mode, 'uid').optional(),
         gid: userOrGroup(mode, 'gid').optional(),
-        before: text(mode, 'before').optional(),
+        before: text(mode, 'before', undefined, 'script').optional(),
         resources: z.array(resource, {error: listError('resources', '[{id: "...", file: "b.tar.bz2"}]')}).optional(),
         receives: z
           .array(z.string({error: typeError('receives items', 'service names')}), {error: listError('receives', '["web"]')})
@@ -204,6 +227,9 @@ export function processSchema(mode: Mode) {
       },
       {error: mapError('each process')},
     )
+    .superRefine((process, ctx) => {
+      for (const issue of programIssues(mode, process)) ctx.addIssue({code: 'custom', ...issue})
+    })
     .transform(
       (p): ProcessSpec => ({
         name: p.name,

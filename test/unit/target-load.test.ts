@@ -88,7 +88,7 @@ describe('validateTarget', () => {
       message: 'unknown key "comand" (did you mean "command"?)',
     })
 
-    const nested = only(problemsOf('processes:\n  - name: web\n    command: [node]\n    resources: [{id: abc, file: a, mode: 1}]\n'))
+    const nested = only(problemsOf('processes:\n  - name: web\n    command: [node]\n    resources: [{id: abcdef12, file: a, mode: 1}]\n'))
     assert.equal(nested.field, 'processes[0].resources[0].mode')
     assert.equal(nested.line, 4)
     assert.match(nested.message, /unknown key "mode" \(allowed: id, file\)/)
@@ -203,7 +203,7 @@ extra: 1
     const problems = problemsOf(`processes:
   - name: web
     command: [node]
-    resources: [{id: abc, file: ../etc/passwd}]
+    resources: [{id: abcdef12, file: ../etc/passwd}]
     receives: [a]
     health: {service: a, path: "/ok"}
 services:
@@ -263,8 +263,8 @@ describe('loadTarget', () => {
     assert.deepEqual(only(error.problems), {
       line: 4,
       column: 10,
-      field: 'processes[0].cwd',
-      message: 'cwd must be an absolute path, e.g. "/srv/web" (after substituting secrets)',
+      field: 'processes[0].cwd (from secret APP_DIR)',
+      message: 'cwd must be an absolute path, e.g. "/srv/web"',
     })
     assert.doesNotMatch(error.message, /hunter2/)
   })
@@ -272,12 +272,17 @@ describe('loadTarget', () => {
   it('refuses a NUL character, even from a secret', () => {
     const text = 'processes:\n  - name: web\n    command: [node, "${ARG}"]\n'
     const error = failure(() => loadTarget(text, new Map([['ARG', 'a\0b']])))
-    assert.equal(only(error.problems).message, 'command items must not contain a NUL character (after substituting secrets)')
+    assert.deepEqual(only(error.problems), {
+      line: 3,
+      column: 21,
+      field: 'processes[0].command[1] (from secret ARG)',
+      message: 'command items must not contain control characters: found a NUL character (U+0000)',
+    })
   })
 
   it('refuses a resource id that is not hex once substituted', () => {
     const error = failure(() => loadTarget(example, new Map([['BUNDLE_RESOURCE_ID', '../../etc']])))
-    assert.equal(only(error.problems).field, 'processes[0].resources[0].id')
+    assert.equal(only(error.problems).field, 'processes[0].resources[0].id (from secret BUNDLE_RESOURCE_ID)')
   })
 })
 
@@ -293,7 +298,7 @@ describe('the default target', () => {
 
   it('is a valid target once its example is uncommented', () => {
     const uncommented = defaultTargetText().replace(/^( +)# /gm, '$1')
-    const target = loadTarget(uncommented, new Map([['DATABASE_URL', 'postgres://db'], ['BUNDLE_RESOURCE_ID', 'ab12']]))
+    const target = loadTarget(uncommented, new Map([['DATABASE_URL', 'postgres://db'], ['BUNDLE_RESOURCE_ID', 'ab12cd34']]))
     assert.equal(target.processes[0].name, 'example-proc')
     assert.equal(target.processes[0].env.DATA_DIR, '${HOME}/data')
     assert.deepEqual(target.services, [{name: 'web', on: '127.0.0.1:5000'}])

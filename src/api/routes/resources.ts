@@ -20,7 +20,7 @@ export const SHA256_HEADER = 'x-launcho-sha256'
 export const NAME_HEADER = 'x-launcho-name'
 const MAX_NAME_CHARS = 255
 
-/** Resource id (full, or a prefix as written in the target) → names of the processes using it. */
+/** Full resource id → names of the processes using it (a target's prefixes are resolved when it is set). */
 export type ResourceUsers = () => Map<string, string[]>
 
 export function registerResourceRoutes(app: FastifyInstance, store: ResourceStore, usedBy: ResourceUsers): void {
@@ -81,11 +81,12 @@ export function registerResourceRoutes(app: FastifyInstance, store: ResourceStor
   })
 }
 
-/** A target may name a resource by its full id or by a prefix of it. */
+/**
+ * Exact ids only: a prefix in the target was resolved to one full id when the target was set, so a
+ * later upload that shares the prefix is not "used" and can be removed.
+ */
 export function usersOf(id: string, users: Map<string, string[]>): string[] {
-  const names = new Set<string>()
-  for (const [ref, processes] of users) if (ref !== '' && id.startsWith(ref)) for (const name of processes) names.add(name)
-  return [...names].sort()
+  return [...new Set(users.get(id) ?? [])].sort()
 }
 
 function wrongBody(contentType: string | undefined): LaunchoError {

@@ -21,18 +21,20 @@ export default class Server extends LaunchoCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Server)
-    const [{loadConfig}, {createLogger}, {startDaemon}] = await Promise.all([
+    const [{loadConfig}, {createLogger}, {startDaemon}, {SecretRedactor}] = await Promise.all([
       import('../../daemon/config.js'),
       import('../../daemon/logger.js'),
       import('../../daemon/daemon.js'),
+      import('../../secrets/redact.js'),
     ])
     const config = await loadConfig(flags.config, {
       stateDir: flags['state-dir'],
       listen: flags.listen,
       journalRoot: flags['journal-root'],
     })
-    const logger = createLogger()
-    const daemon = await startDaemon(config, logger)
+    const redactor = new SecretRedactor()
+    const logger = createLogger(undefined, (line) => redactor.redactJson(line))
+    const daemon = await startDaemon(config, logger, redactor)
     await new Promise<void>((resolve) => {
       const shutdown = (signal: string) => {
         logger.info({signal}, 'shutting down')
