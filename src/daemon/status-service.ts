@@ -1,4 +1,8 @@
-/** Assembles `launcho status` from a fresh look at systemd, the desired state and the event log. */
+/**
+ * Assembles `launcho status` from a fresh look at systemd, the desired state and the event log.
+ * The look is one ListUnitsByPatterns plus reads of only the units systemd signalled about since
+ * the reconciler's (or the last status call's) listing: cheap at 1000 processes.
+ */
 import {LaunchoError} from '../errors.js'
 import type {EventLog, LaunchoEvent} from '../events.js'
 import type {Reconciler} from '../reconcile/reconciler.js'
@@ -44,7 +48,7 @@ export class StatusService {
         hint: 'check that dbus and systemd are running; processes keep running meanwhile',
       })
     }
-    const observed = await manager.list()
+    const {units, unknown} = await manager.list()
     const problem = this.targets.problem()
     const report: StatusReport = {
       server: {
@@ -53,7 +57,7 @@ export class StatusService {
         ...(this.reconciler.balancer ? {lb: this.reconciler.balancer.kind} : {}),
         ...(problem ? {targetProblem: problem.message} : {}),
       },
-      processes: buildStatus(this.statusSources(), observed, Date.now()),
+      processes: buildStatus(this.statusSources(), [...units, ...unknown], Date.now()),
       events: this.events.recent(eventCount),
     }
     return this.redactor ? this.redactor.redactDeep(report) : report

@@ -112,6 +112,13 @@ async function start(ctx: ReconcilerContext, systemd: SystemdManager, name: stri
     const environmentFile = ctx.stateDir.environmentFile(unit)
     await writeFileAtomic(environmentFile, renderEnvironmentFile(spec.env), 0o600)
     const result = await systemd.start(unitSpecOf(process, {workingDirectory: workDir, environmentFile, ports: portEnv}, ctx.timings))
+    if (result === 'exists') {
+      // systemd runs it already (a listing did not show it): not a failed start. The next pass
+      // adopts it with the ports its environment names; the ones allocated here are released.
+      ctx.registry.forget(unit)
+      ctx.logger.info({process: name, unit}, 'systemd has this unit already (UnitExists); adopting it on the next pass')
+      return
+    }
     watchHealth(ctx, unit)
     if (result === 'done') {
       ctx.logger.info({process: name, unit, ports}, 'started')

@@ -22,7 +22,7 @@ import {planRollout, type Health} from '../rollout/rollout.js'
 import type {ResourceStore} from '../store/resource-store.js'
 import type {StateDir} from '../store/state-dir.js'
 import type {ServiceSpec} from '../target/load.js'
-import type {SystemdManager, ObservedUnit} from '../systemd/manager.js'
+import type {SystemdManager, ObservedUnit, UnitListing} from '../systemd/manager.js'
 import {parseUnitName} from '../systemd/unit-name.js'
 import {perform, watchHealth} from './actions.js'
 import type {FailedRollout, ReconcilerContext} from './context.js'
@@ -60,11 +60,18 @@ export class Reconciler implements ReconcilerContext {
   private readonly trackers = new Map<string, CrashTracker>()
   private readonly busy = new Set<string>()
   private readonly sweep: LeftoverSweep
+  /** Per process, the sequence number of its last action's end (see `pass`). */
+  private readonly actionEnded = new Map<string, number>()
+  private actionsEnded = 0
   private pending = false
   private running?: Promise<void>
   private wakeTimer?: NodeJS.Timeout
   private wakeTime = Number.POSITIVE_INFINITY
   private resyncTimer?: NodeJS.Timeout
+  /** The next pass is the periodic resync (the listing re-reads some units as a safety net). */
+  private resyncDue = true
+  /** Back-off of the extra pass asked for while some units cannot be read. */
+  private unknownRetryMs = 0
   private stopped = false
   private balancerChain: Promise<void> = Promise.resolve()
   private lastTables = ''
@@ -102,7 +109,10 @@ export class Reconciler implements ReconcilerContext {
   }
 
   start(): void {
-    this.resyncTimer = setInterval(() => this.kick(), this.options.resyncMs)
+    this.resyncTimer = setInterval(() => {
+      this.resyncDue = true
+      this.kick()
+    }, this.options.resyncMs)
     this.kick()
   }
 
@@ -150,6 +160,8 @@ export class Reconciler implements ReconcilerContext {
     if (this.running) return
     this.running = (async () => {
       while (this.pending && !this.stopped) {
+        // Signals come in bursts (one start alone sends several): let a burst land, then look once.
+        await new Promise((resolve) => setTimeout(resolve, KICK_SETTLE_MS))
         this.pending = false
         try {
           await this.pass()
@@ -194,15 +206,24 @@ export class Reconciler implements ReconcilerContext {
   private async pass(): Promise<void> {
     const systemd = this.options.systemd()
     if (!systemd || !this.desiredKnown) return
-    const observed = await systemd.list()
+    const resync = this.resyncDue
+    this.resyncDue = false
+    // An action that ends while the listing is under way may have changed what it lists (a start
+    // done after the listing began is not in it): its process waits for the next pass.
+    const listedAfter = this.actionsEnded
+    const listing = await systemd.list({resync})
+    const observed = listing.units
     const now = Date.now()
+    const unknown = this.unknownProcesses(listing, now)
     noticeCrashes(this, observed, now)
-    for (const record of this.registry.sync(observed, this.desired, now)) watchHealth(this, record.unit)
+    const newer = (name: string) => (this.actionEnded.get(name) ?? 0) > listedAfter
+    const keep = [...listing.unknown.map((unit) => unit.name), ...this.registry.all().filter((r) => newer(r.process)).map((r) => r.unit)]
+    for (const record of this.registry.sync(observed, this.desired, now, keep)) watchHealth(this, record.unit)
     await this.countDrainingConnections()
     const byProcess = groupByProcess(observed)
     const byName = new Map(observed.map((unit) => [unit.name, unit]))
     for (const name of new Set([...this.desired.keys(), ...byProcess.keys()])) {
-      if (this.busy.has(name)) continue
+      if (this.busy.has(name) || unknown.has(name) || newer(name)) continue
       const action = planRollout({
         desired: this.desired.get(name),
         units: byProcess.get(name) ?? [],
@@ -222,12 +243,32 @@ export class Reconciler implements ReconcilerContext {
         })
         .finally(() => {
           this.busy.delete(name)
+          this.actionEnded.set(name, ++this.actionsEnded)
           this.kick()
         })
     }
-    this.forgetGone(byProcess)
+    for (const [name, at] of this.actionEnded) if (at <= listedAfter) this.actionEnded.delete(name)
+    this.forgetGone(byProcess, unknown)
     await this.syncBalancer()
-    if (this.busy.size === 0) await this.sweepLeftovers(observed)
+    if (this.busy.size === 0) await this.sweepLeftovers(listing)
+  }
+
+  /**
+   * Processes with a unit whose state could not be read this pass: acting on them would start what
+   * runs or stop what is wanted, so they wait for a pass that can read them (soon, backing off).
+   */
+  private unknownProcesses(listing: UnitListing, now: number): Set<string> {
+    if (listing.unknown.length === 0) {
+      this.unknownRetryMs = 0
+      return new Set()
+    }
+    this.unknownRetryMs = Math.min(Math.max(this.unknownRetryMs * 2, 250), 10_000)
+    this.logger.warn(
+      {units: listing.unknown.length, example: listing.unknown[0]!.name, err: listing.unknown[0]!.readError, retryInMs: this.unknownRetryMs},
+      'could not read some units; leaving their processes alone until a pass can',
+    )
+    this.wakeAt(now + this.unknownRetryMs)
+    return new Set(listing.unknown.map((unit) => unit.process))
   }
 
   private healthOf(unit: string, active: boolean): HealthFacts {
@@ -265,9 +306,9 @@ export class Reconciler implements ReconcilerContext {
     }
   }
 
-  private forgetGone(byProcess: Map<string, ObservedUnit[]>): void {
+  private forgetGone(byProcess: Map<string, ObservedUnit[]>, unknown: Set<string>): void {
     for (const name of this.trackers.keys()) {
-      if (!this.desired.has(name) && !byProcess.has(name) && !this.busy.has(name)) this.trackers.delete(name)
+      if (!this.desired.has(name) && !byProcess.has(name) && !this.busy.has(name) && !unknown.has(name)) this.trackers.delete(name)
     }
   }
 
@@ -279,9 +320,9 @@ export class Reconciler implements ReconcilerContext {
    * restart fail (200/CHDIR, or a missing environment file). So a leftover is removed only when a
    * fresh listing lacks its unit too (no action can start before this pass ends).
    */
-  private async sweepLeftovers(observed: ObservedUnit[]): Promise<void> {
-    const leftovers = async (units: ObservedUnit[]) => {
-      const live = new Set(units.map((unit) => unit.name))
+  private async sweepLeftovers(observed: UnitListing): Promise<void> {
+    const leftovers = async ({units, unknown}: UnitListing) => {
+      const live = new Set([...units, ...unknown].map((unit) => unit.name))
       const unused = (unit: string) => {
         const id = parseUnitName(unit)
         return id !== undefined && !live.has(unit) && !this.busy.has(id.process)
@@ -304,6 +345,8 @@ export class Reconciler implements ReconcilerContext {
     for (const file of envFiles.filter((path) => this.sweep.due(path))) await this.sweep.remove(file, removeEnvironmentFile)
   }
 }
+
+const KICK_SETTLE_MS = 20
 
 function groupByProcess(units: ObservedUnit[]): Map<string, ObservedUnit[]> {
   const groups = new Map<string, ObservedUnit[]>()

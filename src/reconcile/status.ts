@@ -27,6 +27,8 @@ export interface InstanceStatus {
   traffic: string
   ports: Record<string, number>
   lastCheck?: {ok: boolean; detail: string; at: string}
+  /** systemd lists the unit but reading it failed just now; the other fields are from the last read. */
+  readError?: string
 }
 
 export interface ProcessStatus {
@@ -49,12 +51,19 @@ export interface StatusSources {
   failedRollouts: Map<string, FailedRollout>
 }
 
-export function buildStatus(sources: StatusSources, observed: ObservedUnit[], now: number): ProcessStatus[] {
+/** `observed` may include units that could not be read (with `readError`): shown, marked. */
+export function buildStatus(sources: StatusSources, observed: Array<ObservedUnit & {readError?: string}>, now: number): ProcessStatus[] {
   const {desired, tracker} = sources
-  const names = [...new Set([...desired.keys(), ...observed.map((unit) => unit.process)])].sort()
+  const byProcess = new Map<string, ObservedUnit[]>()
+  for (const unit of observed) {
+    const units = byProcess.get(unit.process)
+    if (units) units.push(unit)
+    else byProcess.set(unit.process, [unit])
+  }
+  const names = [...new Set([...desired.keys(), ...byProcess.keys()])].sort()
   return names.map((name) => {
     const wanted = desired.get(name)
-    const units = observed.filter((unit) => unit.process === name)
+    const units = byProcess.get(name) ?? []
     const crash = tracker(name).view(now)
     const current = units.find((unit) => unit.name === wanted?.unit)
     const failed = sources.failedRollouts.get(name)
@@ -82,7 +91,7 @@ function stateOf(wanted: boolean, current: ObservedUnit | undefined, looping: bo
   return looping ? 'crash-looping' : 'starting'
 }
 
-function instanceStatus(unit: ObservedUnit, current: boolean, now: number, sources: StatusSources): InstanceStatus {
+function instanceStatus(unit: ObservedUnit & {readError?: string}, current: boolean, now: number, sources: StatusSources): InstanceStatus {
   const running = unit.activeState === 'active' && unit.execMainStartUs > 0
   const facts = sources.facts(unit)
   const check = sources.lastCheck(unit.name)
@@ -98,6 +107,7 @@ function instanceStatus(unit: ObservedUnit, current: boolean, now: number, sourc
     subState: unit.subState,
     pid: unit.mainPid,
     restarts: unit.nRestarts,
+    ...(unit.readError !== undefined ? {readError: unit.readError} : {}),
     ...(running
       ? {
           startedAt: new Date(unit.execMainStartUs / 1000).toISOString(),

@@ -41,10 +41,12 @@ export class InstanceRegistry {
   /**
    * Brings the registry in line with what systemd runs. On the first call (server start) running
    * units are adopted as serving; later, units launcho did not start are adopted as not serving.
+   * The records of `keep` stay as they are (units that could not be read, or that may have
+   * changed since the listing was taken).
    */
-  sync(observed: ObservedUnit[], desired: DesiredState, now: number): InstanceRecord[] {
+  sync(observed: ObservedUnit[], desired: DesiredState, now: number, keep: string[] = []): InstanceRecord[] {
     const adoptedNow: InstanceRecord[] = []
-    const live = new Set(observed.map((unit) => unit.name))
+    const live = new Set([...observed.map((unit) => unit.name), ...keep])
     for (const unit of observed) {
       if (this.records.has(unit.name)) continue
       const services = desired.get(unit.process)?.spec.receives ?? []

@@ -1,10 +1,12 @@
 /**
- * The system bus connection: method calls with a timeout (dbus-next has none) and a stream of
- * signals from systemd. dbus-next is imported here and in manager.ts only.
+ * The system bus connection: method calls with a timeout (dbus-next has none), at most a bounded
+ * number of them in flight (see limiter.ts), and a stream of signals from systemd. dbus-next is
+ * imported here and in unit-spec.ts only.
  */
 import {EventEmitter} from 'node:events'
 import dbus from 'dbus-next'
 import {LaunchoError} from '../errors.js'
+import {Limiter} from './limiter.js'
 
 const {Message, MessageType} = dbus
 
@@ -12,6 +14,19 @@ export const SYSTEMD = 'org.freedesktop.systemd1'
 export const MANAGER_PATH = '/org/freedesktop/systemd1'
 export const MANAGER_IFACE = 'org.freedesktop.systemd1.Manager'
 export const PROPERTIES_IFACE = 'org.freedesktop.DBus.Properties'
+
+/**
+ * The signals launcho listens to: the manager's (JobRemoved, UnitNew, UnitRemoved) and property
+ * changes of services. systemd sends the Service and the Unit interface's PropertiesChanged
+ * together, so the Service one alone tells of every change of a service. Not asking for all of
+ * systemd's signals matters at scale: each start also changes shutdown.target, basic.target,
+ * launcho.slice, … whose signals list every unit that depends on them (1000 names at 1000
+ * processes), which made parsing signals most of the server's CPU.
+ */
+const SIGNAL_MATCHES = [
+  `type='signal',sender='${SYSTEMD}',path='${MANAGER_PATH}',interface='${MANAGER_IFACE}'`,
+  `type='signal',sender='${SYSTEMD}',interface='${PROPERTIES_IFACE}',member='PropertiesChanged',arg0='org.freedesktop.systemd1.Service'`,
+]
 
 export interface Signal {
   path: string
@@ -30,15 +45,41 @@ export interface CallOptions {
 }
 
 /** A D-Bus error reply, with systemd's error name (e.g. `org.freedesktop.systemd1.NoSuchUnit`). */
-export class BusError extends Error {
+export class BusError extends LaunchoError {
   constructor(readonly errorName: string, message: string) {
-    super(message)
+    super('systemd_failed', message, {hint: `systemd answered ${errorName}; launcho looks again on its next pass`})
     this.name = 'BusError'
   }
 }
 
-export class SystemBus extends EventEmitter<{signal: [Signal]; disconnected: [Error]}> {
+/** The object is gone: a unit collected (or never loaded) between a listing and a call about it. */
+export function isGone(error: unknown): boolean {
+  return (
+    error instanceof BusError &&
+    (error.errorName === 'org.freedesktop.systemd1.NoSuchUnit' || error.errorName === 'org.freedesktop.DBus.Error.UnknownObject')
+  )
+}
+
+/** StartTransientUnit of a name systemd has loaded already ("… was already loaded or has a fragment file"). */
+export function isUnitExists(error: unknown): boolean {
+  return error instanceof BusError && error.errorName === 'org.freedesktop.systemd1.UnitExists'
+}
+
+type BusEvents = {signal: [Signal]; disconnected: [Error]}
+
+/** What SystemdManager needs of a bus connection (SystemBus; a fake in unit tests). */
+export interface Bus extends EventEmitter<BusEvents> {
+  readonly address: string
+  readonly isClosed: boolean
+  call(options: CallOptions, destination?: string): Promise<unknown[]>
+  close(): void
+}
+
+export class SystemBus extends EventEmitter<BusEvents> implements Bus {
   private closed = false
+  private readonly limiter = new Limiter()
+  /** Calls sent and unanswered, to fail when the connection goes: dbus-next never settles them. */
+  private readonly unanswered = new Set<(error: Error) => void>()
 
   private constructor(private readonly bus: dbus.MessageBus, readonly address: string) {
     super()
@@ -70,13 +111,9 @@ export class SystemBus extends EventEmitter<{signal: [Signal]; disconnected: [Er
       })
     })
     const bus = new SystemBus(raw, address)
-    await bus.call({
-      path: '/org/freedesktop/DBus',
-      iface: 'org.freedesktop.DBus',
-      member: 'AddMatch',
-      signature: 's',
-      body: [`type='signal',sender='${SYSTEMD}'`],
-    }, 'org.freedesktop.DBus')
+    for (const rule of SIGNAL_MATCHES) {
+      await bus.call({path: '/org/freedesktop/DBus', iface: 'org.freedesktop.DBus', member: 'AddMatch', signature: 's', body: [rule]}, 'org.freedesktop.DBus')
+    }
     await bus.call({member: 'Subscribe'})
     return bus
   }
@@ -95,25 +132,42 @@ export class SystemBus extends EventEmitter<{signal: [Signal]; disconnected: [Er
       signature: options.signature,
       body: options.body,
     })
-    try {
-      const reply = await withTimeout(this.bus.call(message), options.timeoutMs ?? 10_000, `D-Bus ${options.member}`)
-      return reply?.body ?? []
-    } catch (error) {
-      const dbusError = error as {type?: string; text?: string; message?: string}
-      if (typeof dbusError.type === 'string') throw new BusError(dbusError.type, dbusError.text ?? dbusError.type)
-      throw error
+    const timeoutMs = options.timeoutMs ?? 10_000
+    const send = async () => {
+      if (this.closed) throw new LaunchoError('systemd_failed', 'the system bus connection is closed')
+      try {
+        // Not Promise.race with one long-lived "gone" promise: each race would stay attached to it,
+        // keeping every reply ever received in memory.
+        const reply = await new Promise<dbus.Message | null>((resolve, reject) => {
+          this.unanswered.add(reject)
+          this.bus.call(message).then(resolve, reject).finally(() => this.unanswered.delete(reject))
+        })
+        return reply?.body ?? []
+      } catch (error) {
+        const dbusError = error as {type?: string; text?: string; message?: string}
+        if (typeof dbusError.type === 'string') throw new BusError(dbusError.type, dbusError.text ?? dbusError.type)
+        throw error
+      }
     }
+    return this.limiter.run(send, timeoutMs, () => new LaunchoError('systemd_failed', `D-Bus ${options.member} timed out after ${timeoutMs} ms`))
   }
 
   close(): void {
     this.closed = true
+    this.failUnanswered(new LaunchoError('systemd_failed', 'the system bus connection is closed'))
     this.bus.disconnect()
   }
 
   private lose(error: Error): void {
     if (this.closed) return
     this.closed = true
+    this.failUnanswered(new LaunchoError('systemd_failed', `lost the system bus: ${error.message}`))
     this.emit('disconnected', error)
+  }
+
+  private failUnanswered(error: Error): void {
+    for (const reject of this.unanswered) reject(error)
+    this.unanswered.clear()
   }
 }
 

@@ -1,37 +1,24 @@
 /**
- * launcho's view of systemd: start and stop transient instance units (waiting for their jobs),
- * list what runs under `launcho-*`, and tell when any of it changes.
+ * launcho's view of systemd: start and stop transient instance units (waiting for their jobs, at
+ * most so many queued at once: job-slots.ts), list what runs under `launcho-*` (unit-lister.ts),
+ * and tell when any of it changes.
  */
 import {EventEmitter} from 'node:events'
 import {LaunchoError} from '../errors.js'
-import {BusError, PROPERTIES_IFACE, SystemBus, type Signal} from './bus.js'
-import {parseUnitName, unitNameFromPath, UNIT_PATTERN, UNIT_PREFIX} from './unit-name.js'
+import {BusError, isGone, isUnitExists, SystemBus, type Bus, type CallOptions, type Signal} from './bus.js'
+import {DEFAULT_JOB_SLOTS, JobSlots, type JobSlotOptions} from './job-slots.js'
+import {UnitLister, type ListOptions, type UnitListing} from './unit-lister.js'
+import {unitNameFromPath, UNIT_PREFIX} from './unit-name.js'
 import {toDbusProperties, type DbusProperties, type UnitSpec} from './unit-spec.js'
 import {Oneshots, type OneshotOptions, type OneshotResult} from './oneshot.js'
 import {CHECK_UNIT_PATTERN} from './check-unit.js'
 
-export interface ObservedUnit {
-  name: string
-  process: string
-  version: string
-  activeState: string
-  subState: string
-  /** PID in systemd's PID namespace; 0 when not running. */
-  mainPid: number
-  nRestarts: number
-  /** `success`, `exit-code`, `signal`, `timeout`, … of the last run. */
-  result: string
-  /** CLD_EXITED (1), CLD_KILLED (2), CLD_DUMPED (3) of the last main process exit; 0 if none. */
-  execMainCode: number
-  execMainStatus: number
-  /** Realtime µs since the epoch when the current main process started; 0 if never. */
-  execMainStartUs: number
-  /** Realtime µs when the unit last changed state. */
-  stateChangeUs: number
-  environment: string[]
-}
+export type {ServiceState} from './service-cache.js'
+export type {ListOptions, ObservedUnit, UnitListing, UnknownUnit} from './unit-lister.js'
 
 export type JobResult = 'done' | 'canceled' | 'timeout' | 'failed' | 'dependency' | 'skipped'
+/** What start() found: a job result, or `exists` when systemd already has a unit of that name. */
+export type StartResult = JobResult | 'exists'
 
 const JOB_MEMORY_MS = 30_000
 
@@ -39,13 +26,21 @@ export class SystemdManager extends EventEmitter<{changed: [unit: string]; disco
   private readonly waiters = new Map<string, {done: (result: JobResult) => void; lost: (error: Error) => void}>()
   /** Jobs that finished before their caller started waiting (the reply and signal can race). */
   private readonly finishedJobs = new Map<string, JobResult>()
+  private readonly jobs: JobSlots
+  private readonly lister: UnitLister
 
-  private constructor(private readonly bus: SystemBus) {
+  constructor(
+    private readonly bus: Bus,
+    jobSlots: JobSlotOptions = DEFAULT_JOB_SLOTS,
+  ) {
     super()
+    this.jobs = new JobSlots(jobSlots)
+    this.lister = new UnitLister(bus)
     bus.on('signal', (signal) => this.onSignal(signal))
     bus.on('disconnected', (error) => {
       // A job's JobRemoved signal would arrive on this connection only: without this, whoever
       // waits for a job in flight would wait for its whole timeout (the start timeout + 5 s).
+      this.jobs.failWaiting(new LaunchoError('systemd_failed', `lost the system bus before the job could be queued: ${error.message}`, {hint: 'launcho reconnects and looks at the unit again'}))
       for (const [job, waiter] of this.waiters) {
         this.waiters.delete(job)
         waiter.lost(new LaunchoError('systemd_failed', `lost the system bus while waiting for ${job}: ${error.message}`, {hint: 'launcho reconnects and looks at the unit again'}))
@@ -66,32 +61,46 @@ export class SystemdManager extends EventEmitter<{changed: [unit: string]; disco
     return this.bus.address
   }
 
-  /** Starts a transient unit and resolves with the start job's result. */
-  async start(spec: UnitSpec): Promise<JobResult> {
-    const [job] = (await this.bus.call({
-      member: 'StartTransientUnit',
-      signature: 'ssa(sv)a(sa(sv))',
-      body: [spec.name, 'fail', toDbusProperties(spec), []],
-    })) as [string]
-    return this.waitForJob(job, spec.startTimeoutMs + 5_000)
+  /**
+   * Starts a transient unit and resolves with the start job's result, or `exists` when systemd
+   * already has the unit (it runs, or is on its way: look at the next listing, do not start again).
+   */
+  async start(spec: UnitSpec): Promise<StartResult> {
+    try {
+      return await this.runJob(
+        {member: 'StartTransientUnit', signature: 'ssa(sv)a(sa(sv))', body: [spec.name, 'fail', toDbusProperties(spec), []]},
+        spec.startTimeoutMs + 5_000,
+      )
+    } catch (error) {
+      if (!isUnitExists(error)) throw error
+      return 'exists'
+    }
   }
 
   /** Stops a unit and waits until it is down; a unit that no longer exists counts as stopped. */
   async stop(name: string, timeoutMs: number): Promise<JobResult> {
-    let job: string
     try {
-      ;[job] = (await this.bus.call({member: 'StopUnit', signature: 'ss', body: [name, 'replace']})) as [string]
+      return await this.runJob({member: 'StopUnit', signature: 'ss', body: [name, 'replace']}, timeoutMs + 5_000)
     } catch (error) {
-      if (error instanceof BusError && /NoSuchUnit|LoadFailed/.test(error.errorName)) return 'done'
+      if (isGone(error) || (error instanceof BusError && /LoadFailed/.test(error.errorName))) return 'done'
       throw error
     }
-    return this.waitForJob(job, timeoutMs + 5_000)
   }
 
   /** Restarts a unit in place (same name, fresh process) and waits for the job. */
   async restart(name: string, timeoutMs: number): Promise<JobResult> {
-    const [job] = (await this.bus.call({member: 'RestartUnit', signature: 'ss', body: [name, 'replace']})) as [string]
-    return this.waitForJob(job, timeoutMs + 5_000)
+    return this.runJob({member: 'RestartUnit', signature: 'ss', body: [name, 'replace']}, timeoutMs + 5_000)
+  }
+
+  /** Queues a job once a job slot is free (job-slots.ts) and waits for it to end. */
+  private async runJob(call: CallOptions, timeoutMs: number): Promise<JobResult> {
+    const slot = await this.jobs.acquire()
+    try {
+      const [job] = (await this.bus.call(call)) as [string]
+      return await this.waitForJob(job, timeoutMs)
+    } finally {
+      slot.release()
+    }
   }
 
   /** Sends a signal to a unit's processes (whom: main, control or all). */
@@ -100,26 +109,13 @@ export class SystemdManager extends EventEmitter<{changed: [unit: string]; disco
   }
 
   /** Every loaded `launcho-*` instance unit with its runtime state. */
-  async list(): Promise<ObservedUnit[]> {
-    const [units] = (await this.bus.call({
-      member: 'ListUnitsByPatterns',
-      signature: 'asas',
-      body: [[], [UNIT_PATTERN]],
-    })) as [Array<[string, string, string, string, string, string, string, number, string, string]>]
-    const observed = await Promise.all(
-      units.map(async ([name, , , activeState, subState, , path]) => {
-        const id = parseUnitName(name)
-        if (!id) return undefined
-        try {
-          return {...id, ...(await this.serviceState(path)), name, activeState, subState}
-        } catch (error) {
-          // The unit was collected between the listing and this read.
-          if (error instanceof BusError) return undefined
-          throw error
-        }
-      }),
-    )
-    return observed.filter((unit): unit is ObservedUnit => unit !== undefined)
+  list(options: ListOptions = {}): Promise<UnitListing> {
+    return this.lister.list(options)
+  }
+
+  /** Property reads sent so far (a listing's cost, for benchmarks). */
+  get reads(): number {
+    return this.lister.reads
   }
 
   /** Runs a transient oneshot unit (an exec health check) to its end: see oneshot.ts. */
@@ -130,28 +126,8 @@ export class SystemdManager extends EventEmitter<{changed: [unit: string]; disco
   private oneshots?: Oneshots
 
   close(): void {
+    this.jobs.failWaiting(new LaunchoError('systemd_failed', 'the system bus connection is closed'))
     this.bus.close()
-  }
-
-  private async serviceState(path: string) {
-    const [props] = (await this.bus.call({
-      path,
-      iface: PROPERTIES_IFACE,
-      member: 'GetAll',
-      signature: 's',
-      body: ['org.freedesktop.systemd1.Service'],
-    })) as [Record<string, {value: unknown}>]
-    const number = (key: string): number => Number(props[key]?.value ?? 0)
-    return {
-      mainPid: number('MainPID'),
-      nRestarts: number('NRestarts'),
-      result: String(props.Result?.value ?? ''),
-      execMainCode: number('ExecMainCode'),
-      execMainStatus: number('ExecMainStatus'),
-      execMainStartUs: number('ExecMainStartTimestamp'),
-      stateChangeUs: number('StateChangeTimestamp'),
-      environment: (props.Environment?.value as string[] | undefined) ?? [],
-    }
   }
 
   private waitForJob(job: string, timeoutMs: number): Promise<JobResult> {
@@ -182,6 +158,7 @@ export class SystemdManager extends EventEmitter<{changed: [unit: string]; disco
   }
 
   private onSignal(signal: Signal): void {
+    this.lister.onSignal(signal)
     if (signal.member === 'JobRemoved') {
       const [, job, unit, result] = signal.body as [number, string, string, JobResult]
       const waiter = this.waiters.get(job)

@@ -5,7 +5,7 @@
  * cancelled by its caller stops its unit. Failed units a previous connection (or server) left
  * behind are reset once per connection.
  */
-import {BusError, PROPERTIES_IFACE, type SystemBus} from './bus.js'
+import {BusError, PROPERTIES_IFACE, type Bus} from './bus.js'
 import type {JobResult} from './manager.js'
 import type {DbusProperties} from './unit-spec.js'
 
@@ -39,7 +39,7 @@ export class Oneshots {
   private swept = false
 
   constructor(
-    private readonly bus: SystemBus,
+    private readonly bus: Bus,
     private readonly pattern: string,
   ) {
     bus.on('signal', (signal) => {

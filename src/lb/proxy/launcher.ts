@@ -7,7 +7,6 @@
 import {dirname} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {LaunchoError} from '../../errors.js'
-import {BusError} from '../../systemd/bus.js'
 import type {SystemdManager} from '../../systemd/manager.js'
 
 export const PROXY_UNIT = 'launcho-proxy.service'
@@ -55,9 +54,9 @@ export class SystemdProxyLauncher implements ProxyLauncher {
         startTimeoutMs: 10_000,
       })
     } catch (error) {
-      if (error instanceof BusError && /UnitExists/.test(error.errorName)) return 'adopted'
       throw this.failure('could not start', error)
     }
+    if (result === 'exists') return 'adopted'
     if (result !== 'done') {
       throw new LaunchoError('systemd_failed', `could not start ${PROXY_UNIT}: its start job ended "${result}"`, {hint: this.logsHint})
     }
