@@ -13,7 +13,13 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 out=${LAUNCHO_DEB_OUT:-$repo/dist-pkg}
-node_bin=$(readlink -f "${LAUNCHO_NODE:-$(command -v node)}")
+# The Node.js the package bundles: the official binary that scripts/install-node.sh fetches from
+# the npm registry (installed there if missing), not whatever node the build machine has.
+if [ -z "${LAUNCHO_NODE:-}" ]; then
+  LAUNCHO_NODE_LINKS=${LAUNCHO_NODE_LINKS:-/usr/local/bin} bash "$here/../../scripts/install-node.sh" >/dev/null
+  LAUNCHO_NODE=${LAUNCHO_NODE_PREFIX:-/opt/launcho-node}/bin/node
+fi
+node_bin=$(readlink -f "$LAUNCHO_NODE")
 
 die() {
   echo "build.sh: $*" >&2
@@ -21,14 +27,14 @@ die() {
 }
 
 [ -x "$repo/node_modules/.bin/tsc" ] || die "run 'npm ci' first: the build uses the repo's typescript and oclif"
-"$node_bin" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 11) ? 0 : 1)' ||
-  die "$node_bin is Node.js $("$node_bin" --version); launcho needs >= 20.11"
+"$node_bin" -e 'process.exit(Number(process.versions.node.split(".")[0]) === 24 ? 0 : 1)' ||
+  die "$node_bin is Node.js $("$node_bin" --version); the package bundles Node.js 24 LTS"
 
 version=$(node -p "require('$repo/package.json').version")
 arch=$(dpkg --print-architecture)
 node_license=${LAUNCHO_NODE_LICENSE:-}
 if [ -z "$node_license" ]; then
-  for candidate in "$(dirname "$node_bin")/../share/doc/node/LICENSE" /usr/share/doc/nodejs/LICENSE; do
+  for candidate in "$(dirname "$node_bin")/../LICENSE" "$(dirname "$node_bin")/../share/doc/node/LICENSE" /usr/share/doc/nodejs/LICENSE; do
     if [ -f "$candidate" ]; then
       node_license=$candidate
       break
