@@ -87,7 +87,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     trustProxy: false,
     // Above fastify's 100, which made a valid 101–128 character secret name "no such API route":
     // a long name or id reaches its route, whose check says what is wrong with it.
-    maxParamLength: 1024,
+    routerOptions: {maxParamLength: 1024},
     frameworkErrors: (error, request, reply) => answerFrameworkError(error, request as FastifyRequest, reply as FastifyReply, options.auth.token),
   }) as unknown as FastifyInstance
   app.server.headersTimeout = timeouts.headersMs

@@ -1,4 +1,5 @@
 /** Finding and reading the client auth file (the output of `launcho print-auth`). */
+import {stat} from 'node:fs/promises'
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {parseAuthFile} from '../api/auth-file.js'
@@ -37,5 +38,14 @@ export async function loadClientAuth(path: string): Promise<ClientAuth> {
     })
   }
   const {host, cert, token} = parseAuthFile(text, path)
+  await warnIfReadableByOthers(path)
   return {path, host, cert, token}
+}
+
+/** The file holds the API token: anyone who can read it can drive the server. */
+async function warnIfReadableByOthers(path: string): Promise<void> {
+  const mode = (await stat(path).catch(() => undefined))?.mode
+  if (mode === undefined || (mode & 0o077) === 0) return
+  const octal = (mode & 0o777).toString(8).padStart(4, '0')
+  process.stderr.write(`Warning: ${path} is readable by other users (mode ${octal}) and holds the API token; run: chmod 600 ${path}\n`)
 }

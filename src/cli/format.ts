@@ -1,12 +1,85 @@
 /** Plain-text output helpers for the CLI's human tables. */
-export function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => (row[i] ?? '').length)))
-  const line = (cells: string[]) =>
+import stringWidth from 'string-width'
+
+export interface TableOptions {
+  /** Total width to fit in (the terminal's); undefined: as wide as the cells are. */
+  width?: number
+  /** Column indexes hidden, in this order, while the table is too wide (the caller shows them otherwise). */
+  optional?: number[]
+  /** Column indexes that may be cut to fit, the first cut first; each keeps at least `minWidth`. */
+  shrink?: number[]
+  minWidth?: number
+  /** Decorates a cell after layout (colour), so escape codes never count towards widths. */
+  decorate?: (column: number, text: string) => string
+}
+
+const GAP = 2
+
+/**
+ * Columns separated by two spaces. Too wide for `width`: the `optional` columns are hidden, then
+ * the `shrink` columns cut with "…". Returns the text and which columns it left out.
+ */
+export function fittedTable(headers: string[], rows: string[][], options: TableOptions = {}): {text: string; hidden: Set<number>} {
+  const natural = headers.map((header, i) => Math.max(stringWidth(header), ...rows.map((row) => stringWidth(row[i] ?? ''))))
+  const hidden = new Set<number>()
+  const total = () => natural.reduce((sum, w, i) => (hidden.has(i) ? sum : sum + w + GAP), -GAP)
+  for (const i of options.optional ?? []) {
+    if (options.width === undefined || total() <= options.width) break
+    hidden.add(i)
+  }
+  const keep = <T,>(cells: T[]): T[] => cells.filter((_, i) => !hidden.has(i))
+  const index = headers.map((_, i) => i).filter((i) => !hidden.has(i))
+  const widths = keep(natural)
+  const shrink = (options.shrink ?? []).filter((i) => !hidden.has(i)).map((i) => index.indexOf(i))
+  if (options.width !== undefined) fit(widths, options.width, shrink, options.minWidth ?? 8)
+  const decorate = options.decorate ?? ((_: number, text: string) => text)
+  const line = (cells: string[], decorated: boolean) =>
     cells
-      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!)))
-      .join('  ')
+      .map((cell, i) => {
+        const text = cut(cell, widths[i]!)
+        const padded = i === cells.length - 1 ? text : text + ' '.repeat(widths[i]! - stringWidth(text))
+        return decorated ? decorate(index[i]!, padded) : padded
+      })
+      .join(' '.repeat(GAP))
       .trimEnd()
-  return [line(headers), ...rows.map(line)].join('\n')
+  return {text: [line(keep(headers), false), ...rows.map((row) => line(keep(row), true))].join('\n'), hidden}
+}
+
+export function table(headers: string[], rows: string[][], options: TableOptions = {}): string {
+  return fittedTable(headers, rows, options).text
+}
+
+function fit(widths: number[], width: number, shrink: number[], minWidth: number): void {
+  let excess = widths.reduce((sum, w) => sum + w, 0) + GAP * (widths.length - 1) - width
+  for (const i of shrink) {
+    if (excess <= 0) return
+    const cut = Math.min(excess, Math.max(0, widths[i]! - minWidth))
+    widths[i]! -= cut
+    excess -= cut
+  }
+}
+
+/** The text cut to `width` columns, ending in "…" when anything was cut. */
+export function cut(text: string, width: number): string {
+  if (stringWidth(text) <= width) return text
+  let out = ''
+  for (const char of text) {
+    if (stringWidth(out + char) > width - 1) break
+    out += char
+  }
+  return `${out}…`
+}
+
+/** How wide the output may be: the terminal's width, else $COLUMNS, else unbounded (a pipe, a file). */
+export function outputWidth(stream: NodeJS.WriteStream = process.stdout): number | undefined {
+  if (stream.isTTY && stream.columns > 0) return stream.columns
+  const columns = Number(process.env.COLUMNS)
+  return Number.isInteger(columns) && columns > 0 ? columns : undefined
+}
+
+/** Colour only on a terminal, and never with NO_COLOR set (https://no-color.org). */
+export function useColour(stream: NodeJS.WriteStream = process.stdout): boolean {
+  return Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb'
 }
 
 export function duration(seconds: number | undefined): string {

@@ -122,16 +122,29 @@ function cleanExitAt(messages: string[], i: number): boolean {
   return false
 }
 
-/** "Main process exited, code=exited, status=1/FAILURE" → "exited with status 1/FAILURE". */
+/** "Main process exited, code=exited, status=3/NOTIMPLEMENTED" → "exited with status 3". */
 function describeExit(line: string): string {
-  if (line.startsWith('Deactivated successfully')) return 'exited with status 0/SUCCESS'
+  if (line.startsWith('Deactivated successfully')) return 'exited with status 0'
   const who = line.startsWith('Control') ? '`before` ' : ''
   const match = /code=(\w+), status=(\S+)/.exec(line)
   if (!match) return line
   const [, code, status] = match
-  if (code === 'exited') return `${who}exited with status ${status}`
+  if (code === 'exited') return `${who}exited with status ${exitStatus(status!)}`
   if (code === 'killed' || code === 'dumped') return `${who}killed by signal ${status}${code === 'dumped' ? ' (core dumped)' : ''}`
   return `${who}${code} ${status}`
+}
+
+/**
+ * An app's own exit code as the number it chose: systemd names every code after its meaning in
+ * LSB or BSD (3 is "NOTIMPLEMENTED", 1 "FAILURE") although the app meant nothing of the kind.
+ * Only systemd's own codes, 200–243 (203/EXEC, 217/USER …), keep their name: they say which
+ * step of starting the process failed.
+ */
+export function exitStatus(status: string): string {
+  const match = /^(\d+)\/\w+$/.exec(status)
+  if (!match) return status
+  const code = Number(match[1])
+  return code >= 200 && code <= 243 ? status : String(code)
 }
 
 function parseEntry(line: string): JournalEntry {

@@ -50,7 +50,8 @@ async function inputHash(): Promise<string> {
       hash.update(relative(repoRoot, file)).update('\0').update(await readFile(file)).update('\0')
     }
   }
-  const {stdout: node} = await run('sh', ['-c', 'readlink -f "$(command -v node)"'])
+  // The node build.sh bundles: LAUNCHO_NODE, else the one scripts/install-node.sh installs.
+  const {stdout: node} = await run('sh', ['-c', 'n=${LAUNCHO_NODE:-${LAUNCHO_NODE_PREFIX:-/opt/launcho-node}/bin/node}; [ -e "$n" ] || n=$(command -v node); readlink -f "$n"'])
   const nodeStat = await stat(node.trim())
   hash.update(`${node.trim()} ${nodeStat.size} ${nodeStat.mtimeMs} ${process.version}`)
   return hash.digest('hex').slice(0, 16)

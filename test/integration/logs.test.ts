@@ -159,7 +159,7 @@ describe('launcho logs', () => {
     assert.match(future.stderr, /No log lines for counter/)
 
     const unknown = await h.cli(['logs', 'nosuchprocess'])
-    assert.equal(unknown.code, 1)
+    assert.equal(unknown.code, 2, 'an unknown process is a bad request')
     assert.match(unknown.stderr, /no process "nosuchprocess"/)
     assert.match(unknown.stderr, /launcho status/)
 

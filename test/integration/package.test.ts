@@ -57,9 +57,14 @@ stat -c '%a %U:%G' /var/lib/launcho
 readlink /etc/systemd/system/multi-user.target.wants/launcho.service
 dpkg-query -W -f='\${Status}\\n' launcho
 cmp /etc/launcho/config.yaml ${configTemplate} && echo conffile-as-template
+bash -c 'source /usr/share/bash-completion/completions/launcho; COMP_WORDS=(launcho sta); COMP_CWORD=1; _launcho_autocomplete; echo "bash: \${COMPREPLY[*]}"'
+head -n 1 /usr/share/zsh/vendor-completions/_launcho
 `)
-    const [versionLine, stateDir, wants, status, conffile] = stdout.trim().split('\n')
-    assert.match(versionLine!, new RegExp(`^launcho/${versionText} linux-\\w+ node-v2\\d`))
+    const [versionLine, stateDir, wants, status, conffile, bashCompletion, zshCompletion] = stdout.trim().split('\n')
+    // The official Node.js 24 binary, not whatever node built the package.
+    assert.match(versionLine!, new RegExp(`^launcho/${versionText} linux-\\w+ node-v24\\.`))
+    assert.equal(bashCompletion, 'bash: status', 'bash completes "launcho sta" to status')
+    assert.equal(zshCompletion, '#compdef launcho')
     assert.equal(stateDir, '711 root:root')
     assert.equal(wants, '/lib/systemd/system/launcho.service')
     assert.equal(status, 'install ok installed')

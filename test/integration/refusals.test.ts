@@ -89,7 +89,7 @@ describe('t set refuses what would fail at every start', () => {
 
     assert.equal(await h.ok(['r', 'rm', newer]), `removed ${newer}\n`, 'the newer upload is not in use')
     const refused = await h.cli(['r', 'rm', pinned])
-    assert.equal(refused.code, 1)
+    assert.equal(refused.code, 2)
     assert.match(refused.stderr, new RegExp(`resource ${pinned} is used by the target's process app; it was not removed`))
 
     // A restarted server keeps the pin: same instance, and the resource is still protected.

@@ -86,7 +86,7 @@ describe('resources: upload, list, download and remove content-addressed files',
     assert.match(ambiguous.stderr, /Hint: give more hex digits/)
 
     const unknown = await h.cli(['r', 'rm', 'f'.repeat(64)])
-    assert.equal(unknown.code, 1)
+    assert.equal(unknown.code, 2, 'an unknown id is a bad request')
     assert.match(unknown.stderr, /no resource has the id f{64}\nHint: run "launcho resource ls"/)
 
     const short = await h.cli(['r', 'rm', ids[0]!.slice(0, 7)])
@@ -223,7 +223,7 @@ processes:
     command: ["sleep", "600"]
 `)
     const refused = await h.cli(['r', 'rm', id.slice(0, 8)])
-    assert.equal(refused.code, 1)
+    assert.equal(refused.code, 2, 'a conflict with the target is a bad request')
     assert.match(refused.stderr, new RegExp(`resource ${id} is used by the target's processes web, worker; it was not removed`))
     assert.match(refused.stderr, /Hint: set a target \(launcho t set\) in which no process lists it/)
     assert.deepEqual((await ls()).map((r) => [r.id, r.usedBy]), [[id, ['web', 'worker']]])

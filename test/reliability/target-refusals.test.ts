@@ -136,11 +136,11 @@ describe('targets that could only fail at each start are refused with the line',
     const failures: string[] = []
     for (const [what, args, line] of changes) {
       const result = await h.cli(args)
-      if (result.code !== 1 || !result.stderr.split('\n').includes(`  ${line}`) || result.stderr.includes('launcho-no-such-user')) {
+      if (result.code !== 2 || !result.stderr.split('\n').includes(`  ${line}`) || result.stderr.includes('launcho-no-such-user')) {
         failures.push(`${what}: exit ${result.code}; expected\n  ${line}\ngot\n${result.stderr}`)
       }
     }
-    say(t, `${changes.length} secret changes refused with exit 1 and the line`)
+    say(t, `${changes.length} secret changes refused with exit 2 (a conflict with the target) and the line`)
     assert.deepEqual(failures, [])
     assert.deepEqual(await snapshot(), before0, 'the secret and what runs are unchanged')
   })

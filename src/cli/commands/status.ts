@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 import {ClientCommand} from '../base-command.js'
 import type {StatusReport} from '../../daemon/status-service.js'
-import {duration, localTime, table} from '../format.js'
+import {cut, duration, fittedTable, localTime, outputWidth, useColour} from '../format.js'
+import {instanceState, stateColour} from '../state-words.js'
 
 export default class Status extends ClientCommand {
   static override description = 'Show every process: version, unit, state, PID, restarts, uptime, last failure; then recent events'
@@ -16,11 +17,14 @@ export default class Status extends ClientCommand {
     const client = await this.client(flags.auth)
     const report = await client.get<StatusReport>('v1/status', {query: {events: flags.events}})
     if (flags.json) return this.printJson(report)
-    this.log(renderStatus(report))
+    this.log(renderStatus(report, {width: outputWidth(), colour: useColour()}))
   }
 }
 
-export function renderStatus(report: StatusReport): string {
+const HEADERS = ['PROCESS', 'VERSION', 'UNIT', 'STATE', 'PID', 'RESTARTS', 'UPTIME', 'HEALTH', 'TRAFFIC', 'LAST FAILURE']
+const [PROCESS, UNIT, STATE, RESTARTS, UPTIME, HEALTH, TRAFFIC, LAST_FAILURE] = [0, 2, 3, 5, 6, 7, 8, 9]
+
+export function renderStatus(report: StatusReport, view: {width?: number; colour?: boolean} = {}): string {
   const rows: string[][] = []
   const notes: string[] = []
   for (const process of report.processes) {
@@ -37,7 +41,7 @@ export function renderStatus(report: StatusReport): string {
         process.name,
         instance.version + (instance.current ? '' : ' (old)'),
         instance.unit,
-        instance.current ? state : `${instance.activeState}/${instance.subState}`,
+        instance.current ? state : instanceState(instance),
         instance.pid ? String(instance.pid) : '-',
         String(instance.restarts),
         duration(instance.uptimeSeconds),
@@ -48,11 +52,25 @@ export function renderStatus(report: StatusReport): string {
     }
   }
   const out = [`launcho ${report.server.version}${report.server.lb ? `, load balancer: ${report.server.lb}` : ''}`, '']
-  out.push(
-    rows.length > 0
-      ? table(['PROCESS', 'VERSION', 'UNIT', 'STATE', 'PID', 'RESTARTS', 'UPTIME', 'HEALTH', 'TRAFFIC', 'LAST FAILURE'], rows)
-      : 'No processes in the target. Set one with: launcho t set target.yaml',
-  )
+  if (rows.length === 0) out.push('No processes in the target. Set one with: launcho t set target.yaml')
+  else {
+    const {text, hidden} = fittedTable(HEADERS, rows, {
+      ...(view.width !== undefined ? {width: view.width} : {}),
+      // On a narrow terminal: failures move below the table, then the least telling columns go;
+      // what is left is cut, the unit name (needed for systemctl) last.
+      optional: [LAST_FAILURE, RESTARTS, TRAFFIC, UPTIME],
+      shrink: [HEALTH, STATE, PROCESS, UNIT],
+      ...(view.colour ? {decorate: (column, text) => (column === STATE || column === HEALTH ? stateColour(text) : text)} : {}),
+    })
+    out.push(text)
+    if (hidden.has(LAST_FAILURE)) {
+      for (const process of report.processes) {
+        if (!process.lastFailure) continue
+        const line = `${process.name}: last failure ${localTime(process.lastFailure.at)} ${process.lastFailure.reason}`
+        out.push(view.width !== undefined ? cut(line, view.width) : line)
+      }
+    }
+  }
   for (const note of notes) out.push(`Warning: ${note}`)
   if (report.server.targetProblem) out.push('', `Warning: the stored target cannot be applied: ${report.server.targetProblem}`)
   if (report.events.length > 0) {

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {ClientCommand} from '../../base-command.js'
-import {localTime, table} from '../../format.js'
+import {localTime, outputWidth, table} from '../../format.js'
 import type {ResourceInfo} from '../../../store/resource-store.js'
 
 type ListedResource = ResourceInfo & {usedBy: string[]}
@@ -16,7 +16,7 @@ export default class ResourceLs extends ClientCommand {
     if (flags.json) return this.printJson({resources})
     if (resources.length === 0) return this.log('No resources. Upload one with: launcho resource up FILE')
     const rows = resources.map((r) => [r.id.slice(0, 12), r.name || '-', humanSize(r.size), localTime(r.uploadedAt), r.usedBy.join(', ') || '-'])
-    this.log(table(['ID', 'NAME', 'SIZE', 'UPLOADED', 'USED BY'], rows))
+    this.log(table(['ID', 'NAME', 'SIZE', 'UPLOADED', 'USED BY'], rows, {width: outputWidth(), shrink: [4, 1]}))
   }
 }
 

@@ -10,7 +10,7 @@ const BINARY_HINT = 'secret values are text; encode binary data first, e.g. "bas
 
 export default class SecretSet extends ClientCommand {
   static override description =
-    'Set a secret; processes whose target uses it are redeployed. The value comes from VALUE, --from-file, or standard input'
+    'Set a secret; processes whose target uses it are redeployed. The value comes from VALUE, --from-file, standard input, or a prompt that does not echo it'
   static override aliases = ['s:set', 'secrets:set']
   static override examples = [
     '<%= config.bin %> secret set DATABASE_URL postgres://db/app',
@@ -28,21 +28,22 @@ export default class SecretSet extends ClientCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(SecretSet)
-    const value = await this.value(args.value, flags['from-file'])
+    const value = await this.value(args.name, args.value, flags['from-file'])
     const client = await this.client(flags.auth)
     const {changes} = await client.put<{changes: ProcessChange[]}>(`v1/secrets/${encodeURIComponent(args.name)}`, {value})
     if (flags.json) return this.printJson({changes})
     this.log(describeChanges(changes))
   }
 
-  private async value(arg: string | undefined, file: string | undefined): Promise<string> {
+  private async value(name: string, arg: string | undefined, file: string | undefined): Promise<string> {
     if (arg !== undefined && file !== undefined) {
       throw new LaunchoError('invalid_request', 'give the value either as an argument or with --from-file, not both')
     }
     if (arg !== undefined) return arg
     if (file !== undefined) return decodeUtf8(await readFile(file), file, BINARY_HINT)
     if (process.stdin.isTTY) {
-      throw new LaunchoError('invalid_request', 'no value given', {hint: 'pass VALUE, --from-file FILE, or pipe the value in'})
+      const {readHidden} = await import('../../hidden-input.js')
+      return readHidden(`Value of ${name} (not shown): `)
     }
     const chunks: Buffer[] = []
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
