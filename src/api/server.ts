@@ -8,10 +8,13 @@ import Fastify, {type FastifyError, type FastifyInstance, type FastifyReply, typ
 import type {Logger} from 'pino'
 import {LaunchoError, type Problem} from '../errors.js'
 import {packageVersion} from '../package-version.js'
+import {guardConnections, type ConnectionGuard} from './connection-guard.js'
 import type {ServerAuth} from './server-auth.js'
 import {bearerToken, tokenMatches} from './token.js'
 
 export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024
+/** Connections accepted but without a complete first request (not yet authenticated) held at once. */
+export const DEFAULT_MAX_WAITING_CONNECTIONS = 256
 
 // TLS 1.3 suites first, then TLS 1.2 forward-secret AEAD suites only (no CBC, no static RSA).
 const CIPHERS = [
@@ -30,6 +33,7 @@ const CIPHERS = [
 export interface ApiTimeouts {
   /** Whole request (headers + body) must arrive within this; responses may stream for longer. */
   requestMs: number
+  /** From accepting a connection to its first request's complete headers (TLS handshake included); then per request. */
   headersMs: number
   /** Idle keep-alive connection between requests. */
   keepAliveMs: number
@@ -47,10 +51,12 @@ export interface ApiServerOptions {
   register: (app: FastifyInstance) => void | Promise<void>
   bodyLimit?: number
   timeouts?: Partial<ApiTimeouts>
+  maxWaitingConnections?: number
 }
 
 export interface ApiServer {
   app: FastifyInstance
+  connections: ConnectionGuard
   listen(host: string, port: number): Promise<{port: number}>
   close(): Promise<void>
 }
@@ -91,6 +97,11 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     frameworkErrors: (error, request, reply) => answerFrameworkError(error, request as FastifyRequest, reply as FastifyReply, options.auth.token),
   }) as unknown as FastifyInstance
   app.server.headersTimeout = timeouts.headersMs
+  const connections = guardConnections(app.server, {
+    firstRequestMs: timeouts.headersMs,
+    maxWaiting: options.maxWaitingConnections ?? DEFAULT_MAX_WAITING_CONNECTIONS,
+    logger,
+  })
 
   // JSON bodies must be UTF-8 (RFC 8259). Fastify's own parser decodes with replacement, so a
   // secret or target with other bytes would be stored silently changed; refuse it instead.
@@ -131,6 +142,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 
   return {
     app,
+    connections,
     async listen(host, port) {
       await app.listen({host, port})
       return {port: (app.server.address() as AddressInfo).port}

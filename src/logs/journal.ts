@@ -5,6 +5,7 @@
  */
 import {execFile} from 'node:child_process'
 import {promisify} from 'node:util'
+import {parseUnitName} from '../systemd/unit-name.js'
 import {journalctlOutput} from './journalctl-output.js'
 
 const run = promisify(execFile)
@@ -45,9 +46,13 @@ export class Journal {
     return this.root ? [`--root=${this.root}`] : []
   }
 
-  /** Whether any entry matches at all. */
-  async hasEntries(matches: string[]): Promise<boolean> {
-    return (await this.query({matches, lines: 1})).length > 0
+  /** The instance units of `process` that have written to the journal (journald's own `_SYSTEMD_UNIT`). */
+  async unitsOf(process: string): Promise<string[]> {
+    const {stdout} = await run('journalctl', ['--no-pager', '-q', ...this.rootArgs(), '--field=_SYSTEMD_UNIT'], {maxBuffer: 64 * 1024 * 1024})
+    return stdout
+      .split('\n')
+      .filter((unit) => parseUnitName(unit)?.process === process)
+      .sort()
   }
 
   /**

@@ -1,8 +1,11 @@
 /**
  * One log line as the API sends it (one NDJSON object per line) and as `launcho logs --json`
- * prints it, built from the journal fields of one entry.
+ * prints it, built from the journal fields of one entry. Which instance a line belongs to comes
+ * from `_SYSTEMD_UNIT`, which journald sets from the sender's cgroup: fields without a leading
+ * underscore (`LAUNCHO_PROCESS`, `UNIT`, …) are whatever the sender wrote, and any local user can
+ * send lines to the journal.
  */
-import {unitNameOf} from '../systemd/unit-name.js'
+import {parseUnitName, type InstanceId} from '../systemd/unit-name.js'
 import type {ExportEntry} from './export-parser.js'
 
 export interface LogEntry {
@@ -25,19 +28,22 @@ export const LOG_FIELDS: readonly string[] = [
   '_PID',
   'PRIORITY',
   '_SYSTEMD_UNIT',
-  'LAUNCHO_PROCESS',
-  'LAUNCHO_VERSION',
   'MESSAGE',
 ]
 
-export function logEntryOf(fields: ExportEntry): LogEntry {
-  const process = fields.LAUNCHO_PROCESS ?? ''
-  const version = fields.LAUNCHO_VERSION ?? ''
+/** The instance that wrote an entry, from its trusted unit; undefined when no launcho instance did. */
+export function instanceOf(fields: ExportEntry): (InstanceId & {unit: string}) | undefined {
+  const unit = fields._SYSTEMD_UNIT
+  const id = unit === undefined ? undefined : parseUnitName(unit)
+  return id && {...id, unit: unit!}
+}
+
+export function logEntryOf(fields: ExportEntry, instance: InstanceId & {unit: string}): LogEntry {
   return {
     time: isoMicros(fields.__REALTIME_TIMESTAMP ?? '0'),
-    process,
-    version,
-    unit: fields._SYSTEMD_UNIT ?? (process && version ? unitNameOf({process, version}) : ''),
+    process: instance.process,
+    version: instance.version,
+    unit: instance.unit,
     pid: numberOrNull(fields._PID),
     message: fields.MESSAGE ?? '',
     priority: numberOrNull(fields.PRIORITY),

@@ -1,12 +1,16 @@
 /**
  * `launcho logs` on the server: decides which instances' lines a request means (the process's
- * current version, or every version) and turns journalctl's output into NDJSON log lines.
+ * current version, or every version) and turns journalctl's output into NDJSON log lines. Lines
+ * are selected by journald's `_SYSTEMD_UNIT`, never by `LAUNCHO_PROCESS`/`LAUNCHO_VERSION`: any
+ * local user can write a journal entry with those fields (`logger --journald`), but not one from
+ * a launcho unit's cgroup.
  */
 import {LaunchoError} from '../errors.js'
 import type {DesiredState} from '../reconcile/desired.js'
+import {SLICE} from '../systemd/unit-name.js'
 import {ExportParser} from './export-parser.js'
 import type {Journal} from './journal.js'
-import {LOG_FIELDS, logEntryOf} from './log-entry.js'
+import {instanceOf, LOG_FIELDS, logEntryOf} from './log-entry.js'
 import type {LogsRequest} from './logs-request.js'
 import {resolveSince} from './since.js'
 
@@ -15,6 +19,9 @@ const KEEP = new Set(LOG_FIELDS)
 /** What to ask journalctl for, and which of its entries to drop. */
 export interface LogPlan {
   matches: string[]
+  /** Only lines written by an instance of this process (and of this version, when set) are kept. */
+  process: string
+  version?: string
   lines: number
   follow: boolean
   /** Entries before this (µs since the epoch) are dropped. */
@@ -34,16 +41,20 @@ export class LogService {
    */
   async plan(request: LogsRequest): Promise<LogPlan> {
     const sinceUs = request.since === undefined ? undefined : await resolveSince(request.since)
-    const base = {lines: request.lines, follow: request.follow, ...(sinceUs !== undefined ? {sinceUs} : {})}
-    const byProcess = `LAUNCHO_PROCESS=${request.process}`
+    const base = {process: request.process, lines: request.lines, follow: request.follow, ...(sinceUs !== undefined ? {sinceUs} : {})}
     const current = this.desired()?.get(request.process)
-    if (current) return {...base, matches: request.allVersions ? [byProcess] : [byProcess, `LAUNCHO_VERSION=${current.version}`]}
-    if (!(await this.journal.hasEntries([byProcess]))) {
+    if (current && !request.allVersions) return {...base, version: current.version, matches: [`_SYSTEMD_UNIT=${current.unit}`]}
+    const units = new Set(await this.journal.unitsOf(request.process))
+    if (current) units.add(current.unit)
+    if (units.size === 0) {
       throw new LaunchoError('not_found', `no process "${request.process}" in the target and no log lines of one in the journal`, {
         hint: '"launcho status" lists the processes; logs are found by the process name used in the target',
       })
     }
-    return {...base, matches: [byProcess]}
+    // A follow also shows versions started after it began, whose units are not known yet: it asks
+    // for every launcho instance's lines that name the process, and lines() keeps only its units'.
+    if (request.follow) return {...base, matches: [`_SYSTEMD_SLICE=${SLICE}`, `LAUNCHO_PROCESS=${request.process}`]}
+    return {...base, matches: [...units].map((unit) => `_SYSTEMD_UNIT=${unit}`)}
   }
 
   /**
@@ -59,7 +70,9 @@ export class LogService {
       let text = ''
       for (const fields of parser.push(chunk)) {
         if (plan.sinceUs !== undefined && Number(fields.__REALTIME_TIMESTAMP) < plan.sinceUs) continue
-        text += `${JSON.stringify(logEntryOf(fields))}\n`
+        const instance = instanceOf(fields)
+        if (!instance || instance.process !== plan.process || (plan.version !== undefined && instance.version !== plan.version)) continue
+        text += `${JSON.stringify(logEntryOf(fields, instance))}\n`
       }
       if (text !== '') yield Buffer.from(text)
     }

@@ -4,10 +4,10 @@
  * process and never waits for one process on behalf of another.
  */
 import type {Action} from '../rollout/rollout.js'
-import type {SystemdManager} from '../systemd/manager.js'
+import type {StartResult, SystemdManager} from '../systemd/manager.js'
 import {portVariable} from '../lb/ports.js'
 import {placeResources} from './place-resources.js'
-import {unitSpecOf} from './desired.js'
+import {unitSpecOf, type DesiredProcess} from './desired.js'
 import {failureReasonOf} from './failure-reason.js'
 import {prepareWorkDir, removeWorkDir} from './work-dir.js'
 import {removeEnvironmentFile} from './leftovers.js'
@@ -57,7 +57,17 @@ export async function perform(ctx: ReconcilerContext, systemd: SystemdManager, n
       ctx.tracker(name).recordFailedStart(now)
       const detail = ctx.monitor.snapshot(action.unit)?.lastResult?.detail
       ctx.monitor.unwatch(action.unit)
-      await systemd.restart(action.unit, ctx.timings.stopTimeoutMs + ctx.timings.startTimeoutMs)
+      const endJob = ctx.beginStartJob(name, action.unit)
+      try {
+        await systemd.restart(action.unit, ctx.timings.stopTimeoutMs + ctx.timings.startTimeoutMs)
+      } finally {
+        endJob()
+      }
+      if (superseded(ctx, name, action.unit) || ctx.cancellation(action.unit)) {
+        await ctx.cancellation(action.unit)
+        await stopUnits(ctx, systemd, name, [action.unit])
+        return reportSuperseded(ctx, name, action.unit)
+      }
       watchHealth(ctx, action.unit)
       events.add('restarted', `restarted unhealthy ${action.unit}${detail ? ` (${detail})` : ''}`, name)
       return
@@ -100,18 +110,29 @@ const stopReasons = {
   'rollout-failed': 'rollout failed',
 }
 
-async function start(ctx: ReconcilerContext, systemd: SystemdManager, name: string, process: import('./desired.js').DesiredProcess) {
+/**
+ * Starts the desired instance. Every way a start can fail — launcho's own preparation throwing,
+ * systemd refusing the unit, or its start job not succeeding — is told once, in status and an
+ * event, and launcho's next start waits for the start back-off. A failed start job also counts as
+ * a crash: systemd retries that unit itself until the crash policy holds it back. A newer desired
+ * state cancels the start (see Reconciler.setDesired).
+ */
+async function start(ctx: ReconcilerContext, systemd: SystemdManager, name: string, process: DesiredProcess) {
   const {spec, unit} = process
-  const ports = await ctx.registry.ports.allocate(unit, spec.receives)
-  ctx.registry.register(unit, name, ports, Date.now())
+  const endJob = ctx.beginStartJob(name, unit)
+  let result: StartResult
+  let ports: Record<string, number> = {}
   try {
+    ports = await ctx.registry.ports.allocate(unit, spec.receives)
+    ctx.registry.register(unit, name, ports, Date.now())
     const workDir = spec.cwd ?? ctx.stateDir.instanceDir(unit)
     if (spec.cwd === undefined) await prepareWorkDir(workDir, spec.uid, spec.gid)
     if (ctx.resources) await placeResources(workDir, spec.resources, ctx.resources, {user: spec.uid, group: spec.gid})
     const portEnv = Object.fromEntries(Object.entries(ports).map(([service, port]) => [portVariable(service), String(port)]))
     const environmentFile = ctx.stateDir.environmentFile(unit)
     await writeFileAtomic(environmentFile, renderEnvironmentFile(spec.env), 0o600)
-    const result = await systemd.start(unitSpecOf(process, {workingDirectory: workDir, environmentFile, ports: portEnv}, ctx.timings))
+    // Checked right before the call: a cancel sent after it reaches systemd after the start.
+    result = superseded(ctx, name, unit) ? 'canceled' : await systemd.start(unitSpecOf(process, {workingDirectory: workDir, environmentFile, ports: portEnv}, ctx.timings))
     if (result === 'exists') {
       // systemd runs it already (a listing did not show it): not a failed start. The next pass
       // adopts it with the ports its environment names; the ones allocated here are released.
@@ -119,24 +140,54 @@ async function start(ctx: ReconcilerContext, systemd: SystemdManager, name: stri
       ctx.logger.info({process: name, unit}, 'systemd has this unit already (UnitExists); adopting it on the next pass')
       return
     }
-    watchHealth(ctx, unit)
-    if (result === 'done') {
-      ctx.logger.info({process: name, unit, ports}, 'started')
-      ctx.events.add('started', `started ${unit}${Object.keys(ports).length ? ` (${describePorts(ports)})` : ''}`, name)
-      return
-    }
-    const tracker = ctx.tracker(name)
-    tracker.recordFailedStart(Date.now())
-    const reason = (await failureReasonOf(ctx, unit, name)) ?? `start job ${result}`
-    tracker.lastFailure = {at: Date.now(), unit, reason}
-    ctx.logger.warn({process: name, unit, reason}, 'start failed')
-    ctx.events.add('start-failed', `${unit} failed to start: ${reason}`, name)
   } catch (error) {
+    // Nothing is removed: the unit may exist after all (a D-Bus reply lost); the sweep of
+    // leftovers removes its files once systemd has no such unit.
     ctx.registry.forget(unit)
-    throw error
+    if (superseded(ctx, name, unit)) return reportSuperseded(ctx, name, unit)
+    return startFailed(ctx, name, unit, (error as Error).message)
   } finally {
+    endJob()
     ctx.registry.started(unit)
   }
+  if (superseded(ctx, name, unit) || ctx.cancellation(unit)) {
+    await ctx.cancellation(unit)
+    await stopUnits(ctx, systemd, name, [unit])
+    return reportSuperseded(ctx, name, unit)
+  }
+  if (result === 'done') {
+    ctx.tracker(name).startSucceeded()
+    watchHealth(ctx, unit)
+    ctx.logger.info({process: name, unit, ports}, 'started')
+    ctx.events.add('started', `started ${unit}${Object.keys(ports).length ? ` (${describePorts(ports)})` : ''}`, name)
+    return
+  }
+  // systemd's words may reach the journal just after the job's end.
+  const reason =
+    (await failureReasonOf(ctx, unit, name)) ??
+    (await new Promise((resolve) => setTimeout(resolve, 250)).then(() => failureReasonOf(ctx, unit, name))) ??
+    `its start job ended: ${result}`
+  watchHealth(ctx, unit)
+  ctx.tracker(name).recordFailedStart(Date.now())
+  startFailed(ctx, name, unit, reason)
+}
+
+function superseded(ctx: ReconcilerContext, name: string, unit: string): boolean {
+  return ctx.desired.get(name)?.unit !== unit
+}
+
+function reportSuperseded(ctx: ReconcilerContext, name: string, unit: string): void {
+  ctx.logger.info({process: name, unit}, 'start canceled: superseded by a newer version')
+  ctx.events.add('stopped', `canceled the start of ${unit} (superseded by a newer version)`, name)
+}
+
+/** One log line and one event per failed start (repeats of the same event are folded). */
+function startFailed(ctx: ReconcilerContext, name: string, unit: string, reason: string): void {
+  const now = Date.now()
+  const retryAt = ctx.tracker(name).startFailed(now, {at: now, unit, reason})
+  ctx.logger.warn({process: name, unit, reason, retryInS: Number(((retryAt - now) / 1000).toFixed(1))}, 'start failed; retrying after a delay')
+  ctx.events.addOrFold('start-failed', `${unit} failed to start: ${reason}; retrying with a growing delay`, name)
+  ctx.wakeAt(retryAt)
 }
 
 function describePorts(ports: Record<string, number>): string {

@@ -34,4 +34,8 @@ export interface ReconcilerContext {
   syncBalancer(): Promise<void>
   /** Asks for a pass at (or soon after) this time. */
   wakeAt(at: number): void
+  /** Marks a start (or restart) job of `unit` in flight, which a newer desired state cancels; returns its end. */
+  beginStartJob(process: string, unit: string): () => void
+  /** The stop that canceled a superseded start of `unit`, while it runs. */
+  cancellation(unit: string): Promise<void> | undefined
 }

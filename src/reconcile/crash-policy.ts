@@ -2,7 +2,9 @@
  * launcho's own crash-loop policy. systemd restarts a dead instance after 100 ms (so a one-off
  * crash, or one while launcho is down, heals at once); when an instance crashes `threshold` times
  * within `window`, launcho stops it and starts it again after a delay that doubles up to `maxDelay`,
- * and forgets the loop once an instance has stayed up for `resetAfter`.
+ * and forgets the loop once an instance has stayed up for `resetAfter`. launcho's own next start
+ * after a failed one waits on the same doubling delay, until a start succeeds: a start that fails
+ * before systemd runs anything (no unit, so no crash to count) would otherwise be retried at once.
  */
 export interface CrashPolicyOptions {
   threshold: number
@@ -34,6 +36,8 @@ export interface CrashView {
   delayMs?: number
   crashesInWindow: number
   lastFailure?: Failure
+  /** The last start failed, and none has succeeded since. */
+  failingToStart: boolean
 }
 
 export class CrashTracker {
@@ -42,6 +46,7 @@ export class CrashTracker {
   private level = 0
   private retryAt = 0
   private delayMs = 0
+  private startFailures = 0
   lastFailure?: Failure
 
   constructor(private readonly options: CrashPolicyOptions = defaultCrashPolicy) {}
@@ -66,6 +71,28 @@ export class CrashTracker {
   /** A start job that failed (missing binary, unknown user, missing cwd…) counts as a crash. */
   recordFailedStart(now: number): void {
     this.crashes.push(now)
+  }
+
+  /**
+   * A start that failed: launcho's preparation threw (work dir, resources, environment file),
+   * systemd refused the unit, or its start job did not succeed. launcho's next start of the process
+   * waits 1 s, then 2 s, 4 s … up to the maximum; returns when to try again.
+   */
+  startFailed(now: number, failure: Failure): number {
+    this.lastFailure = failure
+    this.delayMs = Math.min(this.options.baseDelayMs * 2 ** this.startFailures, this.options.maxDelayMs)
+    this.startFailures += 1
+    this.retryAt = now + this.delayMs
+    return this.retryAt
+  }
+
+  startSucceeded(): void {
+    this.startFailures = 0
+  }
+
+  /** A new version is desired: it may start at once (a further failure still doubles the delay). */
+  versionChanged(): void {
+    this.retryAt = 0
   }
 
   forget(unit: string): void {
@@ -100,9 +127,10 @@ export class CrashTracker {
     return {
       looping: this.level > 0,
       ...(held ? {retryAt: this.retryAt} : {}),
-      ...(this.level > 0 ? {delayMs: this.delayMs} : {}),
+      ...(this.level > 0 || this.startFailures > 0 ? {delayMs: this.delayMs} : {}),
       crashesInWindow: this.crashes.filter((at) => now - at < this.options.windowMs).length,
       ...(this.lastFailure ? {lastFailure: this.lastFailure} : {}),
+      failingToStart: this.startFailures > 0,
     }
   }
 }

@@ -2,8 +2,9 @@
  * The level-triggered loop: compares the desired state with the `launcho-*` units systemd runs and
  * acts on the difference, through the rollout state machine (src/rollout/rollout.ts). It runs on
  * every systemd signal about a launcho unit, every health change, and a periodic resync. Work is
- * per process: one process's slow `before` or failing start never holds up another's, and an
- * exception is logged and the loop goes on.
+ * per process: one process's slow `before` or failing start never holds up another's. An action
+ * that throws is logged and that process's next action waits for a growing delay; a newer desired
+ * state cancels a start still in flight for a version no longer desired.
  */
 import {readdir} from 'node:fs/promises'
 import {join} from 'node:path'
@@ -28,6 +29,7 @@ import {perform, watchHealth} from './actions.js'
 import type {FailedRollout, ReconcilerContext} from './context.js'
 import {CrashTracker, defaultCrashPolicy, type CrashPolicyOptions} from './crash-policy.js'
 import {checkContextOf, type DesiredProcess, type DesiredState, type UnitTimings} from './desired.js'
+import {RetryBackoff} from './retry-backoff.js'
 import {removeWorkDir} from './work-dir.js'
 import {LeftoverSweep, removeEnvironmentFile} from './leftovers.js'
 import {noticeCrashes} from './crash-watch.js'
@@ -63,6 +65,12 @@ export class Reconciler implements ReconcilerContext {
   /** Per process, the sequence number of its last action's end (see `pass`). */
   private readonly actionEnded = new Map<string, number>()
   private actionsEnded = 0
+  /** Processes whose last action threw, and when their next may run. */
+  private readonly retries = new Map<string, RetryBackoff>()
+  private balancerRetry?: RetryBackoff
+  /** Per process, the unit whose start (or restart) job is in flight. */
+  private readonly startJobs = new Map<string, string>()
+  private readonly cancellations = new Map<string, Promise<void>>()
   private pending = false
   private running?: Promise<void>
   private wakeTimer?: NodeJS.Timeout
@@ -126,13 +134,52 @@ export class Reconciler implements ReconcilerContext {
   }
 
   setDesired(desired: DesiredState, services: ServiceSpec[] = this.services): void {
+    const previous = this.desired
     this.desired = desired
     this.services = services
     this.desiredKnown = true
     for (const [name, failed] of this.failedRollouts) {
       if (desired.get(name)?.version !== failed.version) this.failedRollouts.delete(name)
     }
+    for (const [name, process] of desired) {
+      if (previous.get(name)?.version === process.version) continue
+      this.trackers.get(name)?.versionChanged()
+      this.retries.delete(name)
+    }
+    for (const [name, unit] of this.startJobs) {
+      if (desired.get(name)?.unit !== unit) this.cancelStart(name, unit)
+    }
     this.kick()
+  }
+
+  beginStartJob(process: string, unit: string): () => void {
+    this.startJobs.set(process, unit)
+    return () => {
+      if (this.startJobs.get(process) === unit) this.startJobs.delete(process)
+    }
+  }
+
+  cancellation(unit: string): Promise<void> | undefined {
+    return this.cancellations.get(unit)
+  }
+
+  /**
+   * Stops a unit whose start job is still running (a `before` that hangs, a slow start) for a
+   * version no longer desired: StopUnit replaces the pending start job, whose waiter then gets
+   * `canceled`, so the newer version starts now instead of after the start timeout.
+   */
+  private cancelStart(process: string, unit: string): void {
+    const systemd = this.options.systemd()
+    if (!systemd || this.cancellations.has(unit)) return
+    this.logger.info({process, unit}, 'canceling the start of a superseded version')
+    const stop = systemd
+      .stop(unit, this.options.timings.stopTimeoutMs)
+      .then(
+        () => undefined,
+        (error: Error) => this.logger.warn({process, unit, err: error.message}, 'could not cancel the start of a superseded version'),
+      )
+      .finally(() => this.cancellations.delete(unit))
+    this.cancellations.set(unit, stop)
   }
 
   getDesired(): DesiredState {
@@ -190,13 +237,26 @@ export class Reconciler implements ReconcilerContext {
       const tables = this.tables()
       const key = JSON.stringify(tables)
       if (key === this.lastTables) return
-      await balancer.sync(tables)
-      this.lastTables = key
+      const now = Date.now()
+      if (this.balancerRetry && !this.balancerRetry.ready(now)) return this.wakeAt(this.balancerRetry.retryAt)
+      try {
+        await balancer.sync(tables)
+        this.lastTables = key
+        this.balancerRetry = undefined
+      } catch (error) {
+        this.balancerRetry ??= this.backoff()
+        const retryAt = this.balancerRetry.failed(Date.now())
+        this.logger.error({err: (error as Error).message, retryInS: Number(((retryAt - Date.now()) / 1000).toFixed(1))}, 'load balancer sync failed; retrying after a delay')
+        this.wakeAt(retryAt)
+      }
     }
     this.balancerChain = this.balancerChain.then(run, run)
-    return this.balancerChain.catch((error: Error) => {
-      this.logger.error({err: error.message}, 'load balancer sync failed; retrying on the next pass')
-    })
+    return this.balancerChain
+  }
+
+  private backoff(): RetryBackoff {
+    const policy = this.options.crashPolicy ?? defaultCrashPolicy
+    return new RetryBackoff(policy.baseDelayMs, policy.maxDelayMs)
   }
 
   tables(): ServiceTable[] {
@@ -224,8 +284,16 @@ export class Reconciler implements ReconcilerContext {
     const byName = new Map(observed.map((unit) => [unit.name, unit]))
     for (const name of new Set([...this.desired.keys(), ...byProcess.keys()])) {
       if (this.busy.has(name) || unknown.has(name) || newer(name)) continue
+      const wanted = this.desired.get(name)
+      // Running under systemd (also after systemd's own retry of a failed start): the start worked.
+      if (wanted && byName.get(wanted.unit)?.activeState === 'active') this.trackers.get(name)?.startSucceeded()
+      const retry = this.retries.get(name)
+      if (retry && !retry.ready(now)) {
+        this.wakeAt(retry.retryAt)
+        continue
+      }
       const action = planRollout({
-        desired: this.desired.get(name),
+        desired: wanted,
         units: byProcess.get(name) ?? [],
         facts: (unit) => this.registry.facts(byName.get(unit)!),
         crash: this.tracker(name),
@@ -237,10 +305,17 @@ export class Reconciler implements ReconcilerContext {
       if (action.kind === 'none' || action.kind === 'wait') continue
       this.busy.add(name)
       void perform(this, systemd, name, action)
-        .catch((error: Error) => {
-          this.logger.error({process: name, action: action.kind, err: error.message}, 'action failed')
-          this.events.add('error', `${action.kind} failed: ${error.message}`, name)
-        })
+        .then(
+          () => this.retries.delete(name),
+          (error: Error) => {
+            const retry = this.retries.get(name) ?? this.backoff()
+            this.retries.set(name, retry)
+            const retryAt = retry.failed(Date.now())
+            this.logger.error({process: name, action: action.kind, err: error.message, retryInS: Number(((retryAt - Date.now()) / 1000).toFixed(1))}, 'action failed; retrying after a delay')
+            this.events.addOrFold('error', `${action.kind} failed: ${error.message}; retrying with a growing delay`, name)
+            this.wakeAt(retryAt)
+          },
+        )
         .finally(() => {
           this.busy.delete(name)
           this.actionEnded.set(name, ++this.actionsEnded)
@@ -309,6 +384,9 @@ export class Reconciler implements ReconcilerContext {
   private forgetGone(byProcess: Map<string, ObservedUnit[]>, unknown: Set<string>): void {
     for (const name of this.trackers.keys()) {
       if (!this.desired.has(name) && !byProcess.has(name) && !this.busy.has(name) && !unknown.has(name)) this.trackers.delete(name)
+    }
+    for (const name of this.retries.keys()) {
+      if (!this.desired.has(name) && !byProcess.has(name) && !this.busy.has(name) && !unknown.has(name)) this.retries.delete(name)
     }
   }
 

@@ -8,7 +8,7 @@ import type {FailedRollout} from './context.js'
 import type {CrashTracker, Failure} from './crash-policy.js'
 import type {DesiredState} from './desired.js'
 
-export type ProcessState = 'running' | 'starting' | 'crash-looping' | 'stopping' | 'pending' | 'rolling-out' | 'rollout-failed'
+export type ProcessState = 'running' | 'starting' | 'failing-to-start' | 'crash-looping' | 'stopping' | 'pending' | 'rolling-out' | 'rollout-failed'
 
 export interface InstanceStatus {
   unit: string
@@ -68,6 +68,7 @@ export function buildStatus(sources: StatusSources, observed: Array<ObservedUnit
     const current = units.find((unit) => unit.name === wanted?.unit)
     const failed = sources.failedRollouts.get(name)
     let state = stateOf(wanted !== undefined, current, crash.looping)
+    if (wanted && crash.failingToStart && !crash.looping && current?.activeState !== 'active') state = 'failing-to-start'
     if (failed && failed.version === wanted?.version) state = 'rollout-failed'
     else if (state === 'running' && units.length > 1) state = 'rolling-out'
     return {

@@ -42,4 +42,27 @@ describe('crash policy', () => {
     assert.equal(tracker.view(230_000).looping, false)
     assert.equal(tracker.hold(230_000) - 230_000, 1_000)
   })
+
+  it('holds a failed start back at once, doubling up to the cap, until a start succeeds', () => {
+    const tracker = new CrashTracker({threshold: 3, windowMs: 10_000, baseDelayMs: 1_000, maxDelayMs: 5_000, resetAfterMs: 30_000})
+    const failure = (at: number) => ({at, unit, reason: 'could not place resource'})
+    const delays = [0, 1, 2, 3, 4].map(() => tracker.startFailed(100_000, failure(100_000)) - 100_000)
+    assert.deepEqual(delays, [1_000, 2_000, 4_000, 5_000, 5_000])
+    assert.equal(tracker.canStart(104_000), false)
+    assert.deepEqual(
+      {failing: tracker.view(104_000).failingToStart, looping: tracker.view(104_000).looping, retryAt: tracker.view(104_000).retryAt, reason: tracker.view(104_000).lastFailure?.reason},
+      {failing: true, looping: false, retryAt: 105_000, reason: 'could not place resource'},
+    )
+    tracker.startSucceeded()
+    assert.equal(tracker.view(106_000).failingToStart, false)
+    assert.equal(tracker.startFailed(200_000, failure(200_000)) - 200_000, 1_000, 'a success started the delay over')
+  })
+
+  it('lets a new version start at once, whatever the old one\'s delay', () => {
+    const tracker = new CrashTracker()
+    const retryAt = tracker.startFailed(0, {at: 0, unit, reason: 'x'})
+    assert.equal(tracker.canStart(retryAt - 1), false)
+    tracker.versionChanged()
+    assert.equal(tracker.canStart(1), true)
+  })
 })

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {PassThrough} from 'node:stream'
 import {describe, it} from 'node:test'
 import {LaunchoError} from '../../src/errors.js'
-import {isoMicros, logEntryOf, type LogEntry} from '../../src/logs/log-entry.js'
+import {instanceOf, isoMicros, logEntryOf, type LogEntry} from '../../src/logs/log-entry.js'
 import {printLogStream} from '../../src/logs/log-printer.js'
 import {formatLogLine, localTimeMs} from '../../src/logs/log-text.js'
 
@@ -27,12 +27,17 @@ async function print(chunks: Buffer[], json: boolean): Promise<{text: string; co
 }
 
 describe('log lines', () => {
-  it('builds an entry from journal fields, falling back to the unit name launcho gives', () => {
-    assert.deepEqual(
-      logEntryOf({__REALTIME_TIMESTAMP: '1795341601123456', LAUNCHO_PROCESS: 'web', LAUNCHO_VERSION: '3f9a1c2e', _PID: '42', PRIORITY: '6', MESSAGE: 'héllo'}),
-      {...entry, time: '2026-11-22T10:00:01.123456Z'},
-    )
+  it('builds an entry from journal fields, naming the instance by its unit', () => {
+    const fields = {__REALTIME_TIMESTAMP: '1795341601123456', _SYSTEMD_UNIT: 'launcho-web-3f9a1c2e.service', _PID: '42', PRIORITY: '6', MESSAGE: 'héllo'}
+    assert.deepEqual(logEntryOf(fields, instanceOf(fields)!), {...entry, time: '2026-11-22T10:00:01.123456Z'})
     assert.equal(isoMicros('1795341601000007'), '2026-11-22T10:00:01.000007Z')
+  })
+
+  it('takes the instance from journald\'s _SYSTEMD_UNIT only, never from fields a sender can write', () => {
+    const forged = {LAUNCHO_PROCESS: 'web', LAUNCHO_VERSION: '3f9a1c2e', UNIT: 'launcho-web-3f9a1c2e.service', MESSAGE: 'x'}
+    assert.equal(instanceOf(forged), undefined)
+    assert.equal(instanceOf({...forged, _SYSTEMD_UNIT: 'session-3.scope'}), undefined)
+    assert.deepEqual(instanceOf({...forged, _SYSTEMD_UNIT: 'launcho-api-0123abcd.service'}), {process: 'api', version: '0123abcd', unit: 'launcho-api-0123abcd.service'})
   })
 
   it('shows time, instance and message, with control characters made visible', () => {

@@ -76,7 +76,7 @@ export function renderStatus(report: StatusReport, view: {width?: number; colour
   if (report.events.length > 0) {
     out.push('', 'Events:')
     for (const event of report.events) {
-      out.push(`  ${localTime(event.time)}  ${event.kind.padEnd(14)} ${event.process ? `${event.process}: ` : ''}${event.message}`)
+      out.push(`  ${localTime(event.time)}  ${event.kind.padEnd(14)} ${event.process ? `${event.process}: ` : ''}${event.message}${event.repeated ? ` (${event.repeated} times)` : ''}`)
     }
   }
   return out.join('\n')

@@ -22,8 +22,11 @@ export type ChildRequest =
  * header: a request line, then one header byte per interval (never finishing the headers).
  * body: complete headers without a token for a 1 MB body, then one body byte per interval.
  * silent: TCP connect, then nothing at all (not even a TLS ClientHello).
+ * tls-silent: a complete TLS handshake, then nothing.
+ * half-line: a TLS handshake and half a header line, then nothing.
+ * late-hello: TCP connect, the TLS handshake only after `intervalMs`, then nothing.
  */
-export type SlowMode = 'header' | 'body' | 'silent'
+export type SlowMode = 'header' | 'body' | 'silent' | 'tls-silent' | 'half-line' | 'late-hello'
 
 export interface HttpsCall {
   port: number
@@ -163,23 +166,41 @@ async function slowloris(port: number, sockets: number, seconds: number, interva
   let handshaken = 0
   const all = Array.from({length: sockets}, (_, i) =>
     new Promise<void>((resolve) => {
-      const socket = mode === 'silent' ? netConnect({host: '127.0.0.1', port}) : tlsConnect({host: '127.0.0.1', port, rejectUnauthorized: false})
+      const plain = mode === 'silent' || mode === 'late-hello'
+      const socket = plain ? netConnect({host: '127.0.0.1', port}) : tlsConnect({host: '127.0.0.1', port, rejectUnauthorized: false})
       let timer: NodeJS.Timeout | undefined
       const end = setTimeout(() => {
         clearInterval(timer)
         socket.destroy()
         resolve()
       }, seconds * 1000)
-      socket.once(mode === 'silent' ? 'connect' : 'secureConnect', () => {
+      if (mode === 'late-hello') {
+        socket.once('connect', () => {
+          timer = setTimeout(() => {
+            const secure = tlsConnect({socket, rejectUnauthorized: false})
+            secure.once('secureConnect', () => handshaken++)
+            secure.on('error', () => {})
+            secure.resume()
+          }, intervalMs)
+        })
+      }
+      socket.once(plain ? 'connect' : 'secureConnect', () => {
+        if (mode === 'late-hello') return
         handshaken++
-        if (mode === 'silent') return
+        if (mode === 'silent' || mode === 'tls-silent') return
+        if (mode === 'half-line') {
+          socket.write('GET /v1/ping HTTP/1.1\r\nHost: x\r\nX-Half: ab')
+          return
+        }
         socket.write(mode === 'header' ? 'GET /v1/ping HTTP/1.1\r\nHost: x\r\nX-Slow: ' : 'PUT /v1/target HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{')
         timer = setInterval(() => socket.write(mode === 'header' ? 'a' : ' '), intervalMs)
       })
-      socket.on('data', (chunk: Buffer) => {
-        const status = /^HTTP\/1\.1 (\d{3})/.exec(chunk.toString('latin1'))?.[1]
-        if (status) answers.push(status)
-      })
+      if (mode !== 'late-hello') {
+        socket.on('data', (chunk: Buffer) => {
+          const status = /^HTTP\/1\.1 (\d{3})/.exec(chunk.toString('latin1'))?.[1]
+          if (status) answers.push(status)
+        })
+      }
       socket.on('error', () => {})
       socket.on('close', () => {
         if (closedAt[i] === null && Date.now() - started < seconds * 1000) closedAt[i] = Date.now() - started
