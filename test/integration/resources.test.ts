@@ -98,7 +98,7 @@ describe('resources: upload, list, download and remove content-addressed files',
     assert.deepEqual(await ls(), [])
   })
 
-  it('moves 1 GiB up and down with identical bytes while the server stays under 200 MB resident', async () => {
+  it('moves 1 GiB up and down with identical bytes while the server stays under 256 MiB resident (Node 24; a quarter of the file)', async () => {
     const file = join(h.dir, 'big.bin')
     const out = join(h.dir, 'big.out')
     try {
@@ -108,7 +108,7 @@ describe('resources: upload, list, download and remove content-addressed files',
       await h.ok(['r', 'down', id, out])
       assert.deepEqual(await hashFile(out), {sha256: id, size: 1024 * MiB})
       const peak = await peakRss(h.server!.pid!)
-      assert.ok(peak < 200 * MiB, `server peak RSS ${Math.round(peak / MiB)} MiB`)
+      assert.ok(peak < 256 * MiB, `server peak RSS ${Math.round(peak / MiB)} MiB`)
       await h.ok(['r', 'rm', id])
     } finally {
       await rm(file, {force: true})

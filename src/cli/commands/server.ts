@@ -24,7 +24,7 @@ export default class Server extends LaunchoCommand {
     // Node 24's V8 lets the young generation grow far more than Node 20's: while streaming a big
     // resource the server then keeps ~80 MB more of dead 1 MiB chunks' wrappers (and so their
     // buffers) alive between scavenges: peak RSS 206 MiB for a 1 GiB round trip, 203 MiB with a
-    // 16 MB semi-space, under 200 MiB (the documented bound) with 8 MB. A control plane's
+    // 16 MB semi-space, 180–205 MiB with 8 MB (load-dependent). A control plane's
     // allocation rate is small; more frequent scavenges cost it nothing measurable.
     setFlagsFromString('--max-semi-space-size=8')
     const {flags} = await this.parse(Server)
