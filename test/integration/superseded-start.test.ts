@@ -24,11 +24,12 @@ describe('a newer target supersedes a start that hangs', () => {
   const processesOf = async (unit: string) =>
     (await h.inside(['sh', '-c', `grep -l '/${unit}' /proc/[0-9]*/cgroup 2>/dev/null || true`])).split('\n').filter(Boolean)
   const stuckStart = async () =>
+    // Any of web's instances: during a rollout the old one is listed beside the stuck new one.
     waitFor('web stuck in its before', async () => {
-      const unit = (await web())?.instances[0]?.unit
-      if (!unit) return undefined
-      const props = await h.unit(unit, ['ActiveState', 'SubState'])
-      return props.SubState === 'start-pre' && unit
+      for (const {unit} of (await web())?.instances ?? []) {
+        if ((await h.unit(unit, ['SubState'])).SubState === 'start-pre') return unit
+      }
+      return undefined
     }, 15_000, 100)
 
   it('starts the newer version at once, and leaves nothing of the superseded one', async (t) => {
