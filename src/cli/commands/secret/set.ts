@@ -19,7 +19,8 @@ export default class SecretSet extends ClientCommand {
   ]
   static override args = {
     name: Args.string({description: 'secret name', required: true}),
-    value: Args.string({description: 'the value (omit to read --from-file or stdin)'}),
+    // ignoreStdin: oclif would otherwise read a piped value itself, line by line (\r becomes \n).
+    value: Args.string({description: 'the value (omit to read --from-file or stdin)', ignoreStdin: true}),
   }
   static override flags = {
     'from-file': Flags.string({description: 'read the value from this file (taken as is)'}),
