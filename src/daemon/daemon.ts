@@ -50,7 +50,7 @@ export async function startDaemon(config: ServerConfig, logger: Logger, redactor
   const events = new EventLog(500, (text) => redactor.redact(text))
   const journal = new Journal(config.journalRoot)
   let reconciler: Reconciler | undefined
-  const systemd = new SystemdConnection(logger, () => reconciler?.kick())
+  const systemd = new SystemdConnection(logger, (unit, change) => reconciler?.onUnitChanged(unit, change))
   await systemd.connect()
   const balancer = await createBalancer(config.lb, {stateDir, systemd, logger})
   /** Known once the API listens (the configured port may be 0). */

@@ -98,7 +98,7 @@ export async function perform(ctx: ReconcilerContext, systemd: SystemdManager, n
       const seconds = ((retryAt - Date.now()) / 1000).toFixed(1)
       logger.warn({process: name, unit: action.unit, retryInS: Number(seconds), reason}, 'crash-looping; holding back')
       events.add('crash-looping', `${action.unit} is crash-looping${reason ? ` (${reason})` : ''}; next start in ${seconds}s`, name)
-      ctx.wakeAt(retryAt)
+      ctx.wakeAt(retryAt, name)
     }
   }
 }
@@ -187,7 +187,7 @@ function startFailed(ctx: ReconcilerContext, name: string, unit: string, reason:
   const retryAt = ctx.tracker(name).startFailed(now, {at: now, unit, reason})
   ctx.logger.warn({process: name, unit, reason, retryInS: Number(((retryAt - now) / 1000).toFixed(1))}, 'start failed; retrying after a delay')
   ctx.events.addOrFold('start-failed', `${unit} failed to start: ${reason}; retrying with a growing delay`, name)
-  ctx.wakeAt(retryAt)
+  ctx.wakeAt(retryAt, name)
 }
 
 function describePorts(ports: Record<string, number>): string {

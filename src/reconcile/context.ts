@@ -32,8 +32,8 @@ export interface ReconcilerContext {
   healthCheckOf(process: DesiredProcess, ports: Record<string, number>): {check: HealthCheck; policy: HealthPolicy} | undefined
   /** Makes the balancer match the registry now (serialized, idempotent). */
   syncBalancer(): Promise<void>
-  /** Asks for a pass at (or soon after) this time. */
-  wakeAt(at: number): void
+  /** Reconciles this process again at (or soon after) this time. */
+  wakeAt(at: number, process: string): void
   /** Marks a start (or restart) job of `unit` in flight, which a newer desired state cancels; returns its end. */
   beginStartJob(process: string, unit: string): () => void
   /** The stop that canceled a superseded start of `unit`, while it runs. */

@@ -1,10 +1,16 @@
 /**
- * The level-triggered loop: compares the desired state with the `launcho-*` units systemd runs and
- * acts on the difference, through the rollout state machine (src/rollout/rollout.ts). It runs on
- * every systemd signal about a launcho unit, every health change, and a periodic resync. Work is
- * per process: one process's slow `before` or failing start never holds up another's. An action
- * that throws is logged and that process's next action waits for a growing delay; a newer desired
- * state cancels a start still in flight for a version no longer desired.
+ * The level-triggered core: one reconcile per process key, run by a work queue (work-queue.ts) —
+ * kicked by systemd's signals about the process's units, its health changes, target changes and
+ * a periodic resync. A reconcile is idempotent: look (a listing of the `launcho-*` units that began
+ * after the key's last kick and last action), compare (the rollout state machine,
+ * src/rollout/rollout.ts), act (one action), and say what next (done, look again after a time, or
+ * retry: the queue backs off a key whose reconcile threw, 100 ms doubling to 60 s). One process's
+ * slow `before` or failing start never holds up another's; a newer desired state cancels a start
+ * still in flight for a version no longer desired.
+ *
+ * Listings are shared: a listing serves every key kicked before it began, so 1000 kicked keys cost
+ * one or two listings, not 1000. What a listing tells about all processes (adoption of running
+ * units after a restart, crashes systemd restarted, leftovers) is taken in once per listing.
  */
 import {readdir} from 'node:fs/promises'
 import {join} from 'node:path'
@@ -33,6 +39,9 @@ import {RetryBackoff} from './retry-backoff.js'
 import {removeWorkDir} from './work-dir.js'
 import {LeftoverSweep, removeEnvironmentFile} from './leftovers.js'
 import {noticeCrashes} from './crash-watch.js'
+import {after, done, terminal, WorkQueue, type Outcome} from './work-queue.js'
+import {LaunchoError} from '../errors.js'
+import type {UnitChange} from '../systemd/manager.js'
 
 export interface ReconcilerOptions {
   systemd: () => SystemdManager | undefined
@@ -51,6 +60,33 @@ export interface ReconcilerOptions {
   execRunner?: ExecRunner
 }
 
+/** Keys reconciled at once: enough that 1000 processes start about as fast as systemd takes them. */
+const CONCURRENCY = 32
+/** A draining instance's connections are counted this often, so it stops soon after its last one ends. */
+const DRAIN_WATCH_MS = 250
+const RETRY_BASE_MS = 100
+const RETRY_MAX_MS = 60_000
+
+/** One look at systemd, shared by every key kicked before it began. */
+interface Observation {
+  /** Its place in the sequence of kicks, action ends and listings (see Reconciler.seq). */
+  seq: number
+  listing: UnitListing
+  byProcess: Map<string, ObservedUnit[]>
+  byName: Map<string, ObservedUnit>
+  unknown: Set<string>
+}
+
+/** An action that threw, named for the log and the events. */
+class ActionFailed extends Error {
+  constructor(
+    readonly action: string,
+    cause: Error,
+  ) {
+    super(cause.message, {cause})
+  }
+}
+
 export class Reconciler implements ReconcilerContext {
   desired: DesiredState = new Map()
   /** False until a desired state was set: with none (e.g. an unreadable stored target) nothing is touched. */
@@ -60,26 +96,33 @@ export class Reconciler implements ReconcilerContext {
   readonly registry: InstanceRegistry
   readonly monitor: HealthMonitor
   private readonly trackers = new Map<string, CrashTracker>()
-  private readonly busy = new Set<string>()
+  private readonly queue: WorkQueue<string>
   private readonly sweep: LeftoverSweep
-  /** Per process, the sequence number of its last action's end (see `pass`). */
-  private readonly actionEnded = new Map<string, number>()
-  private actionsEnded = 0
-  /** Processes whose last action threw, and when their next may run. */
-  private readonly retries = new Map<string, RetryBackoff>()
+  /**
+   * One counter orders kicks, action ends and listing starts: a key may use a listing whose `seq`
+   * is above both its last kick and its last action's end (it shows everything they changed).
+   */
+  private seq = 0
+  private readonly kickedAt = new Map<string, number>()
+  private readonly actionEndedAt = new Map<string, number>()
+  private latest?: {seq: number; observation: Promise<Observation>}
+  private listing?: Promise<Observation>
+  private nextListing?: Promise<Observation>
+  /** Per process, files of its instances that no longer exist, to remove in its own reconcile. */
+  private readonly leftovers = new Map<string, string[]>()
+  /** The newest listing whose bookkeeping (adoption, crashes) was taken in. */
+  private appliedSeq = 0
   private balancerRetry?: RetryBackoff
+  private balancerTimer?: NodeJS.Timeout
   /** Per process, the unit whose start (or restart) job is in flight. */
   private readonly startJobs = new Map<string, string>()
   private readonly cancellations = new Map<string, Promise<void>>()
-  private pending = false
-  private running?: Promise<void>
-  private wakeTimer?: NodeJS.Timeout
-  private wakeTime = Number.POSITIVE_INFINITY
   private resyncTimer?: NodeJS.Timeout
-  /** The next pass is the periodic resync (the listing re-reads some units as a safety net). */
+  /** The next listing is the periodic resync (it re-reads some units as a safety net). */
   private resyncDue = true
-  /** Back-off of the extra pass asked for while some units cannot be read. */
+  /** Back-off of the extra look asked for while some units cannot be read. */
   private unknownRetryMs = 0
+  private sweeping?: Promise<void>
   private stopped = false
   private balancerChain: Promise<void> = Promise.resolve()
   private lastTables = ''
@@ -92,6 +135,17 @@ export class Reconciler implements ReconcilerContext {
       {probe: createProber(execRunner)},
     )
     this.sweep = new LeftoverSweep(options.logger)
+    this.queue = new WorkQueue<string>({
+      concurrency: CONCURRENCY,
+      baseDelayMs: RETRY_BASE_MS,
+      maxDelayMs: RETRY_MAX_MS,
+      reconcile: (name) => this.reconcile(name),
+      onError: (name, error, retryInMs) => this.actionThrew(name, error, retryInMs),
+      onTerminal: (name, reason) => {
+        this.logger.error({process: name, reason}, 'cannot run this process until the target changes')
+        this.events.add('error', `${reason}; not retried until the target changes`, name)
+      },
+    })
   }
 
   get logger(): Logger {
@@ -117,19 +171,18 @@ export class Reconciler implements ReconcilerContext {
   }
 
   start(): void {
-    this.resyncTimer = setInterval(() => {
-      this.resyncDue = true
-      this.kick()
-    }, this.options.resyncMs)
-    this.kick()
+    this.resyncTimer = setInterval(() => this.resync(), this.options.resyncMs)
+    this.resync()
   }
 
   async stop(): Promise<void> {
     this.stopped = true
     clearInterval(this.resyncTimer)
-    clearTimeout(this.wakeTimer)
+    clearTimeout(this.balancerTimer)
+    this.queue.stop()
     this.monitor.close()
-    await this.running
+    await this.queue.idle()
+    await this.sweeping
     await this.balancerChain
   }
 
@@ -137,19 +190,75 @@ export class Reconciler implements ReconcilerContext {
     const previous = this.desired
     this.desired = desired
     this.services = services
+    const first = !this.desiredKnown
     this.desiredKnown = true
     for (const [name, failed] of this.failedRollouts) {
       if (desired.get(name)?.version !== failed.version) this.failedRollouts.delete(name)
     }
-    for (const [name, process] of desired) {
-      if (previous.get(name)?.version === process.version) continue
-      this.trackers.get(name)?.versionChanged()
-      this.retries.delete(name)
-    }
     for (const [name, unit] of this.startJobs) {
       if (desired.get(name)?.unit !== unit) this.cancelStart(name, unit)
     }
-    this.kick()
+    if (first) return this.resync()
+    for (const name of new Set([...previous.keys(), ...desired.keys()])) {
+      if (previous.get(name)?.version === desired.get(name)?.version) continue
+      this.trackers.get(name)?.versionChanged()
+      this.kickedAt.set(name, ++this.seq)
+      // A new version: a retry back-off or a terminal problem of the old one no longer applies.
+      this.queue.reset(name)
+    }
+    // Services may have changed without any version (an address moved).
+    void this.syncBalancer()
+  }
+
+  /** A systemd signal about a launcho unit (or, with no unit, about everything: a reconnect). */
+  onUnitChanged(unit?: string, change?: UnitChange): void {
+    if (this.stopped) return
+    if (unit === undefined) return this.resync()
+    const id = parseUnitName(unit)
+    if (!id) return
+    if (change && (change.mainPid === 0 || (change.activeState !== undefined && change.activeState !== 'active'))) this.mainProcessGone(unit)
+    this.kick(id.process)
+  }
+
+  /**
+   * systemd says an instance's main process is gone (it died, or is being stopped): out of the
+   * balancer now, before any health check could notice; it rejoins once it is healthy again.
+   */
+  private mainProcessGone(unit: string): void {
+    const record = this.registry.get(unit)
+    if (record?.membership !== 'in') return
+    this.registry.setMembership(unit, 'out', Date.now())
+    const desired = this.desired.get(record.process)
+    // Its next process must pass its checks before it serves again.
+    if (desired?.unit === unit && desired.spec.health) {
+      this.monitor.unwatch(unit)
+      watchHealth(this, unit)
+    }
+    this.logger.warn({process: record.process, unit}, 'main process gone; out of the balancer until it is healthy again')
+    this.events.add('rechecking', `${unit} left the balancer: its main process is gone; its next one serves once healthy`, record.process)
+    void this.syncBalancer()
+  }
+
+  /** Asks for a reconcile of this process with a look at systemd taken after now. */
+  kick(process?: string): void {
+    if (this.stopped) return
+    if (process === undefined) return this.resync()
+    this.kickedAt.set(process, ++this.seq)
+    this.queue.add(process)
+  }
+
+  /** Every known process, with a fresh listing (which also finds units of processes no longer desired). */
+  private resync(): void {
+    if (this.stopped || !this.desiredKnown) return
+    this.resyncDue = true
+    const seq = ++this.seq
+    for (const name of this.desired.keys()) {
+      this.kickedAt.set(name, seq)
+      this.queue.add(name)
+    }
+    // Processes only systemd knows of (removed from the target, or run by an earlier target)
+    // are queued by the listing itself.
+    void this.observe(seq).catch((error: Error) => this.logger.warn({err: error.message}, 'could not list the units; trying again on the next resync'))
   }
 
   beginStartJob(process: string, unit: string): () => void {
@@ -186,6 +295,11 @@ export class Reconciler implements ReconcilerContext {
     return this.desired
   }
 
+  /** Why a process cannot run until the target changes, if so. */
+  terminalProblem(process: string): string | undefined {
+    return this.queue.terminalReason(process)
+  }
+
   tracker(process: string): CrashTracker {
     let tracker = this.trackers.get(process)
     if (!tracker) {
@@ -200,34 +314,10 @@ export class Reconciler implements ReconcilerContext {
     return check ? {check, policy: resolvePolicy(process.spec.health)} : undefined
   }
 
-  /** Asks for a pass soon; passes never overlap and kicks during one fold into the next. */
-  kick(): void {
-    if (this.stopped) return
-    this.pending = true
-    if (this.running) return
-    this.running = (async () => {
-      while (this.pending && !this.stopped) {
-        // Signals come in bursts (one start alone sends several): let a burst land, then look once.
-        await new Promise((resolve) => setTimeout(resolve, KICK_SETTLE_MS))
-        this.pending = false
-        try {
-          await this.pass()
-        } catch (error) {
-          this.logger.error({err: (error as Error).message}, 'reconcile pass failed; retrying on the next resync')
-        }
-      }
-      this.running = undefined
-    })()
-  }
-
-  wakeAt(at: number): void {
-    if (!Number.isFinite(at) || at >= this.wakeTime) return
-    clearTimeout(this.wakeTimer)
-    this.wakeTime = at
-    this.wakeTimer = setTimeout(() => {
-      this.wakeTime = Number.POSITIVE_INFINITY
-      this.kick()
-    }, Math.max(0, at - Date.now()) + 5)
+  /** Reconciles this process again at `at` (or sooner, if kicked). */
+  wakeAt(at: number, process?: string): void {
+    if (process === undefined || !Number.isFinite(at)) return
+    this.queue.addAt(process, at)
   }
 
   syncBalancer(): Promise<void> {
@@ -238,101 +328,169 @@ export class Reconciler implements ReconcilerContext {
       const key = JSON.stringify(tables)
       if (key === this.lastTables) return
       const now = Date.now()
-      if (this.balancerRetry && !this.balancerRetry.ready(now)) return this.wakeAt(this.balancerRetry.retryAt)
+      if (this.balancerRetry && !this.balancerRetry.ready(now)) return this.retryBalancerAt(this.balancerRetry.retryAt)
       try {
         await balancer.sync(tables)
         this.lastTables = key
         this.balancerRetry = undefined
       } catch (error) {
-        this.balancerRetry ??= this.backoff()
+        this.balancerRetry ??= new RetryBackoff(RETRY_BASE_MS * 10, RETRY_MAX_MS)
         const retryAt = this.balancerRetry.failed(Date.now())
         this.logger.error({err: (error as Error).message, retryInS: Number(((retryAt - Date.now()) / 1000).toFixed(1))}, 'load balancer sync failed; retrying after a delay')
-        this.wakeAt(retryAt)
+        this.retryBalancerAt(retryAt)
       }
     }
     this.balancerChain = this.balancerChain.then(run, run)
     return this.balancerChain
   }
 
-  private backoff(): RetryBackoff {
-    const policy = this.options.crashPolicy ?? defaultCrashPolicy
-    return new RetryBackoff(policy.baseDelayMs, policy.maxDelayMs)
+  private retryBalancerAt(at: number): void {
+    if (this.balancerTimer || this.stopped) return
+    this.balancerTimer = setTimeout(() => {
+      this.balancerTimer = undefined
+      void this.syncBalancer()
+    }, Math.max(0, at - Date.now()) + 5)
   }
 
   tables(): ServiceTable[] {
     return this.registry.tables(this.services, (host) => (host === 'localhost' ? '127.0.0.1' : host))
   }
 
-  private async pass(): Promise<void> {
+  /** One process: look, decide, act once, and say when to look again. */
+  private async reconcile(name: string): Promise<Outcome> {
     const systemd = this.options.systemd()
-    if (!systemd || !this.desiredKnown) return
-    const resync = this.resyncDue
-    this.resyncDue = false
-    // An action that ends while the listing is under way may have changed what it lists (a start
-    // done after the listing began is not in it): its process waits for the next pass.
-    const listedAfter = this.actionsEnded
-    const listing = await systemd.list({resync})
-    const observed = listing.units
-    const now = Date.now()
-    const unknown = this.unknownProcesses(listing, now)
-    noticeCrashes(this, observed, now)
-    const newer = (name: string) => (this.actionEnded.get(name) ?? 0) > listedAfter
-    const keep = [...listing.unknown.map((unit) => unit.name), ...this.registry.all().filter((r) => newer(r.process)).map((r) => r.unit)]
-    for (const record of this.registry.sync(observed, this.desired, now, keep)) watchHealth(this, record.unit)
-    await this.countDrainingConnections()
-    const byProcess = groupByProcess(observed)
-    const byName = new Map(observed.map((unit) => [unit.name, unit]))
-    for (const name of new Set([...this.desired.keys(), ...byProcess.keys()])) {
-      if (this.busy.has(name) || unknown.has(name) || newer(name)) continue
-      const wanted = this.desired.get(name)
-      // Running under systemd (also after systemd's own retry of a failed start): the start worked.
-      if (wanted && byName.get(wanted.unit)?.activeState === 'active') this.trackers.get(name)?.startSucceeded()
-      const retry = this.retries.get(name)
-      if (retry && !retry.ready(now)) {
-        this.wakeAt(retry.retryAt)
-        continue
-      }
-      const action = planRollout({
-        desired: wanted,
-        units: byProcess.get(name) ?? [],
-        facts: (unit) => this.registry.facts(byName.get(unit)!),
-        crash: this.tracker(name),
-        failedVersion: this.failedRollouts.get(name)?.version,
-        now,
-        policy: {drainTimeoutMs: this.options.drainTimeoutMs},
-      })
-      if (action.kind === 'wait') this.wakeAt(action.until)
-      if (action.kind === 'none' || action.kind === 'wait') continue
-      this.busy.add(name)
-      void perform(this, systemd, name, action)
-        .then(
-          () => this.retries.delete(name),
-          (error: Error) => {
-            const retry = this.retries.get(name) ?? this.backoff()
-            this.retries.set(name, retry)
-            const retryAt = retry.failed(Date.now())
-            this.logger.error({process: name, action: action.kind, err: error.message, retryInS: Number(((retryAt - Date.now()) / 1000).toFixed(1))}, 'action failed; retrying after a delay')
-            this.events.addOrFold('error', `${action.kind} failed: ${error.message}; retrying with a growing delay`, name)
-            this.wakeAt(retryAt)
-          },
-        )
-        .finally(() => {
-          this.busy.delete(name)
-          this.actionEnded.set(name, ++this.actionsEnded)
-          this.kick()
-        })
+    if (!systemd || !this.desiredKnown || this.stopped) return done
+    const observation = await this.observe(Math.max(this.kickedAt.get(name) ?? 0, this.actionEndedAt.get(name) ?? 0))
+    if (observation.unknown.has(name)) {
+      // The next try needs a new look, not this one again.
+      this.kickedAt.set(name, ++this.seq)
+      return after(this.unknownRetryMs)
     }
-    for (const [name, at] of this.actionEnded) if (at <= listedAfter) this.actionEnded.delete(name)
-    this.forgetGone(byProcess, unknown)
-    await this.syncBalancer()
-    if (this.busy.size === 0) await this.sweepLeftovers(listing)
+    await this.removeLeftovers(name, observation)
+    const wanted = this.desired.get(name)
+    const units = observation.byProcess.get(name) ?? []
+    if (!wanted && units.length === 0) return this.forget(name)
+    // Running under systemd (also after systemd's own retry of a failed start): the start worked.
+    if (wanted && observation.byName.get(wanted.unit)?.activeState === 'active') this.trackers.get(name)?.startSucceeded()
+    const draining = await this.countDrainingConnections(name)
+    const now = Date.now()
+    const action = planRollout({
+      desired: wanted,
+      units,
+      facts: (unit) => this.registry.facts(observation.byName.get(unit)!),
+      crash: this.tracker(name),
+      failedVersion: this.failedRollouts.get(name)?.version,
+      now,
+      policy: {drainTimeoutMs: this.options.drainTimeoutMs},
+    })
+    if (action.kind === 'none') return done
+    if (action.kind === 'wait') {
+      // While connections are counted, a drained instance stops soon after its last one ends.
+      return after(Math.min(action.until - now, draining ? DRAIN_WATCH_MS : Number.POSITIVE_INFINITY))
+    }
+    try {
+      await perform(this, systemd, name, action)
+    } catch (error) {
+      if (error instanceof LaunchoError && error.code === 'invalid_target') return terminal(`${action.kind} failed: ${error.message}`)
+      throw new ActionFailed(action.kind, error as Error)
+    } finally {
+      this.actionEndedAt.set(name, ++this.seq)
+    }
+    // What the action changed is seen by the next look (a fresh listing).
+    return after(0)
+  }
+
+  private actionThrew(name: string, error: Error, retryInMs: number): void {
+    const action = error instanceof ActionFailed ? error.action : 'reconcile'
+    this.logger.error({process: name, action, err: error.message, retryInS: Number((retryInMs / 1000).toFixed(1))}, 'action failed; retrying after a delay')
+    this.events.addOrFold('error', `${action} failed: ${error.message}; retrying with a growing delay`, name)
+  }
+
+  private forget(name: string): Outcome {
+    this.trackers.delete(name)
+    this.kickedAt.delete(name)
+    this.actionEndedAt.delete(name)
+    this.queue.forget(name)
+    return done
   }
 
   /**
-   * Processes with a unit whose state could not be read this pass: acting on them would start what
-   * runs or stop what is wanted, so they wait for a pass that can read them (soon, backing off).
+   * A listing that began after `seq`: the newest one if it did; else a new one — at most one is in
+   * flight, and keys that need a newer one share the next, begun when the one in flight ends.
    */
-  private unknownProcesses(listing: UnitListing, now: number): Set<string> {
+  private observe(seq: number): Promise<Observation> {
+    if (this.latest && this.latest.seq > seq) return this.latest.observation
+    if (!this.listing) return this.startListing()
+    this.nextListing ??= this.listing.then(
+      () => this.startListing(),
+      () => this.startListing(),
+    )
+    return this.nextListing
+  }
+
+  private startListing(): Promise<Observation> {
+    this.nextListing = undefined
+    const mine = ++this.seq
+    const observation = this.list(mine)
+    this.latest = {seq: mine, observation}
+    this.listing = observation
+    observation.then(
+      () => {
+        if (this.listing === observation) this.listing = undefined
+      },
+      () => {
+        if (this.listing === observation) this.listing = undefined
+        // A failed listing is not reused: the next key asks for a new one.
+        if (this.latest?.seq === mine) this.latest = undefined
+      },
+    )
+    return observation
+  }
+
+  private async list(seq: number): Promise<Observation> {
+    const systemd = this.options.systemd()
+    if (!systemd) throw new LaunchoError('systemd_failed', 'not connected to systemd', {hint: 'launcho reconnects and looks again'})
+    const resync = this.resyncDue
+    this.resyncDue = false
+    const listing = await systemd.list({resync})
+    const observation: Observation = {
+      seq,
+      listing,
+      byProcess: groupByProcess(listing.units),
+      byName: new Map(listing.units.map((unit) => [unit.name, unit])),
+      unknown: this.unknownProcesses(listing),
+    }
+    if (seq > this.appliedSeq) {
+      this.appliedSeq = seq
+      this.takeIn(observation, resync)
+    }
+    return observation
+  }
+
+  /** What a listing tells about all processes, taken in once per (newest) listing. */
+  private takeIn(observation: Observation, resync: boolean): void {
+    const now = Date.now()
+    const {listing} = observation
+    noticeCrashes(this, listing.units, now)
+    // Records of units started (or stopped) since this listing began are not this listing's to judge.
+    const moved = (process: string) => this.queue.isBusy(process) || (this.actionEndedAt.get(process) ?? 0) > observation.seq
+    const keep = [...listing.unknown.map((unit) => unit.name), ...this.registry.all().filter((r) => moved(r.process)).map((r) => r.unit)]
+    const adopted = this.registry.sync(listing.units, this.desired, now, keep)
+    for (const record of adopted) watchHealth(this, record.unit)
+    for (const name of observation.byProcess.keys()) if (!this.desired.has(name)) this.queue.add(name)
+    if (adopted.length > 0) void this.syncBalancer()
+    if (resync && !this.sweeping) {
+      this.sweeping = this.findLeftovers(listing)
+        .catch((error: Error) => this.logger.warn({err: error.message}, 'could not look for leftovers; trying again on the next resync'))
+        .finally(() => (this.sweeping = undefined))
+    }
+  }
+
+  /**
+   * Processes with a unit whose state could not be read this time: acting on them would start what
+   * runs or stop what is wanted, so they wait for a look that can read them (soon, backing off).
+   */
+  private unknownProcesses(listing: UnitListing): Set<string> {
     if (listing.unknown.length === 0) {
       this.unknownRetryMs = 0
       return new Set()
@@ -340,9 +498,8 @@ export class Reconciler implements ReconcilerContext {
     this.unknownRetryMs = Math.min(Math.max(this.unknownRetryMs * 2, 250), 10_000)
     this.logger.warn(
       {units: listing.unknown.length, example: listing.unknown[0]!.name, err: listing.unknown[0]!.readError, retryInMs: this.unknownRetryMs},
-      'could not read some units; leaving their processes alone until a pass can',
+      'could not read some units; leaving their processes alone until a look can',
     )
-    this.wakeAt(now + this.unknownRetryMs)
     return new Set(listing.unknown.map((unit) => unit.process))
   }
 
@@ -358,14 +515,17 @@ export class Reconciler implements ReconcilerContext {
 
   private onHealthChange(unit: string, state: Health, detail?: string): void {
     this.logger.info({unit, state, detail}, 'health changed')
-    this.kick()
+    const id = parseUnitName(unit)
+    if (id) this.kick(id.process)
   }
 
-  private async countDrainingConnections(): Promise<void> {
+  /** Counts the connections of this process's draining instances; true when the balancer can. */
+  private async countDrainingConnections(process: string): Promise<boolean> {
     const balancer = this.options.balancer
-    if (!balancer?.activeConnections) return
+    if (!balancer?.activeConnections) return false
+    let counted = false
     for (const record of this.registry.all()) {
-      if (record.membership !== 'draining') continue
+      if (record.process !== process || record.membership !== 'draining') continue
       let total: number | undefined = 0
       for (const [service, port] of Object.entries(record.ports)) {
         const count = await balancer.activeConnections(service, {host: '127.0.0.1', port}).catch(() => undefined)
@@ -376,55 +536,53 @@ export class Reconciler implements ReconcilerContext {
         this.logger.debug({unit: record.unit}, 'the balancer cannot count connections; draining until the timeout')
         continue
       }
+      counted = true
       record.activeConnections = total
       this.logger.debug({unit: record.unit, activeConnections: total}, 'draining')
     }
-  }
-
-  private forgetGone(byProcess: Map<string, ObservedUnit[]>, unknown: Set<string>): void {
-    for (const name of this.trackers.keys()) {
-      if (!this.desired.has(name) && !byProcess.has(name) && !this.busy.has(name) && !unknown.has(name)) this.trackers.delete(name)
-    }
-    for (const name of this.retries.keys()) {
-      if (!this.desired.has(name) && !byProcess.has(name) && !this.busy.has(name) && !unknown.has(name)) this.retries.delete(name)
-    }
+    return counted
   }
 
   /**
-   * Removes working directories and environment files left by instances that no longer exist
-   * (e.g. stopped while launcho was down). `observed` was listed when this pass began: an instance
-   * whose start finished since then (its action ran concurrently) has its directory but is not in
-   * that listing, and removing the directory or env file of a running instance makes its next
-   * restart fail (200/CHDIR, or a missing environment file). So a leftover is removed only when a
-   * fresh listing lacks its unit too (no action can start before this pass ends).
+   * Finds working directories and environment files of instances systemd does not have (e.g.
+   * stopped while launcho was down) and hands each to its process's reconcile: only there is no
+   * start of that process running, so removing an instance's files can never race its start (a
+   * running instance without its directory or env file fails its next restart).
    */
-  private async sweepLeftovers(observed: UnitListing): Promise<void> {
-    const leftovers = async ({units, unknown}: UnitListing) => {
-      const live = new Set([...units, ...unknown].map((unit) => unit.name))
-      const unused = (unit: string) => {
-        const id = parseUnitName(unit)
-        return id !== undefined && !live.has(unit) && !this.busy.has(id.process)
-      }
-      const workDirs = (await readdir(this.stateDir.instancesDir).catch(() => [] as string[]))
-        .filter((entry) => unused(`${entry}.service`))
-        .map((entry) => this.stateDir.instanceDir(`${entry}.service`))
-      const envFiles = (await readdir(this.stateDir.environmentsDir).catch(() => [] as string[]))
-        .filter((entry) => entry.endsWith('.env') && unused(`${entry.slice(0, -'.env'.length)}.service`))
-        .map((entry) => join(this.stateDir.environmentsDir, entry))
-      return {workDirs, envFiles}
+  private async findLeftovers({units, unknown}: UnitListing): Promise<void> {
+    const live = new Set([...units, ...unknown].map((unit) => unit.name))
+    const found = new Map<string, string[]>()
+    const add = (unit: string, path: string) => {
+      const id = parseUnitName(unit)
+      if (!id || live.has(unit)) return
+      found.set(id.process, [...(found.get(id.process) ?? []), path])
     }
-    const first = await leftovers(observed)
-    this.sweep.keepOnly([...first.workDirs, ...first.envFiles])
-    if ([...first.workDirs, ...first.envFiles].every((path) => !this.sweep.due(path))) return
-    const systemd = this.options.systemd()
-    if (!systemd) return
-    const {workDirs, envFiles} = await leftovers(await systemd.list())
-    for (const dir of workDirs.filter((path) => this.sweep.due(path))) await this.sweep.remove(dir, removeWorkDir)
-    for (const file of envFiles.filter((path) => this.sweep.due(path))) await this.sweep.remove(file, removeEnvironmentFile)
+    for (const entry of await readdir(this.stateDir.instancesDir).catch(() => [] as string[])) add(`${entry}.service`, this.stateDir.instanceDir(`${entry}.service`))
+    for (const entry of await readdir(this.stateDir.environmentsDir).catch(() => [] as string[])) {
+      if (entry.endsWith('.env')) add(`${entry.slice(0, -'.env'.length)}.service`, join(this.stateDir.environmentsDir, entry))
+    }
+    this.sweep.keepOnly([...found.values()].flat())
+    for (const [process, paths] of found) {
+      const due = paths.filter((path) => this.sweep.due(path))
+      if (due.length === 0) continue
+      this.leftovers.set(process, due)
+      this.queue.add(process)
+    }
+  }
+
+  /** Removes this process's leftovers whose unit this (post-action) look still lacks. */
+  private async removeLeftovers(process: string, observation: Observation): Promise<void> {
+    const paths = this.leftovers.get(process)
+    if (!paths) return
+    this.leftovers.delete(process)
+    const starting = this.startJobs.get(process)
+    for (const path of paths) {
+      const unit = path.endsWith('.env') ? `${path.slice(path.lastIndexOf('/') + 1, -'.env'.length)}.service` : `${path.slice(path.lastIndexOf('/') + 1)}.service`
+      if (observation.byName.has(unit) || observation.unknown.has(process) || unit === starting) continue
+      await this.sweep.remove(path, path.endsWith('.env') ? removeEnvironmentFile : removeWorkDir)
+    }
   }
 }
-
-const KICK_SETTLE_MS = 20
 
 function groupByProcess(units: ObservedUnit[]): Map<string, ObservedUnit[]> {
   const groups = new Map<string, ObservedUnit[]>()

@@ -4,7 +4,7 @@
  * changes to one listener.
  */
 import type {Logger} from 'pino'
-import {SystemdManager} from './manager.js'
+import {SystemdManager, type UnitChange} from './manager.js'
 
 export class SystemdConnection {
   private manager?: SystemdManager
@@ -13,7 +13,7 @@ export class SystemdConnection {
 
   constructor(
     private readonly logger: Logger,
-    private readonly onChange: (unit?: string) => void,
+    private readonly onChange: (unit?: string, change?: UnitChange) => void,
   ) {}
 
   /** The connected manager, or undefined while the bus is away. */
@@ -34,7 +34,7 @@ export class SystemdConnection {
 
   private adopt(manager: SystemdManager): void {
     this.manager = manager
-    manager.on('changed', (unit) => this.onChange(unit))
+    manager.on('changed', (unit: string, change?: UnitChange) => this.onChange(unit, change))
     manager.once('disconnected', (error) => {
       if (this.stopped) return
       this.logger.warn({err: error.message}, 'lost the system bus; reconnecting')

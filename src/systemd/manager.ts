@@ -22,7 +22,7 @@ export type StartResult = JobResult | 'exists'
 
 const JOB_MEMORY_MS = 30_000
 
-export class SystemdManager extends EventEmitter<{changed: [unit: string]; disconnected: [Error]}> {
+export class SystemdManager extends EventEmitter<{changed: [unit: string, change?: UnitChange]; disconnected: [Error]}> {
   private readonly waiters = new Map<string, {done: (result: JobResult) => void; lost: (error: Error) => void}>()
   /** Jobs that finished before their caller started waiting (the reply and signal can race). */
   private readonly finishedJobs = new Map<string, JobResult>()
@@ -179,7 +179,22 @@ export class SystemdManager extends EventEmitter<{changed: [unit: string]; disco
     }
     if (signal.member === 'PropertiesChanged') {
       const unit = unitNameFromPath(signal.path)
-      if (unit?.startsWith(UNIT_PREFIX)) this.emit('changed', unit)
+      if (unit?.startsWith(UNIT_PREFIX)) this.emit('changed', unit, changeOf(signal))
     }
   }
+}
+
+/** What a unit's change says about its main process: it stopped running (died, or is being stopped). */
+export interface UnitChange {
+  /** The unit left `active` (e.g. `activating` for systemd's auto-restart, `deactivating`, `failed`). */
+  activeState?: string
+  /** The service's main process is gone (0). */
+  mainPid?: number
+}
+
+function changeOf(signal: Signal): UnitChange {
+  const [iface, changed] = signal.body as [string, Record<string, {value: unknown} | undefined>]
+  if (iface === 'org.freedesktop.systemd1.Unit' && changed.ActiveState !== undefined) return {activeState: String(changed.ActiveState.value)}
+  if (iface === 'org.freedesktop.systemd1.Service' && changed.MainPID !== undefined) return {mainPid: Number(changed.MainPID.value)}
+  return {}
 }

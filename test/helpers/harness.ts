@@ -4,6 +4,7 @@
  * sandbox's processes share the host filesystem, but not its /tmp-cleaning boot).
  */
 import {execFile, spawn, type ChildProcess} from 'node:child_process'
+import {appendFileSync} from 'node:fs'
 import {chmod, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -77,6 +78,7 @@ export class Harness {
       const timer = setTimeout(() => reject(new Error(`server did not start:\n${this.serverLog}`)), 20_000)
       const onData = (chunk: Buffer) => {
         this.serverLog += chunk.toString()
+        if (process.env.LAUNCHO_TEST_SERVER_LOG) appendFileSync(process.env.LAUNCHO_TEST_SERVER_LOG, chunk)
         const match = /"listen":"127\.0\.0\.1:(\d+)".*launcho server ready/.exec(this.serverLog)
         if (match) {
           clearTimeout(timer)

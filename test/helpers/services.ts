@@ -14,6 +14,8 @@ export interface LoadSummary {
   errors: Record<string, number>
   /** responses per first word of the body (the app's version) */
   bodies: Record<string, number>
+  /** The first failures (at most 20) with their time, epoch ms. */
+  firsts: {at: number; code: string}[]
 }
 
 export interface RunningLoad {
