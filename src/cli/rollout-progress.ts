@@ -65,7 +65,8 @@ function phaseOf(instance: InstanceStatus): string {
 
 /** "new: checking (HTTP 500) · old 1a2b3c4d: draining" */
 function describe(instances: InstanceStatus[], version: string): string {
-  const parts = instances.map((instance) => {
+  const newFirst = [...instances].sort((a, b) => Number(b.version === version) - Number(a.version === version))
+  const parts = newFirst.map((instance) => {
     const who = instance.version === version ? 'new' : `old ${instance.version}`
     const check = instance.lastCheck && !instance.lastCheck.ok && instance.version === version ? ` (${instance.lastCheck.detail})` : ''
     const what = instance.version === version ? phaseOf(instance) : instanceState(instance)
