@@ -50,8 +50,13 @@ export async function followRollout(client: ApiClient, response: ChangesResponse
   })
   try {
     let progress: Progress[] = []
+    // Looks are spaced by at least their own duration, so a rollout of 1000 processes, with its
+    // stream of events, never has the CLI asking for status back to back.
+    let lookMs = 0
     for (;;) {
+      const lookStarted = Date.now()
       const report = await statusOrNothing(client)
+      lookMs = Date.now() - lookStarted
       if (report === undefined) {
         // The server restarts, or the connection failed: the rollout goes on without us; look again.
         if (options.timeoutMs > 0 && Date.now() - started >= options.timeoutMs) return {progress, end: 'timeout'}
@@ -74,7 +79,7 @@ export async function followRollout(client: ApiClient, response: ChangesResponse
           wake = undefined
           resolve()
         }
-        wake = () => setTimeout(done, SETTLE_MS)
+        wake = () => setTimeout(done, Math.max(SETTLE_MS, lookMs))
         options.signal?.addEventListener('abort', done, {once: true})
       })
       if (options.signal?.aborted) return {progress, end: 'aborted'}

@@ -97,14 +97,24 @@ describe('deploys that wait for their rollout', () => {
 
   it('events -f streams a rollout as it happens', async () => {
     const events = RunningCli.start(h, ['events', '-f', '-n', '1'])
+    const watch = RunningCli.start(h, ['status', '-w', '--json', '--events', '0'])
     try {
       await events.waitForOutput(/\S/)
+      await watch.waitForOutput(/^\{.*\}\n/)
       const result = await h.cli(['restart', 'web'])
       assert.equal(result.code, 0, result.stderr)
       const version = web(await h.status()).version!
       await events.waitForOutput(new RegExp(`restart\\s+restart of web[\\s\\S]*started\\s+web: started launcho-web-${version}[\\s\\S]*serving\\s+web: launcho-web-${version}\\.service is healthy and serving`))
+      // status -w drew the status again after the rollout's events: one JSON status per line.
+      await waitFor('status -w showing the new version serving', async () =>
+        watch.stdout.split('\n').filter(Boolean).some((line) => {
+          const instances = web(JSON.parse(line) as StatusJson).instances
+          return instances.some((instance) => instance.version === version && instance.traffic === 'in')
+        }),
+      )
     } finally {
       assert.deepEqual(await events.stop('SIGINT'), {code: 0, signal: null})
+      assert.deepEqual(await watch.stop('SIGINT'), {code: 0, signal: null})
     }
   })
 
