@@ -9,7 +9,8 @@ import {Agent} from 'node:https'
 import type {Readable} from 'node:stream'
 import type {PeerCertificate} from 'node:tls'
 import got, {HTTPError, RequestError, type Got} from 'got'
-import {type ErrorCode, LaunchoError, type Problem} from '../errors.js'
+import {type ErrorCode, LaunchoError} from '../errors.js'
+import {errorResponseSchema, type ErrorBody} from '../protocol/errors.js'
 import type {ClientAuth} from './client-auth.js'
 
 const REQUEST_TIMEOUT_MS = 30_000
@@ -168,24 +169,14 @@ export class HttpTransport {
   }
 }
 
-interface ErrorBody {
-  code: string
-  message: string
-  hint?: string
-  problems?: Problem[]
-}
-
+/** The server's `{error: {…}}`, or undefined when the body is not one (not JSON, another server). */
 function parseErrorBody(text: string): ErrorBody | undefined {
   try {
-    const parsed = JSON.parse(text) as {error?: Partial<ErrorBody>}
-    const error = parsed?.error
-    if (error && typeof error.code === 'string' && typeof error.message === 'string') {
-      return {code: error.code, message: error.message, hint: error.hint, problems: Array.isArray(error.problems) ? error.problems : undefined}
-    }
+    const parsed = errorResponseSchema.safeParse(JSON.parse(text))
+    return parsed.success ? parsed.data.error : undefined
   } catch {
-    // not JSON: fall through
+    return undefined
   }
-  return undefined
 }
 
 /** A newer server may send a code this CLI does not know; fall back to one matching the status. */
