@@ -162,7 +162,8 @@ async function launcho(n: number, measureIdle: boolean): Promise<LaunchoRun> {
     const file = await h.writeFile('target.yaml', targetOf(n))
     const cpu = {server: await cpuSeconds(server), systemd: await cpuSeconds(h.sandbox.pid1)}
     const started = Date.now()
-    const set = await h.cli(['t', 'set', file])
+    // --detach: status is watched below; the CLI's own follow would add its status calls to the run.
+    const set = await h.cli(['t', 'set', file, '--detach'])
     if (set.code !== 0) throw new Error(`t set exited ${set.code}: ${set.stderr}`)
     const setMs = Date.now() - started
     const watch = await watchStatus(h, n, CONVERGE_LIMIT_MS / 1000)

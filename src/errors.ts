@@ -14,6 +14,9 @@ export type ErrorCode =
   | 'systemd_failed'
   | 'unreachable'
   | 'internal'
+  // The CLI's own, never sent by the server: a deploy it followed failed, or it gave up waiting.
+  | 'rollout_failed'
+  | 'timed_out'
 
 const statusOf: Record<ErrorCode, number> = {
   invalid_target: 422,
@@ -27,6 +30,8 @@ const statusOf: Record<ErrorCode, number> = {
   systemd_failed: 502,
   unreachable: 503,
   internal: 500,
+  rollout_failed: 500,
+  timed_out: 504,
 }
 
 /** One problem in a document, pointing at where it is. */

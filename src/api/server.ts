@@ -160,7 +160,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 }
 
 /** Query parameters the API reads; their values are safe to log. */
-const LOGGED_QUERY_PARAMS = new Set(['events', 'lines', 'since', 'follow', 'allVersions'])
+const LOGGED_QUERY_PARAMS = new Set(['events', 'lines', 'since', 'follow', 'allVersions', 'limit'])
 
 /**
  * A request as the log shows it. A client may put anything in a query string (a token, by

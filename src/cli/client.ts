@@ -1,252 +1,165 @@
 /**
- * The CLI's client for the control API. It trusts exactly one certificate, the one in the auth
- * file: operators point `host` at any name or IP, so the hostname is not checked, but the
- * server must present the very certificate that was pasted (SHA-256 fingerprint match).
+ * The CLI's typed client of the control API: one method per route of src/protocol/routes.ts,
+ * each answer checked against the route's schema, so a server that speaks another protocol is
+ * told apart from one that failed.
  */
-import {X509Certificate} from 'node:crypto'
-import {Agent} from 'node:https'
 import type {Readable} from 'node:stream'
-import type {PeerCertificate} from 'node:tls'
-import got, {HTTPError, RequestError, type Got} from 'got'
-import {type ErrorCode, LaunchoError, type Problem} from '../errors.js'
+import type {z} from 'zod'
+import {LaunchoError, type ErrorCode, type Problem} from '../errors.js'
+import {LineSplitter} from '../logs/line-splitter.js'
+import type {LaunchoEvent} from '../protocol/events.js'
+import type {LogsQuery} from '../protocol/logs.js'
+import {pathOf, routes, type JsonRoute, type PathParams, type ResponseOf} from '../protocol/routes.js'
+import {NAME_HEADER, SHA256_HEADER} from '../protocol/resources.js'
 import type {ClientAuth} from './client-auth.js'
+import {HttpTransport, type Query} from './transport.js'
 
-const REQUEST_TIMEOUT_MS = 30_000
-const UPLOAD_ANSWER_TIMEOUT_MS = 10 * 60_000
-const CERT_MISMATCH = 'ERR_LAUNCHO_CERT_MISMATCH'
-
-// OpenSSL verification failures that, given a single pinned self-signed cert, all mean "this is
-// not the certificate from the auth file".
-const UNTRUSTED_CERT_CODES = new Set([
-  CERT_MISMATCH,
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_SIGNATURE_FAILURE',
-  'CERT_UNTRUSTED',
-  'CERT_REJECTED',
-  'INVALID_CA',
-])
-
-export type Query = Record<string, string | number | boolean>
+const MAX_EVENT_LINE_BYTES = 1024 * 1024
 
 export class ApiClient {
-  private readonly http: Got
+  readonly transport: HttpTransport
 
-  constructor(private readonly auth: ClientAuth) {
-    const pinned = new X509Certificate(auth.cert).fingerprint256
-    this.http = got.extend({
-      prefixUrl: `https://${auth.host}`,
-      headers: {authorization: `Bearer ${auth.token}`, 'user-agent': 'launcho-cli'},
-      // Own agent: pooled TLS sessions are never shared with clients pinned to other certs.
-      agent: {https: new Agent({keepAlive: true})},
-      https: {
-        certificateAuthority: auth.cert,
-        rejectUnauthorized: true,
-        checkServerIdentity: (_hostname: string, cert: PeerCertificate) => {
-          if (cert.fingerprint256 === pinned) return undefined
-          return Object.assign(new Error(`certificate fingerprint ${cert.fingerprint256} is not the pinned ${pinned}`), {code: CERT_MISMATCH})
-        },
-      },
-      retry: {limit: 0},
+  constructor(auth: ClientAuth) {
+    this.transport = new HttpTransport(auth)
+  }
+
+  ping() {
+    return this.call(routes.ping)
+  }
+
+  status(query: {events?: number} = {}) {
+    return this.call(routes.status, {query})
+  }
+
+  getTarget() {
+    return this.call(routes.getTarget)
+  }
+
+  setTarget(text: string) {
+    return this.call(routes.setTarget, {body: {text}})
+  }
+
+  diffTarget(text: string) {
+    return this.call(routes.diffTarget, {body: {text}})
+  }
+
+  secretNames() {
+    return this.call(routes.listSecrets)
+  }
+
+  secret(name: string) {
+    return this.call(routes.getSecret, {params: {name}})
+  }
+
+  setSecret(name: string, value: string) {
+    return this.call(routes.setSecret, {params: {name}, body: {value}})
+  }
+
+  removeSecret(name: string) {
+    return this.call(routes.removeSecret, {params: {name}})
+  }
+
+  restart(process: string) {
+    return this.call(routes.restart, {params: {name: process}})
+  }
+
+  resources() {
+    return this.call(routes.listResources)
+  }
+
+  resource(id: string) {
+    return this.call(routes.resource, {params: {id}})
+  }
+
+  removeResource(id: string) {
+    return this.call(routes.removeResource, {params: {id}})
+  }
+
+  /** Streams `body` as a new resource; the server checks it against `sha256` before keeping it. */
+  async uploadResource(body: Readable, options: {sha256: string; name: string; size: number; onProgress?: (sentBytes: number) => void}) {
+    const answer = await this.transport.upload(routes.uploadResource.path, body, {
+      size: options.size,
+      headers: {[SHA256_HEADER]: options.sha256, [NAME_HEADER]: encodeURIComponent(options.name)},
+      ...(options.onProgress ? {onProgress: options.onProgress} : {}),
     })
+    return checked(routes.uploadResource, answer)
   }
 
-  get<T>(path: string, opts: {query?: Query} = {}): Promise<T> {
-    return this.request<T>('GET', path, {query: opts.query})
+  /** A resource's bytes, as they arrive. */
+  resourceContent(id: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
+    return this.transport.stream(pathOf(routes.resourceContentPath, {id}), signal ? {signal} : {})
   }
 
-  put<T>(path: string, json: unknown): Promise<T> {
-    return this.request<T>('PUT', path, {json})
+  /** Log lines as NDJSON chunks (src/logs/log-printer.ts prints them): of one process, or of every one. */
+  logs(process: string | undefined, query: LogsQuery, signal?: AbortSignal): AsyncGenerator<Buffer> {
+    const path = process === undefined ? routes.allLogs.path : pathOf(routes.processLogs.path, {process})
+    return this.transport.stream(path, {query: definedOnly({...query}), ...(signal ? {signal} : {})})
   }
 
-  post<T>(path: string, json: unknown): Promise<T> {
-    return this.request<T>('POST', path, {json})
-  }
-
-  delete<T>(path: string): Promise<T> {
-    return this.request<T>('DELETE', path, {})
-  }
-
-  /**
-   * A long-lived response (log follow) as chunks. No overall time limit, only on connecting and
-   * on the first response; an error response is read and thrown like any other call's.
-   */
-  async *stream(path: string, opts: {query?: Query; signal?: AbortSignal} = {}): AsyncGenerator<Buffer> {
-    try {
-      const request = this.http.stream(relative(path), {
-        searchParams: opts.query,
-        signal: opts.signal,
-        throwHttpErrors: false,
-        timeout: {connect: 10_000, secureConnect: 10_000, response: REQUEST_TIMEOUT_MS},
-      })
-      const response = await new Promise<{statusCode: number}>((resolve, reject) => {
-        request.once('response', resolve)
-        request.once('error', reject)
-      })
-      if (response.statusCode >= 400) {
-        const chunks: Buffer[] = []
-        for await (const chunk of request) chunks.push(chunk as Buffer)
-        throw this.fromResponse(response.statusCode, Buffer.concat(chunks).toString('utf8'))
+  /** Events after `since` (else the last `limit`), then with `follow` each new one until `signal` aborts. */
+  async *events(query: {since?: number; limit?: number; follow?: boolean}, signal?: AbortSignal): AsyncGenerator<LaunchoEvent> {
+    const splitter = new LineSplitter(MAX_EVENT_LINE_BYTES)
+    const chunks = this.transport.stream(routes.events.path, {query: definedOnly({...query, follow: query.follow ? 1 : undefined}), ...(signal ? {signal} : {})})
+    for await (const chunk of chunks) {
+      for (const line of splitter.push(chunk)) {
+        if (line === '') continue
+        const value = parseLine(line)
+        if (isErrorLine(value)) throw streamError(value.error)
+        yield checkedItem(routes.events.item, value, routes.events.path)
       }
-      for await (const chunk of request) yield chunk as Buffer
-    } catch (error) {
-      throw this.explain(error)
     }
   }
 
-  /**
-   * PUTs a large body (a resource) as a stream, never buffered. No overall time limit, since a big
-   * file on a slow link takes what it takes: only on connecting, and on the answer after the last
-   * byte (the server fsyncs and verifies first, which can take a while for many gigabytes).
-   */
-  async upload<T>(
-    path: string,
-    body: Readable,
-    opts: {size?: number; headers?: Record<string, string>; onProgress?: (sentBytes: number) => void} = {},
-  ): Promise<T> {
-    try {
-      const request = this.http(relative(path), {
-        method: 'PUT',
-        body,
-        headers: {
-          'content-type': 'application/octet-stream',
-          ...(opts.size !== undefined ? {'content-length': String(opts.size)} : {}),
-          ...opts.headers,
-        },
-        responseType: 'text',
-        timeout: {connect: 10_000, secureConnect: 10_000, response: UPLOAD_ANSWER_TIMEOUT_MS},
-      })
-      if (opts.onProgress) request.on('uploadProgress', ({transferred}) => opts.onProgress!(transferred))
-      const response = await request
-      return (response.body === '' ? undefined : JSON.parse(response.body)) as T
-    } catch (error) {
-      throw this.explain(error)
-    }
-  }
-
-  private async request<T>(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, opts: {json?: unknown; query?: Query}): Promise<T> {
-    try {
-      const response = await this.http(relative(path), {
-        method,
-        json: opts.json,
-        searchParams: opts.query,
-        responseType: 'text',
-        timeout: {request: REQUEST_TIMEOUT_MS},
-      })
-      return (response.body === '' ? undefined : JSON.parse(response.body)) as T
-    } catch (error) {
-      throw this.explain(error)
-    }
-  }
-
-  /** Turns any failure of a call into a LaunchoError that says what happened and what to do. */
-  private explain(error: unknown): LaunchoError {
-    if (error instanceof LaunchoError) return error
-    const {host, path} = this.auth
-    if (error instanceof HTTPError) return this.fromResponse(error.response.statusCode, String(error.response.body ?? ''))
-    if (error instanceof SyntaxError) {
-      return new LaunchoError('internal', `the server at ${host} sent a response that is not JSON`, {hint: 'check that host in the auth file points at a launcho server', cause: error})
-    }
-    const code = (error as RequestError | undefined)?.code ?? ''
-    const reprint = `run "launcho print-auth --host ${host}" on the server and save its output to ${path}`
-    if (UNTRUSTED_CERT_CODES.has(code)) {
-      return new LaunchoError('unauthorized', `the server at ${host} presented a certificate that is not the one in ${path}`, {
-        hint: `if the server was reinstalled or its identity regenerated, ${reprint}; otherwise something else is answering at ${host}`,
-        cause: error,
-      })
-    }
-    if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
-      return new LaunchoError('unauthorized', `the certificate of the server at ${host} is outside its validity period`, {
-        hint: `check the clock on this machine and on the server; if the certificate really expired, regenerate the server identity and ${reprint}`,
-        cause: error,
-      })
-    }
-    return transportError(code, host, path, error)
-  }
-
-  private fromResponse(status: number, text: string): LaunchoError {
-    const {host, path} = this.auth
-    const body = parseErrorBody(text)
-    if (status === 401) {
-      return new LaunchoError('unauthorized', `the server refused the token in ${path}${body ? ` (${body.message})` : ''}`, {
-        hint: `run "launcho print-auth --host ${host}" on the server and save its output to ${path}`,
-      })
-    }
-    if (body) return new LaunchoError(knownCode(body.code, status), body.message, {hint: body.hint, problems: body.problems})
-    return new LaunchoError(codeForStatus(status), `the server at ${host} answered HTTP ${status}`, {
-      hint: 'check that host in the auth file points at a launcho server, and see its log (journalctl -u launcho)',
+  private async call<R extends JsonRoute<string, unknown, unknown, unknown>>(
+    route: R,
+    input: {params?: PathParams<R['path']>; body?: unknown; query?: Query | object} = {},
+  ): Promise<ResponseOf<R>> {
+    const path = pathOf(route.path, (input.params ?? {}) as PathParams<R['path']>)
+    const answer = await this.transport.request(route.method, path, {
+      ...(input.body !== undefined ? {json: input.body} : {}),
+      ...(input.query ? {query: definedOnly(input.query as Record<string, unknown>)} : {}),
     })
+    return checked(route, answer) as ResponseOf<R>
   }
 }
 
-interface ErrorBody {
-  code: string
-  message: string
-  hint?: string
-  problems?: Problem[]
+function checked<R extends JsonRoute<string, unknown, unknown, unknown>>(route: R, answer: unknown): ResponseOf<R> {
+  return checkedItem(route.response, answer, `${route.method} ${route.path}`) as ResponseOf<R>
 }
 
-function parseErrorBody(text: string): ErrorBody | undefined {
+function checkedItem<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value)
+  if (parsed.success) return parsed.data
+  const problems: Problem[] = parsed.error.issues.slice(0, 10).map((issue) => ({
+    ...(issue.path.length > 0 ? {field: issue.path.map(String).join('.')} : {}),
+    message: issue.message,
+  }))
+  throw new LaunchoError('internal', `the server's answer to ${what} is not what this launcho CLI expects`, {
+    problems,
+    hint: 'the CLI and the server are probably of different versions: compare "launcho --version" with the version "launcho status" shows, and install the same on both',
+  })
+}
+
+function definedOnly(query: Record<string, unknown>): Query {
+  const out: Query = {}
+  for (const [key, value] of Object.entries(query)) {
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') out[key] = value
+  }
+  return out
+}
+
+function parseLine(line: string): unknown {
   try {
-    const parsed = JSON.parse(text) as {error?: Partial<ErrorBody>}
-    const error = parsed?.error
-    if (error && typeof error.code === 'string' && typeof error.message === 'string') {
-      return {code: error.code, message: error.message, hint: error.hint, problems: Array.isArray(error.problems) ? error.problems : undefined}
-    }
-  } catch {
-    // not JSON: fall through
-  }
-  return undefined
-}
-
-/** A newer server may send a code this CLI does not know; fall back to one matching the status. */
-function knownCode(code: string, status: number): ErrorCode {
-  return new LaunchoError(code as ErrorCode, '').status === undefined ? codeForStatus(status) : (code as ErrorCode)
-}
-
-function codeForStatus(status: number): ErrorCode {
-  const byStatus: Record<number, ErrorCode> = {400: 'invalid_request', 401: 'unauthorized', 404: 'not_found', 409: 'conflict', 413: 'payload_too_large', 422: 'invalid_request'}
-  return byStatus[status] ?? 'internal'
-}
-
-function transportError(code: string, host: string, path: string, cause: unknown): LaunchoError {
-  const fix = `fix host in ${path} if the server lives elsewhere`
-  const hostname = host.slice(0, host.lastIndexOf(':')).replace(/^\[|\]$/g, '')
-  switch (code) {
-    case 'ECONNREFUSED':
-      return new LaunchoError('unreachable', `no launcho server is listening at ${host}`, {
-        hint: `start it on the server ("systemctl start launcho" or "launcho server"), check that its port is open, or ${fix}`,
-        cause,
-      })
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return new LaunchoError('unreachable', `cannot resolve the host name ${hostname}`, {hint: `check your DNS, or ${fix}`, cause})
-    case 'ETIMEDOUT':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return new LaunchoError('unreachable', `the server at ${host} did not answer in time`, {
-        hint: `check the network path and firewall to ${host}, or ${fix}`,
-        cause,
-      })
-    case 'ECONNRESET':
-    case 'EPROTO':
-    case 'ERR_SSL_WRONG_VERSION_NUMBER':
-      return new LaunchoError('unreachable', `the connection to ${host} failed during the TLS handshake or request (${code})`, {
-        hint: `check that ${host} is the launcho API port (it speaks HTTPS), or ${fix}`,
-        cause,
-      })
-    default:
-      return new LaunchoError('unreachable', `request to ${host} failed: ${(cause as Error)?.message ?? String(cause)}`, {
-        hint: `check that the launcho server is running and reachable, or ${fix}`,
-        cause,
-      })
+    return JSON.parse(line)
+  } catch (error) {
+    throw new LaunchoError('internal', 'the server sent an event stream line that is not JSON', {hint: 'check that host in the auth file points at a launcho server', cause: error})
   }
 }
 
-function relative(path: string): string {
-  // got's prefixUrl refuses paths with a leading slash.
-  return path.replace(/^\/+/, '')
+function isErrorLine(value: unknown): value is {error: {code: ErrorCode; message: string; hint?: string; problems?: Problem[]}} {
+  return typeof value === 'object' && value !== null && 'error' in value
+}
+
+function streamError(error: {code: ErrorCode; message: string; hint?: string; problems?: Problem[]}): LaunchoError {
+  return new LaunchoError(error.code, error.message, {hint: error.hint, problems: error.problems})
 }

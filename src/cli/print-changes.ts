@@ -1,5 +1,5 @@
 /** Prints what a target or secret change does to each process, and why. */
-import type {ProcessChange} from '../daemon/changes.js'
+import type {ProcessChange} from '../protocol/changes.js'
 
 export function describeChanges(changes: ProcessChange[]): string {
   const moved = changes.filter((change) => change.change !== 'unchanged')

@@ -3,7 +3,7 @@
  * same words for the old ones of a rollout (never systemd's `active/running` pairs), with a colour
  * for each on a terminal.
  */
-import type {InstanceStatus} from '../reconcile/status.js'
+import type {InstanceStatus} from '../protocol/status.js'
 
 export function instanceState(instance: Pick<InstanceStatus, 'activeState' | 'subState' | 'traffic'>): string {
   if (instance.traffic === 'draining') return 'draining'

@@ -2,19 +2,11 @@
  * What moving from one desired state to another does to each process, and why: which fields of
  * the target changed, which secrets changed (by name, never value), or a restart.
  */
+import type {ProcessChange} from '../protocol/changes.js'
 import type {DesiredProcess, DesiredState} from '../reconcile/desired.js'
 import {canonicalJson} from '../target/version.js'
 
-export type ChangeKind = 'start' | 'replace' | 'stop' | 'unchanged'
-
-export interface ProcessChange {
-  process: string
-  change: ChangeKind
-  from?: string
-  to?: string
-  /** e.g. `command`, `env.PORT`, `secret DB_URL`, `restart` */
-  reasons?: string[]
-}
+export type {ChangeKind, ProcessChange} from '../protocol/changes.js'
 
 export function changesBetween(before: DesiredState, after: DesiredState): ProcessChange[] {
   const names = [...new Set([...before.keys(), ...after.keys()])].sort()

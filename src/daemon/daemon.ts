@@ -7,6 +7,7 @@ import {join} from 'node:path'
 import type {Logger} from 'pino'
 import {createApiServer} from '../api/server.js'
 import {loadOrCreateServerAuth} from '../api/server-auth.js'
+import {registerEventRoutes} from '../api/routes/events.js'
 import {registerLogRoutes} from '../api/routes/logs.js'
 import {registerProcessRoutes} from '../api/routes/processes.js'
 import {registerResourceRoutes} from '../api/routes/resources.js'
@@ -97,11 +98,12 @@ export async function startDaemon(config: ServerConfig, logger: Logger, redactor
     // still arrive within 10 s, and a connection silent for 2 minutes is still cut.
     timeouts: {requestMs: 0},
     register(app) {
-      registerTargetRoutes(app, targets)
-      registerSecretRoutes(app, targets)
+      registerTargetRoutes(app, targets, events)
+      registerSecretRoutes(app, targets, events)
       registerStatusRoutes(app, status)
-      registerLogRoutes(app, journal, () => reconciler?.getDesired())
-      registerProcessRoutes(app, targets)
+      registerEventRoutes(app, events)
+      registerLogRoutes(app, journal, (process) => reconciler?.getDesired().get(process))
+      registerProcessRoutes(app, targets, events)
       registerResourceRoutes(app, resources, () => targets.resourceUsers())
     },
   })

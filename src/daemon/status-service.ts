@@ -4,19 +4,16 @@
  * the reconciler's (or the last status call's) listing: cheap at 1000 processes.
  */
 import {LaunchoError} from '../errors.js'
-import type {EventLog, LaunchoEvent} from '../events.js'
+import type {EventLog} from '../events.js'
+import type {StatusReport} from '../protocol/status.js'
 import type {Reconciler} from '../reconcile/reconciler.js'
 import type {SecretRedactor} from '../secrets/redact.js'
 import type {ObservedUnit} from '../systemd/manager.js'
-import {buildStatus, type ProcessStatus} from '../reconcile/status.js'
+import {buildStatus} from '../reconcile/status.js'
 import type {SystemdConnection} from '../systemd/connection.js'
 import type {TargetService} from './target-service.js'
 
-export interface StatusReport {
-  server: {version: string; bus: string; lb?: string; targetProblem?: string}
-  processes: ProcessStatus[]
-  events: LaunchoEvent[]
-}
+export type {StatusReport} from '../protocol/status.js'
 
 export class StatusService {
   constructor(

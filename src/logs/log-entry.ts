@@ -6,21 +6,10 @@
  * send lines to the journal.
  */
 import {parseUnitName, type InstanceId} from '../systemd/unit-name.js'
+import type {LogEntry} from '../protocol/logs.js'
 import type {ExportEntry} from './export-parser.js'
 
-export interface LogEntry {
-  /** ISO 8601, UTC, with the journal's microseconds. */
-  time: string
-  process: string
-  /** The instance's version (8 hex digits). */
-  version: string
-  unit: string
-  /** PID in the namespace of the systemd that ran it; null when the journal has none. */
-  pid: number | null
-  message: string
-  /** syslog priority, 0 (emerg) … 7 (debug); stdout lines are 6 (info). */
-  priority: number | null
-}
+export type {LogEntry} from '../protocol/logs.js'
 
 /** The journal fields read for log lines; everything else stays inside journalctl. */
 export const LOG_FIELDS: readonly string[] = [

@@ -1,5 +1,6 @@
 /**
- * What a `GET /v1/logs/:process` request asks for, validated: the process name, how many lines,
+ * What a `GET /v1/logs[/:process]` request asks for, validated: the process name (none: every
+ * process), how many lines,
  * since when, whether to follow and whether replaced versions count. Values reach journalctl as
  * single `--opt=value` arguments, never as separate words, so none can become an option.
  */
@@ -10,7 +11,8 @@ export const MAX_LINES = 1_000_000
 const MAX_SINCE_LENGTH = 64
 
 export interface LogsRequest {
-  process: string
+  /** Undefined: every process. */
+  process?: string
   /** The last N lines (with follow: before the new ones). */
   lines: number
   /** Anything `journalctl --since` accepts: "10 min ago", "2026-11-22 10:00", "yesterday", "-1h". */
@@ -21,9 +23,9 @@ export interface LogsRequest {
 
 export const SINCE_EXAMPLES = `"10 min ago", "2026-11-22 10:00", "yesterday", "-1h"`
 
-export function parseLogsRequest(process: string, query: Record<string, unknown>): LogsRequest {
+export function parseLogsRequest(process: string | undefined, query: Record<string, unknown>): LogsRequest {
   const problems: Problem[] = []
-  if (!/^[a-z0-9-]{1,63}$/.test(process)) {
+  if (process !== undefined && !/^[a-z0-9-]{1,63}$/.test(process)) {
     problems.push({field: 'process', message: `"${process.slice(0, 80)}" is not a process name: use lowercase letters, digits and dashes (at most 63)`})
   }
   const lines = integerParam(query.lines, DEFAULT_LINES)
@@ -39,7 +41,7 @@ export function parseLogsRequest(process: string, query: Record<string, unknown>
   if (problems.length > 0) {
     throw new LaunchoError('invalid_request', 'invalid logs request', {problems, hint: 'see "launcho logs --help"'})
   }
-  return {process, lines: lines!, ...(since !== undefined ? {since} : {}), follow, allVersions}
+  return {...(process !== undefined ? {process} : {}), lines: lines!, ...(since !== undefined ? {since} : {}), follow, allVersions}
 }
 
 function integerParam(value: unknown, fallback: number): number | undefined {

@@ -9,6 +9,7 @@ import {chmod, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {promisify} from 'node:util'
+import {statusReportSchema, type StatusReport} from '../../src/protocol/status.js'
 import {startSandbox, type Sandbox} from '../../src/sandbox/sandbox.js'
 import {requestInNetwork} from './in-network.js'
 
@@ -162,8 +163,12 @@ export class Harness {
     return path
   }
 
-  async setTarget(yaml: string): Promise<string> {
-    return this.ok(['t', 'set', await this.writeFile('target.yaml', yaml)])
+  /**
+   * `t set` of `yaml`. By default it returns once the server took the target (--detach), as most
+   * tests then wait for what they look at; `{wait: true}` follows the rollout like a user's `t set`.
+   */
+  async setTarget(yaml: string, options: {wait?: boolean} = {}): Promise<string> {
+    return this.ok(['t', 'set', await this.writeFile('target.yaml', yaml), ...(options.wait ? [] : ['--detach'])])
   }
 
   /** Runs a command inside the sandbox (its mount, PID and network namespaces). */
@@ -205,8 +210,8 @@ export class Harness {
     return stdout
   }
 
-  async status(): Promise<StatusJson> {
-    return JSON.parse(await this.ok(['status', '--json', '--events', '50'])) as StatusJson
+  async status(): Promise<StatusReport> {
+    return statusReportSchema.parse(JSON.parse(await this.ok(['status', '--json', '--events', '50'])))
   }
 
   async readFile(path: string): Promise<string> {
@@ -229,18 +234,8 @@ export interface ServerStartOptions {
   authStateDir?: string
 }
 
-export interface StatusJson {
-  processes: Array<{
-    name: string
-    version?: string
-    state: string
-    retryAt?: string
-    retryDelayMs?: number
-    lastFailure?: {reason: string; unit: string}
-    instances: Array<{unit: string; version: string; current: boolean; activeState: string; subState: string; pid: number; restarts: number}>
-  }>
-  events: Array<{kind: string; process?: string; message: string}>
-}
+/** What `launcho status --json` prints: the protocol's status report. */
+export type StatusJson = StatusReport
 
 /** Polls `check` until it returns a value other than undefined/false, or fails with `what`. */
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 10_000, everyMs = 50): Promise<T> {

@@ -83,7 +83,7 @@ describe('control API auth over real TLS', () => {
   })
 
   test('ping with the right token works through ApiClient', async () => {
-    const answer = await new ApiClient(clientAuth).get<{ok: boolean; version: string}>('/v1/ping')
+    const answer = await new ApiClient(clientAuth).ping()
     assert.deepEqual(answer, {ok: true, version: pkgVersion})
   })
 
@@ -121,7 +121,7 @@ describe('control API auth over real TLS', () => {
     assert.equal(res.status, 401)
     assert.equal(res.json.error?.message, 'wrong token')
     const client = new ApiClient({...clientAuth, token: generateToken()})
-    await assert.rejects(client.get('/v1/ping'), (error: unknown) => {
+    await assert.rejects(client.ping(), (error: unknown) => {
       assert.ok(error instanceof LaunchoError)
       assert.equal(error.code, 'unauthorized')
       assert.equal(error.message, `the server refused the token in ${clientAuth.path} (wrong token)`)
@@ -133,7 +133,7 @@ describe('control API auth over real TLS', () => {
   test('a client pinned to another server certificate is refused before sending anything', async () => {
     const before = rawRequests
     const client = new ApiClient({...clientAuth, cert: authB.cert})
-    await assert.rejects(client.get('/v1/ping'), (error: unknown) => {
+    await assert.rejects(client.ping(), (error: unknown) => {
       assert.ok(error instanceof LaunchoError)
       assert.equal(error.message, `the server at 127.0.0.1:${port} presented a certificate that is not the one in ${clientAuth.path}`)
       assert.match(error.hint ?? '', /print-auth/)
@@ -168,7 +168,7 @@ describe('control API auth over real TLS', () => {
     try {
       const {port: impostorPort} = await impostor.listen('127.0.0.1', 0)
       const client = new ApiClient({...clientAuth, host: `127.0.0.1:${impostorPort}`, cert: ca.cert})
-      await assert.rejects(client.get('/v1/ping'), /presented a certificate that is not the one in/)
+      await assert.rejects(client.ping(), /presented a certificate that is not the one in/)
       assert.equal(reached, 0)
     } finally {
       await impostor.close()
@@ -177,7 +177,7 @@ describe('control API auth over real TLS', () => {
 
   test('the client ignores the host name but not the certificate', async () => {
     const client = new ApiClient({...clientAuth, host: `localhost:${port}`})
-    assert.equal((await client.get<{ok: boolean}>('/v1/ping')).ok, true)
+    assert.equal((await client.ping()).ok, true)
   })
 
   test('the server auth file is 0600 and a second load returns the same identity', async () => {
@@ -235,25 +235,25 @@ describe('control API auth over real TLS', () => {
     assert.equal(bad.status, 400)
     assert.equal(bad.json.error?.code, 'invalid_request')
     const client = new ApiClient(clientAuth)
-    assert.deepEqual(await client.post('/v1/echo', {x: 1}), {echo: {x: 1}})
-    assert.equal((await client.get<{ok: boolean}>('/v1/ping')).ok, true)
+    assert.deepEqual(await client.transport.request('POST', '/v1/echo', {json: {x: 1}}), {echo: {x: 1}})
+    assert.equal((await client.ping()).ok, true)
   })
 
   test('server errors reach the client typed; internals stay in the log', async () => {
     const client = new ApiClient(clientAuth)
-    await assert.rejects(client.get('/v1/conflict'), (error: unknown) => {
+    await assert.rejects(client.transport.request('GET', '/v1/conflict'), (error: unknown) => {
       assert.ok(error instanceof LaunchoError)
       assert.equal(error.code, 'conflict')
       assert.equal(error.hint, 'wait for it, or run "launcho status"')
       return true
     })
-    await assert.rejects(client.get('/v1/crash'), (error: unknown) => {
+    await assert.rejects(client.transport.request('GET', '/v1/crash'), (error: unknown) => {
       assert.ok(error instanceof LaunchoError)
       assert.equal(error.code, 'internal')
       assert.doesNotMatch(error.message, /secret internals/)
       return true
     })
-    await assert.rejects(client.get('/v1/nope'), (error: unknown) => error instanceof LaunchoError && error.code === 'not_found')
+    await assert.rejects(client.transport.request('GET', '/v1/nope'), (error: unknown) => error instanceof LaunchoError && error.code === 'not_found')
     assert.ok(logLines.some((line) => line.includes('secret internals exploded')))
   })
 
@@ -262,7 +262,7 @@ describe('control API auth over real TLS', () => {
     const {port: freePort} = await other.listen('127.0.0.1', 0)
     await other.close()
     const client = new ApiClient({...clientAuth, host: `127.0.0.1:${freePort}`})
-    await assert.rejects(client.get('/v1/ping'), new RegExp(`^LaunchoError: no launcho server is listening at 127\\.0\\.0\\.1:${freePort}$`))
+    await assert.rejects(client.ping(), new RegExp(`^LaunchoError: no launcho server is listening at 127\\.0\\.0\\.1:${freePort}$`))
   })
 
   test('TLS 1.2 with a non-AEAD cipher is refused', async () => {

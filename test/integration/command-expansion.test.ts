@@ -8,10 +8,11 @@ import {existsSync} from 'node:fs'
 import {chmod, mkdir} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {Harness, waitFor, type StatusJson} from '../helpers/harness.js'
+import {Harness, waitFor} from '../helpers/harness.js'
+import type {InstanceStatus} from '../../src/protocol/status.js'
 import {get} from '../helpers/services.js'
 
-type Instance = StatusJson['processes'][number]['instances'][number] & {health?: string; traffic?: string}
+type Instance = InstanceStatus
 
 describe('commands and before scripts reach their programs as written', () => {
   let h: Harness

@@ -9,14 +9,11 @@ import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 import {after, before, describe, it} from 'node:test'
-import {Harness, waitFor, type StatusJson} from '../helpers/harness.js'
+import {Harness, waitFor} from '../helpers/harness.js'
+import type {InstanceStatus} from '../../src/protocol/status.js'
 
 const run = promisify(execFile)
-type Instance = StatusJson['processes'][number]['instances'][number] & {
-  health?: string
-  ports?: Record<string, number>
-  lastCheck?: {ok: boolean; detail: string; at: string}
-}
+type Instance = InstanceStatus
 
 // Unique sleep durations mark the processes this test's checks start, wherever they end up.
 const marker = `3601.${process.pid}${Math.floor(Math.random() * 1000)}`

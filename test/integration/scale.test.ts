@@ -38,7 +38,8 @@ describe(`${COUNT} plain processes (the target limit)`, () => {
   it('one t set: all running in status, no "already loaded", no failed pass; status answers; the same t set again changes nothing', async (t) => {
     const file = await h.writeFile('target.yaml', target)
     const started = Date.now()
-    const out = await h.ok(['t', 'set', file])
+    // --detach: this measures the server until status shows all running, not the CLI's follow.
+    const out = await h.ok(['t', 'set', file, '--detach'])
     assert.equal(out.split('\n').filter((line) => /^start\s+p\d{4} /.test(line)).length, COUNT, 'every process is to start')
 
     let last: StatusJson | undefined

@@ -9,10 +9,11 @@ import {existsSync} from 'node:fs'
 import {chmod, mkdir, readdir, readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {Harness, waitFor, type StatusJson} from '../helpers/harness.js'
+import {Harness, waitFor} from '../helpers/harness.js'
+import type {InstanceStatus} from '../../src/protocol/status.js'
 import {say} from './helpers/common.js'
 
-type Instance = StatusJson['processes'][number]['instances'][number] & {health?: string}
+type Instance = InstanceStatus
 
 /** Each value would, if any shell or systemd evaluated it, write `<drop>/pwned-<i>`. */
 function hostileValues(drop: string): Array<[string, string]> {

@@ -93,7 +93,7 @@ describe('the server rides out D-Bus trouble', () => {
       const frozenAt = Date.now()
       generation++
       // The target is stored and acknowledged even though systemd cannot be asked now.
-      const set = await h.cli(['t', 'set', await h.writeFile('frozen.yaml', target(generation))])
+      const set = await h.cli(['t', 'set', await h.writeFile('frozen.yaml', target(generation)), '--detach'])
       assert.equal(set.code, 0, set.stderr)
       const statusStarted = Date.now()
       const status = await h.cli(['status'])

@@ -13,6 +13,7 @@ import {after, before, describe, it, type TestContext} from 'node:test'
 import {pino} from 'pino'
 import {createApiServer} from '../../src/api/server.js'
 import {loadOrCreateServerAuth} from '../../src/api/server-auth.js'
+import {registerEventRoutes} from '../../src/api/routes/events.js'
 import {registerLogRoutes} from '../../src/api/routes/logs.js'
 import {registerProcessRoutes} from '../../src/api/routes/processes.js'
 import {registerResourceRoutes} from '../../src/api/routes/resources.js'
@@ -40,7 +41,7 @@ interface Route {
 async function enumerateRoutes(stateDir: string): Promise<Route[]> {
   const daemonSource = await readFile(join(repoRoot, 'src', 'daemon', 'daemon.ts'), 'utf8')
   const registered = [...daemonSource.matchAll(/\b(register\w+Routes)\(/g)].map((m) => m[1]).sort()
-  const known = ['registerLogRoutes', 'registerProcessRoutes', 'registerResourceRoutes', 'registerSecretRoutes', 'registerStatusRoutes', 'registerTargetRoutes']
+  const known = ['registerEventRoutes', 'registerLogRoutes', 'registerProcessRoutes', 'registerResourceRoutes', 'registerSecretRoutes', 'registerStatusRoutes', 'registerTargetRoutes']
   assert.deepEqual(registered, known, 'daemon.ts registers route modules this suite does not enumerate; add them to hostile-input.test.ts')
   const routes: Route[] = []
   const stub = {} as never
@@ -51,11 +52,12 @@ async function enumerateRoutes(stateDir: string): Promise<Route[]> {
       app.addHook('onRoute', (route) => {
         for (const method of [route.method].flat()) routes.push({method, url: route.url ?? route.path})
       })
-      registerTargetRoutes(app, stub)
-      registerSecretRoutes(app, stub)
+      registerTargetRoutes(app, stub, stub)
+      registerSecretRoutes(app, stub, stub)
       registerStatusRoutes(app, stub)
+      registerEventRoutes(app, stub)
       registerLogRoutes(app, stub, () => undefined)
-      registerProcessRoutes(app, stub)
+      registerProcessRoutes(app, stub, stub)
       registerResourceRoutes(app, stub, () => new Map())
     },
   })

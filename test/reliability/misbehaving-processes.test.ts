@@ -192,7 +192,7 @@ describe('misbehaving processes are contained and the others stay available', ()
     'memoryMax in the target stops the eater (OOM kill), and status says so',
     async (t) => {
       const limited = `processes:\n  - name: eater\n    memoryMax: 128M\n    command: ${eaterCommand}\n`
-      const result = await h.cli(['t', 'set', await h.writeFile('limited.yaml', limited)])
+      const result = await h.cli(['t', 'set', await h.writeFile('limited.yaml', limited), '--detach'])
       say(t, `t set with processes[0].memoryMax: 128M → exit ${result.code}: ${result.stderr.split('\n').slice(0, 2).join(' ')}`)
       assert.equal(result.code, 0)
       const status = await waitFor('eater oom-killed', async () => {

@@ -243,7 +243,8 @@ describe('secrets stay secret; state files have the promised permissions', () =>
     env:
       CRASH_ENV: "\${CRASH_ENV}"
 `
-    assert.equal((await cli(['t', 'set', await h.writeFile('t1.yaml', target)])).code, 0)
+    // --detach: crasher never runs for long, so a waiting t set would (rightly) exit 1.
+    assert.equal((await cli(['t', 'set', await h.writeFile('t1.yaml', target), '--detach'])).code, 0)
     const badCwd = `${target}  - name: cwd
     command: ["sleep", "1"]
     cwd: "\${APP_DIR}"

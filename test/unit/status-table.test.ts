@@ -7,8 +7,8 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import stringWidth from 'string-width'
 import {renderStatus} from '../../src/cli/commands/status.js'
-import type {StatusReport} from '../../src/daemon/status-service.js'
-import type {InstanceStatus} from '../../src/reconcile/status.js'
+import type {StatusReport} from '../../src/protocol/status.js'
+import type {InstanceStatus} from '../../src/protocol/status.js'
 
 const instance = (over: Partial<InstanceStatus>): InstanceStatus => ({
   unit: 'launcho-payments-gateway-worker-3f9a1c2e.service',

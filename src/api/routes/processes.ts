@@ -1,18 +1,20 @@
 /** Per-process actions: POST /v1/processes/:name/restart. */
 import type {FastifyInstance} from 'fastify'
 import {LaunchoError} from '../../errors.js'
-import type {TargetService} from '../../daemon/target-service.js'
+import {routes} from '../../protocol/routes.js'
+import {serve} from '../route.js'
+import type {EventFeed, ProcessApi} from '../services.js'
 
 const PROCESS_NAME = /^[a-z0-9-]{1,63}$/
 
-export function registerProcessRoutes(app: FastifyInstance, targets: TargetService): void {
-  app.post<{Params: {name: string}}>('/v1/processes/:name/restart', async (request) => {
-    const {name} = request.params
-    if (!PROCESS_NAME.test(name)) {
+export function registerProcessRoutes(app: FastifyInstance, processes: ProcessApi, events: EventFeed): void {
+  serve(app, routes.restart, async ({params}) => {
+    if (!PROCESS_NAME.test(params.name)) {
       throw new LaunchoError('invalid_request', 'process names are lowercase letters, digits and "-"', {
         hint: 'launcho status lists the processes',
       })
     }
-    return {changes: await targets.restart(name)}
+    const eventSeq = events.lastSeq()
+    return {changes: await processes.restart(params.name), eventSeq}
   })
 }

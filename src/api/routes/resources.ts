@@ -14,10 +14,10 @@
 import {Readable} from 'node:stream'
 import type {FastifyInstance, FastifyRequest} from 'fastify'
 import {LaunchoError} from '../../errors.js'
+import {NAME_HEADER, SHA256_HEADER} from '../../protocol/resources.js'
 import {MAX_RESOURCE_BYTES, type ResourceInfo, type ResourceStore} from '../../store/resource-store.js'
 
-export const SHA256_HEADER = 'x-launcho-sha256'
-export const NAME_HEADER = 'x-launcho-name'
+export {NAME_HEADER, SHA256_HEADER} from '../../protocol/resources.js'
 const MAX_NAME_CHARS = 255
 
 /** Full resource id → names of the processes using it (a target's prefixes are resolved when it is set). */

@@ -1,24 +1,27 @@
 /** Secrets: names are listed freely, values only on explicit request; changes redeploy dependents. */
 import type {FastifyInstance} from 'fastify'
-import {LaunchoError} from '../../errors.js'
-import type {TargetService} from '../../daemon/target-service.js'
+import {routes} from '../../protocol/routes.js'
 import {MAX_SECRET_BYTES} from '../../store/secret-store.js'
+import {serve} from '../route.js'
+import type {EventFeed, SecretApi} from '../services.js'
 
-export function registerSecretRoutes(app: FastifyInstance, targets: TargetService): void {
-  app.get('/v1/secrets', async () => ({names: targets.secretNames()}))
+export function registerSecretRoutes(app: FastifyInstance, secrets: SecretApi, events: EventFeed): void {
+  serve(app, routes.listSecrets, () => ({names: secrets.secretNames()}))
 
-  app.get<{Params: {name: string}}>('/v1/secrets/:name', async (request) => ({
-    name: request.params.name,
-    value: targets.secretValue(request.params.name),
-  }))
+  serve(app, routes.getSecret, ({params}) => ({name: params.name, value: secrets.secretValue(params.name)}))
 
-  app.put<{Params: {name: string}}>('/v1/secrets/:name', {bodyLimit: MAX_SECRET_BYTES + 4096}, async (request) => {
-    const value = (request.body as {value?: unknown} | null)?.value
-    if (typeof value !== 'string') throw new LaunchoError('invalid_request', 'the body must be {"value": "<string>"}')
-    return {changes: await targets.changeSecrets({[request.params.name]: value})}
+  serve(
+    app,
+    routes.setSecret,
+    async ({params, body}) => {
+      const eventSeq = events.lastSeq()
+      return {changes: await secrets.changeSecrets({[params.name]: body.value}), eventSeq}
+    },
+    {bodyLimit: MAX_SECRET_BYTES + 4096},
+  )
+
+  serve(app, routes.removeSecret, async ({params}) => {
+    const eventSeq = events.lastSeq()
+    return {changes: await secrets.changeSecrets({[params.name]: undefined}), eventSeq}
   })
-
-  app.delete<{Params: {name: string}}>('/v1/secrets/:name', async (request) => ({
-    changes: await targets.changeSecrets({[request.params.name]: undefined}),
-  }))
 }

@@ -1,20 +1,17 @@
 /** GET /v1/target (the text as set) and PUT /v1/target (validate, store, apply). */
 import type {FastifyInstance} from 'fastify'
-import {LaunchoError} from '../../errors.js'
-import type {TargetService} from '../../daemon/target-service.js'
+import {routes} from '../../protocol/routes.js'
+import {serve} from '../route.js'
+import type {EventFeed, TargetApi} from '../services.js'
 
-export function registerTargetRoutes(app: FastifyInstance, targets: TargetService): void {
-  app.get('/v1/target', async () => targets.currentText())
+export function registerTargetRoutes(app: FastifyInstance, targets: TargetApi, events: EventFeed): void {
+  serve(app, routes.getTarget, () => targets.currentText())
 
-  app.put('/v1/target', async (request) => ({changes: await targets.setTarget(targetText(request.body))}))
+  serve(app, routes.setTarget, async ({body}) => {
+    // Read before the change: every event it causes comes after this number.
+    const eventSeq = events.lastSeq()
+    return {changes: await targets.setTarget(body.text), eventSeq}
+  })
 
-  app.post('/v1/target/diff', async (request) => ({changes: await targets.preview(targetText(request.body))}))
-}
-
-function targetText(body: unknown): string {
-  const text = (body as {text?: unknown} | null)?.text
-  if (typeof text !== 'string') {
-    throw new LaunchoError('invalid_request', 'the body must be {"text": "<target YAML>"}')
-  }
-  return text
+  serve(app, routes.diffTarget, async ({body}) => ({changes: await targets.preview(body.text)}))
 }

@@ -1,23 +1,50 @@
 import {Flags} from '@oclif/core'
 import {ClientCommand} from '../base-command.js'
-import type {StatusReport} from '../../daemon/status-service.js'
+import type {StatusReport} from '../../protocol/status.js'
+import type {ApiClient} from '../client.js'
 import {cut, duration, fittedTable, localTime, outputWidth, useColour} from '../format.js'
 import {instanceState, stateColour} from '../state-words.js'
 
 export default class Status extends ClientCommand {
   static override description = 'Show every process: version, unit, state, PID, restarts, uptime, last failure; then recent events'
+  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status -w', '<%= config.bin %> status --json']
 
   static override flags = {
     json: Flags.boolean({description: 'print JSON'}),
     events: Flags.integer({description: 'how many recent events to show', default: 10, min: 0, max: 500}),
+    watch: Flags.boolean({char: 'w', description: 'draw it again on every event until interrupted (Ctrl-C); with --json one status per line'}),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Status)
     const client = await this.client(flags.auth)
-    const report = await client.get<StatusReport>('v1/status', {query: {events: flags.events}})
+    if (flags.watch) return this.watch(client, flags)
+    const report = await client.status({events: flags.events})
     if (flags.json) return this.printJson(report)
     this.log(renderStatus(report, {width: outputWidth(), colour: useColour()}))
+  }
+
+  private async watch(client: ApiClient, flags: {events: number; json?: boolean}): Promise<void> {
+    const {watchStatus} = await import('../watch-status.js')
+    const stop = new AbortController()
+    const end = () => stop.abort()
+    process.once('SIGINT', end)
+    process.once('SIGTERM', end)
+    process.stdout.once('error', end)
+    try {
+      await watchStatus(client, {
+        events: flags.events,
+        json: Boolean(flags.json),
+        terminal: Boolean(process.stdout.isTTY),
+        render: (report) => renderStatus(report, {width: outputWidth(), colour: useColour()}),
+        write: (text) => process.stdout.write(text),
+        signal: stop.signal,
+      })
+    } finally {
+      process.off('SIGINT', end)
+      process.off('SIGTERM', end)
+      process.stdout.off('error', end)
+    }
   }
 }
 

@@ -4,7 +4,7 @@ import {Args} from '@oclif/core'
 import {ClientCommand} from '../../base-command.js'
 import {LaunchoError} from '../../../errors.js'
 import {Hasher, saveVerified} from '../../../store/resource-file.js'
-import type {ResourceInfo} from '../../../store/resource-store.js'
+import type {ResourceInfo} from '../../../protocol/resources.js'
 import type {ApiClient} from '../../client.js'
 
 export default class ResourceDown extends ClientCommand {
@@ -19,13 +19,13 @@ export default class ResourceDown extends ClientCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(ResourceDown)
     const client = await this.client(flags.auth)
-    const info = await client.get<ResourceInfo>(`v1/resources/${encodeURIComponent(args.id)}`)
+    const info = await client.resource(args.id)
     if (args.out !== '-') {
       await this.saveToFile(client, info, args.out)
       this.log(`${info.id} (${info.size} bytes) saved to ${args.out}`)
       return
     }
-    const content = client.stream(`v1/resources/${info.id}/content`)
+    const content = client.resourceContent(info.id)
     const hasher = new Hasher()
     for await (const chunk of content) {
       hasher.update(chunk)
@@ -52,7 +52,7 @@ export default class ResourceDown extends ClientCommand {
     const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
     for (const signal of signals) process.on(signal, interrupt)
     try {
-      await saveVerified(client.stream(`v1/resources/${info.id}/content`, {signal: stop.signal}), out, info.id)
+      await saveVerified(client.resourceContent(info.id, stop.signal), out, info.id)
     } catch (error) {
       if (interruptedBy === undefined) throw error
       process.stderr.write(`Interrupted: the download stopped and nothing was written to ${out}.\n`)

@@ -1,9 +1,6 @@
 import {Flags} from '@oclif/core'
 import {ClientCommand} from '../../base-command.js'
 import {localTime, outputWidth, table} from '../../format.js'
-import type {ResourceInfo} from '../../../store/resource-store.js'
-
-type ListedResource = ResourceInfo & {usedBy: string[]}
 
 export default class ResourceLs extends ClientCommand {
   static override description = 'List resources, newest first, with the processes of the target that use them'
@@ -12,7 +9,7 @@ export default class ResourceLs extends ClientCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(ResourceLs)
-    const {resources} = await (await this.client(flags.auth)).get<{resources: ListedResource[]}>('v1/resources')
+    const {resources} = await (await this.client(flags.auth)).resources()
     if (flags.json) return this.printJson({resources})
     if (resources.length === 0) return this.log('No resources. Upload one with: launcho resource up FILE')
     const rows = resources.map((r) => [r.id.slice(0, 12), r.name || '-', humanSize(r.size), localTime(r.uploadedAt), r.usedBy.join(', ') || '-'])

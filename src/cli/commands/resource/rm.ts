@@ -13,7 +13,7 @@ export default class ResourceRm extends ClientCommand {
     const client = await this.client(flags.auth)
     const removed: string[] = []
     for (const id of argv as string[]) {
-      removed.push((await client.delete<{removed: string}>(`v1/resources/${encodeURIComponent(id)}`)).removed)
+      removed.push((await client.removeResource(id)).removed)
       if (!flags.json) this.log(`removed ${removed.at(-1)}`)
     }
     if (flags.json) this.printJson({removed})

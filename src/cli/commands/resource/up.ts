@@ -3,7 +3,6 @@ import {basename} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {ClientCommand} from '../../base-command.js'
 import {LaunchoError} from '../../../errors.js'
-import {NAME_HEADER, SHA256_HEADER} from '../../../api/routes/resources.js'
 import type {ApiClient} from '../../client.js'
 import {CHUNK_BYTES, hashFile} from '../../../store/resource-file.js'
 
@@ -20,9 +19,10 @@ export default class ResourceUp extends ClientCommand {
     const client = await this.client(flags.auth)
     // Content-addressed: what the server already has needs no second transfer.
     if (!(await stored(client, sha256))) {
-      await client.upload(`v1/resources`, createReadStream(args.file, {highWaterMark: CHUNK_BYTES}), {
+      await client.uploadResource(createReadStream(args.file, {highWaterMark: CHUNK_BYTES}), {
+        sha256,
+        name: flags.name ?? basename(args.file),
         size,
-        headers: {[SHA256_HEADER]: sha256, [NAME_HEADER]: encodeURIComponent(flags.name ?? basename(args.file))},
         onProgress: process.stderr.isTTY ? (sent) => process.stderr.write(`\ruploading ${Math.floor((sent / Math.max(size, 1)) * 100)}%`) : undefined,
       }).finally(() => process.stderr.isTTY && process.stderr.write('\r\x1b[K'))
     }
@@ -32,7 +32,7 @@ export default class ResourceUp extends ClientCommand {
 
 async function stored(client: ApiClient, id: string): Promise<boolean> {
   try {
-    await client.get(`v1/resources/${id}`)
+    await client.resource(id)
     return true
   } catch (error) {
     if (error instanceof LaunchoError && error.code === 'not_found') return false

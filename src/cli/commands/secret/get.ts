@@ -13,7 +13,7 @@ export default class SecretGet extends ClientCommand {
     const client = await this.client(flags.auth)
     const values: Record<string, string> = {}
     for (const name of argv as string[]) {
-      values[name] = (await client.get<{value: string}>(`v1/secrets/${encodeURIComponent(name)}`)).value
+      values[name] = (await client.secret(name)).value
     }
     if (flags.json) return this.printJson(values)
     for (const value of Object.values(values)) this.log(value)

@@ -8,7 +8,7 @@ export default class SecretLs extends ClientCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(SecretLs)
-    const {names} = await (await this.client(flags.auth)).get<{names: string[]}>('v1/secrets')
+    const {names} = await (await this.client(flags.auth)).secretNames()
     if (flags.json) return this.printJson({names})
     this.log(names.length > 0 ? names.join('\n') : 'No secrets. Set one with: launcho secret set NAME VALUE')
   }

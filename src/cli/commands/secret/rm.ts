@@ -1,23 +1,29 @@
 import {Args, Flags} from '@oclif/core'
 import {ClientCommand} from '../../base-command.js'
-import type {ProcessChange} from '../../../daemon/changes.js'
-import {describeChanges} from '../../print-changes.js'
+import {deployFlags, finishDeploy} from '../../deploy.js'
+import type {ChangesResponse, ProcessChange} from '../../../protocol/changes.js'
 
 export default class SecretRm extends ClientCommand {
   static override description = 'Remove secrets (refused while the target uses them)'
   static override aliases = ['s:rm', 'secrets:rm']
   static override strict = false
   static override args = {name: Args.string({description: 'secret names', required: true})}
-  static override flags = {json: Flags.boolean({description: 'print the changes as JSON'})}
+  static override flags = {json: Flags.boolean({description: 'print the changes (and how the rollout ended) as JSON'}), ...deployFlags}
 
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(SecretRm)
     const client = await this.client(flags.auth)
-    const changes: ProcessChange[] = []
+    // One call per name: a process changed by several is followed to the version of the last.
+    const byProcess = new Map<string, ProcessChange>()
+    let eventSeq: number | undefined
     for (const name of argv as string[]) {
-      changes.push(...(await client.delete<{changes: ProcessChange[]}>(`v1/secrets/${encodeURIComponent(name)}`)).changes)
+      const response = await client.removeSecret(name)
+      eventSeq ??= response.eventSeq
+      for (const change of response.changes) {
+        if (change.change !== 'unchanged' || !byProcess.has(change.process)) byProcess.set(change.process, change)
+      }
     }
-    if (flags.json) return this.printJson({changes})
-    this.log(describeChanges(changes))
+    const merged: ChangesResponse = {changes: [...byProcess.values()], eventSeq: eventSeq ?? 0}
+    await finishDeploy(client, merged, flags, (line) => this.log(line))
   }
 }

@@ -1,9 +1,8 @@
 import {readFile} from 'node:fs/promises'
 import {Args, Flags} from '@oclif/core'
 import {ClientCommand} from '../../base-command.js'
-import type {ProcessChange} from '../../../daemon/changes.js'
 import {LaunchoError} from '../../../errors.js'
-import {describeChanges} from '../../print-changes.js'
+import {deployFlags, finishDeploy} from '../../deploy.js'
 import {decodeUtf8} from '../../utf8.js'
 
 const BINARY_HINT = 'secret values are text; encode binary data first, e.g. "base64 -w0 FILE | launcho secret set NAME"'
@@ -24,16 +23,15 @@ export default class SecretSet extends ClientCommand {
   }
   static override flags = {
     'from-file': Flags.string({description: 'read the value from this file (taken as is)'}),
-    json: Flags.boolean({description: 'print the changes as JSON'}),
+    json: Flags.boolean({description: 'print the changes (and how the rollout ended) as JSON'}),
+    ...deployFlags,
   }
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(SecretSet)
     const value = await this.value(args.name, args.value, flags['from-file'])
     const client = await this.client(flags.auth)
-    const {changes} = await client.put<{changes: ProcessChange[]}>(`v1/secrets/${encodeURIComponent(args.name)}`, {value})
-    if (flags.json) return this.printJson({changes})
-    this.log(describeChanges(changes))
+    await finishDeploy(client, await client.setSecret(args.name, value), flags, (line) => this.log(line))
   }
 
   private async value(name: string, arg: string | undefined, file: string | undefined): Promise<string> {

@@ -1,6 +1,5 @@
 import {Args, Flags} from '@oclif/core'
 import {ClientCommand} from '../../base-command.js'
-import type {ProcessChange} from '../../../daemon/changes.js'
 import {describeChanges} from '../../print-changes.js'
 import {readTargetFile} from '../../read-target-file.js'
 
@@ -16,7 +15,7 @@ export default class TargetDiff extends ClientCommand {
     this.problemFile = args.file === '-' ? '<stdin>' : args.file
     const text = await readTargetFile(args.file)
     const client = await this.client(flags.auth)
-    const {changes} = await client.post<{changes: ProcessChange[]}>('v1/target/diff', {text})
+    const {changes} = await client.diffTarget(text)
     if (flags.json) return this.printJson({changes})
     this.log(describeChanges(changes))
   }

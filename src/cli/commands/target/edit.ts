@@ -5,20 +5,19 @@ import {join} from 'node:path'
 import {createInterface} from 'node:readline/promises'
 import {Flags} from '@oclif/core'
 import {ClientCommand} from '../../base-command.js'
-import type {ProcessChange} from '../../../daemon/changes.js'
 import {LaunchoError} from '../../../errors.js'
-import {describeChanges} from '../../print-changes.js'
+import {deployFlags, finishDeploy} from '../../deploy.js'
 
 export default class TargetEdit extends ClientCommand {
   static override description =
     'Open the current target in $EDITOR and set it on save; a rejected edit says why and offers the file back'
   static override aliases = ['t:edit']
-  static override flags = {json: Flags.boolean({description: 'print the changes as JSON'})}
+  static override flags = {json: Flags.boolean({description: 'print the changes (and how the rollout ended) as JSON'}), ...deployFlags}
 
   async run(): Promise<void> {
     const {flags} = await this.parse(TargetEdit)
     const client = await this.client(flags.auth)
-    const {text: original} = await client.get<{text: string}>('v1/target')
+    const {text: original} = await client.getTarget()
     const dir = await mkdtemp(join(tmpdir(), 'launcho-edit-'))
     const file = join(dir, 'target.yaml')
     this.problemFile = file
@@ -31,12 +30,9 @@ export default class TargetEdit extends ClientCommand {
         this.log('No changes.')
         return
       }
+      let response
       try {
-        const {changes} = await client.put<{changes: ProcessChange[]}>('v1/target', {text: edited})
-        await rm(dir, {recursive: true, force: true})
-        if (flags.json) return this.printJson({changes})
-        this.log(describeChanges(changes))
-        return
+        response = await client.setTarget(edited)
       } catch (error) {
         if (!(error instanceof LaunchoError) || !['invalid_target', 'missing_secret'].includes(error.code)) throw error
         await this.report(error)
@@ -45,7 +41,10 @@ export default class TargetEdit extends ClientCommand {
             hint: `fix it and run: launcho t set ${file}`,
           })
         }
+        continue
       }
+      await rm(dir, {recursive: true, force: true})
+      return finishDeploy(client, response, flags, (line) => this.log(line))
     }
   }
 

@@ -10,7 +10,7 @@ export default class TargetGet extends ClientCommand {
   async run(): Promise<void> {
     const {flags} = await this.parse(TargetGet)
     const client = await this.client(flags.auth)
-    const target = await client.get<{text: string; isDefault: boolean}>('v1/target')
+    const target = await client.getTarget()
     if (flags.json) return this.printJson(target)
     process.stdout.write(target.text)
   }

@@ -1,24 +1,21 @@
 import {Args, Flags} from '@oclif/core'
 import {ClientCommand} from '../../base-command.js'
-import type {ProcessChange} from '../../../daemon/changes.js'
-import {describeChanges} from '../../print-changes.js'
+import {deployFlags, finishDeploy} from '../../deploy.js'
 import {readTargetFile} from '../../read-target-file.js'
 
 export default class TargetSet extends ClientCommand {
   static override description = 'Set the target from a YAML file; launcho then starts, replaces and stops processes to match'
   static override aliases = ['t:set']
-  static override examples = ['<%= config.bin %> t set target.yaml']
+  static override examples = ['<%= config.bin %> t set target.yaml', '<%= config.bin %> t set target.yaml --detach']
 
   static override args = {file: Args.string({description: 'target YAML file, or - for stdin', required: true})}
-  static override flags = {json: Flags.boolean({description: 'print the changes as JSON'})}
+  static override flags = {json: Flags.boolean({description: 'print the changes (and how the rollout ended) as JSON'}), ...deployFlags}
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(TargetSet)
     this.problemFile = args.file === '-' ? '<stdin>' : args.file
     const text = await readTargetFile(args.file)
     const client = await this.client(flags.auth)
-    const {changes} = await client.put<{changes: ProcessChange[]}>('v1/target', {text})
-    if (flags.json) return this.printJson({changes})
-    this.log(describeChanges(changes))
+    await finishDeploy(client, await client.setTarget(text), flags, (line) => this.log(line))
   }
 }

@@ -1,0 +1,229 @@
+/**
+ * HTTPS to the control API, path by path (the typed calls are src/cli/client.ts). It trusts
+ * exactly one certificate, the one in the auth file: operators point `host` at any name or IP,
+ * so the hostname is not checked, but the server must present the very certificate that was
+ * pasted (SHA-256 fingerprint match). Every failure becomes a LaunchoError that says what to do.
+ */
+import {X509Certificate} from 'node:crypto'
+import {Agent} from 'node:https'
+import type {Readable} from 'node:stream'
+import type {PeerCertificate} from 'node:tls'
+import got, {HTTPError, RequestError, type Got} from 'got'
+import {type ErrorCode, LaunchoError} from '../errors.js'
+import {errorResponseSchema, type ErrorBody} from '../protocol/errors.js'
+import type {ClientAuth} from './client-auth.js'
+
+const REQUEST_TIMEOUT_MS = 30_000
+const UPLOAD_ANSWER_TIMEOUT_MS = 10 * 60_000
+const CERT_MISMATCH = 'ERR_LAUNCHO_CERT_MISMATCH'
+
+// OpenSSL verification failures that, given a single pinned self-signed cert, all mean "this is
+// not the certificate from the auth file".
+const UNTRUSTED_CERT_CODES = new Set([
+  CERT_MISMATCH,
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'INVALID_CA',
+])
+
+export type Query = Record<string, string | number | boolean>
+
+export class HttpTransport {
+  private readonly http: Got
+
+  constructor(private readonly auth: ClientAuth) {
+    const pinned = new X509Certificate(auth.cert).fingerprint256
+    this.http = got.extend({
+      prefixUrl: `https://${auth.host}`,
+      headers: {authorization: `Bearer ${auth.token}`, 'user-agent': 'launcho-cli'},
+      // Own agent: pooled TLS sessions are never shared with clients pinned to other certs.
+      agent: {https: new Agent({keepAlive: true})},
+      https: {
+        certificateAuthority: auth.cert,
+        rejectUnauthorized: true,
+        checkServerIdentity: (_hostname: string, cert: PeerCertificate) => {
+          if (cert.fingerprint256 === pinned) return undefined
+          return Object.assign(new Error(`certificate fingerprint ${cert.fingerprint256} is not the pinned ${pinned}`), {code: CERT_MISMATCH})
+        },
+      },
+      retry: {limit: 0},
+    })
+  }
+
+  /**
+   * A long-lived response (log follow) as chunks. No overall time limit, only on connecting and
+   * on the first response; an error response is read and thrown like any other call's.
+   */
+  async *stream(path: string, opts: {query?: Query; signal?: AbortSignal} = {}): AsyncGenerator<Buffer> {
+    try {
+      const request = this.http.stream(relative(path), {
+        searchParams: opts.query,
+        signal: opts.signal,
+        throwHttpErrors: false,
+        timeout: {connect: 10_000, secureConnect: 10_000, response: REQUEST_TIMEOUT_MS},
+      })
+      const response = await new Promise<{statusCode: number}>((resolve, reject) => {
+        request.once('response', resolve)
+        request.once('error', reject)
+      })
+      if (response.statusCode >= 400) {
+        const chunks: Buffer[] = []
+        for await (const chunk of request) chunks.push(chunk as Buffer)
+        throw this.fromResponse(response.statusCode, Buffer.concat(chunks).toString('utf8'))
+      }
+      for await (const chunk of request) yield chunk as Buffer
+    } catch (error) {
+      throw this.explain(error)
+    }
+  }
+
+  /**
+   * PUTs a large body (a resource) as a stream, never buffered. No overall time limit, since a big
+   * file on a slow link takes what it takes: only on connecting, and on the answer after the last
+   * byte (the server fsyncs and verifies first, which can take a while for many gigabytes).
+   */
+  async upload<T>(
+    path: string,
+    body: Readable,
+    opts: {size?: number; headers?: Record<string, string>; onProgress?: (sentBytes: number) => void} = {},
+  ): Promise<T> {
+    try {
+      const request = this.http(relative(path), {
+        method: 'PUT',
+        body,
+        headers: {
+          'content-type': 'application/octet-stream',
+          ...(opts.size !== undefined ? {'content-length': String(opts.size)} : {}),
+          ...opts.headers,
+        },
+        responseType: 'text',
+        timeout: {connect: 10_000, secureConnect: 10_000, response: UPLOAD_ANSWER_TIMEOUT_MS},
+      })
+      if (opts.onProgress) request.on('uploadProgress', ({transferred}) => opts.onProgress!(transferred))
+      const response = await request
+      return (response.body === '' ? undefined : JSON.parse(response.body)) as T
+    } catch (error) {
+      throw this.explain(error)
+    }
+  }
+
+  /** One JSON call; its answer parsed as JSON (undefined for an empty body). */
+  async request<T = unknown>(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, opts: {json?: unknown; query?: Query} = {}): Promise<T> {
+    try {
+      const response = await this.http(relative(path), {
+        method,
+        json: opts.json,
+        searchParams: opts.query,
+        responseType: 'text',
+        timeout: {request: REQUEST_TIMEOUT_MS},
+      })
+      return (response.body === '' ? undefined : JSON.parse(response.body)) as T
+    } catch (error) {
+      throw this.explain(error)
+    }
+  }
+
+  /** Turns any failure of a call into a LaunchoError that says what happened and what to do. */
+  private explain(error: unknown): LaunchoError {
+    if (error instanceof LaunchoError) return error
+    const {host, path} = this.auth
+    if (error instanceof HTTPError) return this.fromResponse(error.response.statusCode, String(error.response.body ?? ''))
+    if (error instanceof SyntaxError) {
+      return new LaunchoError('internal', `the server at ${host} sent a response that is not JSON`, {hint: 'check that host in the auth file points at a launcho server', cause: error})
+    }
+    const code = (error as RequestError | undefined)?.code ?? ''
+    const reprint = `run "launcho print-auth --host ${host}" on the server and save its output to ${path}`
+    if (UNTRUSTED_CERT_CODES.has(code)) {
+      return new LaunchoError('unauthorized', `the server at ${host} presented a certificate that is not the one in ${path}`, {
+        hint: `if the server was reinstalled or its identity regenerated, ${reprint}; otherwise something else is answering at ${host}`,
+        cause: error,
+      })
+    }
+    if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+      return new LaunchoError('unauthorized', `the certificate of the server at ${host} is outside its validity period`, {
+        hint: `check the clock on this machine and on the server; if the certificate really expired, regenerate the server identity and ${reprint}`,
+        cause: error,
+      })
+    }
+    return transportError(code, host, path, error)
+  }
+
+  private fromResponse(status: number, text: string): LaunchoError {
+    const {host, path} = this.auth
+    const body = parseErrorBody(text)
+    if (status === 401) {
+      return new LaunchoError('unauthorized', `the server refused the token in ${path}${body ? ` (${body.message})` : ''}`, {
+        hint: `run "launcho print-auth --host ${host}" on the server and save its output to ${path}`,
+      })
+    }
+    if (body) return new LaunchoError(knownCode(body.code, status), body.message, {hint: body.hint, problems: body.problems})
+    return new LaunchoError(codeForStatus(status), `the server at ${host} answered HTTP ${status}`, {
+      hint: 'check that host in the auth file points at a launcho server, and see its log (journalctl -u launcho)',
+    })
+  }
+}
+
+/** The server's `{error: {…}}`, or undefined when the body is not one (not JSON, another server). */
+function parseErrorBody(text: string): ErrorBody | undefined {
+  try {
+    const parsed = errorResponseSchema.safeParse(JSON.parse(text))
+    return parsed.success ? parsed.data.error : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** A newer server may send a code this CLI does not know; fall back to one matching the status. */
+function knownCode(code: string, status: number): ErrorCode {
+  return new LaunchoError(code as ErrorCode, '').status === undefined ? codeForStatus(status) : (code as ErrorCode)
+}
+
+function codeForStatus(status: number): ErrorCode {
+  const byStatus: Record<number, ErrorCode> = {400: 'invalid_request', 401: 'unauthorized', 404: 'not_found', 409: 'conflict', 413: 'payload_too_large', 422: 'invalid_request'}
+  return byStatus[status] ?? 'internal'
+}
+
+function transportError(code: string, host: string, path: string, cause: unknown): LaunchoError {
+  const fix = `fix host in ${path} if the server lives elsewhere`
+  const hostname = host.slice(0, host.lastIndexOf(':')).replace(/^\[|\]$/g, '')
+  switch (code) {
+    case 'ECONNREFUSED':
+      return new LaunchoError('unreachable', `no launcho server is listening at ${host}`, {
+        hint: `start it on the server ("systemctl start launcho" or "launcho server"), check that its port is open, or ${fix}`,
+        cause,
+      })
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new LaunchoError('unreachable', `cannot resolve the host name ${hostname}`, {hint: `check your DNS, or ${fix}`, cause})
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return new LaunchoError('unreachable', `the server at ${host} did not answer in time`, {
+        hint: `check the network path and firewall to ${host}, or ${fix}`,
+        cause,
+      })
+    case 'ECONNRESET':
+    case 'EPROTO':
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+      return new LaunchoError('unreachable', `the connection to ${host} failed during the TLS handshake or request (${code})`, {
+        hint: `check that ${host} is the launcho API port (it speaks HTTPS), or ${fix}`,
+        cause,
+      })
+    default:
+      return new LaunchoError('unreachable', `request to ${host} failed: ${(cause as Error)?.message ?? String(cause)}`, {
+        hint: `check that the launcho server is running and reachable, or ${fix}`,
+        cause,
+      })
+  }
+}
+
+function relative(path: string): string {
+  // got's prefixUrl refuses paths with a leading slash.
+  return path.replace(/^\/+/, '')
+}

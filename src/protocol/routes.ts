@@ -1,0 +1,101 @@
+/**
+ * The control API, route by route: method, path, and the types of what goes each way, with zod
+ * schemas for what crosses the wire. The server's routes (src/api/routes/*) are registered from
+ * these entries and check requests against them; the CLI's client (src/cli/client.ts) builds its
+ * calls from them and checks the answers; tests use the same types.
+ *
+ * Errors are always `{error: {code, message, hint?, problems?}}` (errors.ts). NDJSON routes send
+ * one item per line; a failure after the 200 went out arrives as a last `{"error": …}` line.
+ */
+import {z} from 'zod'
+import {changesResponseSchema, diffResponseSchema} from './changes.js'
+import {launchoEventSchema, type EventsQuery} from './events.js'
+import {logEntrySchema, type LogsQuery} from './logs.js'
+import {resourceInfoSchema} from './resources.js'
+import {statusReportSchema, type StatusQuery} from './status.js'
+
+export type Method = 'GET' | 'PUT' | 'POST' | 'DELETE'
+
+/** `'/v1/secrets/:name'` → `{name: string}`. */
+export type PathParams<Path extends string> = Path extends `${string}:${infer Param}/${infer Rest}`
+  ? {[K in Param]: string} & PathParams<`/${Rest}`>
+  : Path extends `${string}:${infer Param}`
+    ? {[K in Param]: string}
+    : Record<never, never>
+
+/** A route answering one JSON document. `Query` is what the client may send (the server reads it leniently). */
+export interface JsonRoute<Path extends string = string, Body = unknown, Response = unknown, Query = Record<never, never>> {
+  readonly method: Method
+  readonly path: Path
+  /** Absent: the route takes no body. */
+  readonly body?: z.ZodType<Body>
+  /** How the body must look, for the error that refuses another one. */
+  readonly bodyShape?: string
+  readonly response: z.ZodType<Response>
+  /** Only a type: carries the query's shape to the client. */
+  readonly query?: Query
+}
+
+/** A route answering NDJSON, one `item` per line, possibly for as long as the client stays. */
+export interface NdjsonRoute<Path extends string = string, Item = unknown, Query = Record<never, never>> {
+  readonly method: 'GET'
+  readonly path: Path
+  readonly item: z.ZodType<Item>
+  readonly query?: Query
+}
+
+function json<const Path extends string, Response, Body = never, Query = Record<never, never>>(
+  method: Method,
+  path: Path,
+  response: z.ZodType<Response>,
+  options: {body?: z.ZodType<Body>; bodyShape?: string} = {},
+): JsonRoute<Path, Body, Response, Query> {
+  return {method, path, response, ...options}
+}
+
+function ndjson<const Path extends string, Item, Query>(path: Path, item: z.ZodType<Item>): NdjsonRoute<Path, Item, Query> {
+  return {method: 'GET', path, item}
+}
+
+const targetBody = z.object({text: z.string()})
+const secretBody = z.object({value: z.string()})
+
+export const routes = {
+  ping: json('GET', '/v1/ping', z.object({ok: z.literal(true), version: z.string()})),
+  status: json<'/v1/status', z.infer<typeof statusReportSchema>, never, StatusQuery>('GET', '/v1/status', statusReportSchema),
+  /** Past events, then (follow) each new one; `since` resumes after that sequence number. */
+  events: ndjson<'/v1/events', z.infer<typeof launchoEventSchema>, EventsQuery>('/v1/events', launchoEventSchema),
+
+  getTarget: json('GET', '/v1/target', z.object({text: z.string(), isDefault: z.boolean()})),
+  setTarget: json('PUT', '/v1/target', changesResponseSchema, {body: targetBody, bodyShape: '{"text": "<target YAML>"}'}),
+  diffTarget: json('POST', '/v1/target/diff', diffResponseSchema, {body: targetBody, bodyShape: '{"text": "<target YAML>"}'}),
+
+  listSecrets: json('GET', '/v1/secrets', z.object({names: z.array(z.string())})),
+  getSecret: json('GET', '/v1/secrets/:name', z.object({name: z.string(), value: z.string()})),
+  setSecret: json('PUT', '/v1/secrets/:name', changesResponseSchema, {body: secretBody, bodyShape: '{"value": "<string>"}'}),
+  removeSecret: json('DELETE', '/v1/secrets/:name', changesResponseSchema),
+
+  restart: json('POST', '/v1/processes/:name/restart', changesResponseSchema),
+
+  /** Lines of one process: its current version, or with follow/allVersions every version. */
+  processLogs: ndjson<'/v1/logs/:process', z.infer<typeof logEntrySchema>, LogsQuery>('/v1/logs/:process', logEntrySchema),
+  /** Lines of every process, each marked with its process. */
+  allLogs: ndjson<'/v1/logs', z.infer<typeof logEntrySchema>, LogsQuery>('/v1/logs', logEntrySchema),
+
+  listResources: json('GET', '/v1/resources', z.object({resources: z.array(resourceInfoSchema)})),
+  resource: json('GET', '/v1/resources/:id', resourceInfoSchema),
+  removeResource: json('DELETE', '/v1/resources/:id', z.object({removed: z.string()})),
+  /** Raw routes (bytes, not JSON): PUT /v1/resources (upload), GET /v1/resources/:id/content. */
+  uploadResource: json('PUT', '/v1/resources', resourceInfoSchema),
+  resourceContentPath: '/v1/resources/:id/content',
+} as const
+
+export type Routes = typeof routes
+export type ResponseOf<R> = R extends JsonRoute<string, unknown, infer Response, unknown> ? Response : never
+export type BodyOf<R> = R extends JsonRoute<string, infer Body, unknown, unknown> ? Body : never
+export type ItemOf<R> = R extends NdjsonRoute<string, infer Item, unknown> ? Item : never
+
+/** `'/v1/secrets/:name'` with `{name: 'A B'}` → `'/v1/secrets/A%20B'`. */
+export function pathOf<Path extends string>(path: Path, params: PathParams<Path>): string {
+  return path.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent((params as Record<string, string>)[name] ?? ''))
+}

@@ -1,0 +1,71 @@
+/**
+ * `GET /v1/status`: every process with its instances, the server's own facts and recent events.
+ * The daemon builds it (src/reconcile/status.ts); `launcho status`, the deploy follower and the
+ * tests read it through these types.
+ */
+import {z} from 'zod'
+import {launchoEventSchema} from './events.js'
+
+export const PROCESS_STATES = ['running', 'starting', 'failing-to-start', 'crash-looping', 'stopping', 'pending', 'rolling-out', 'rollout-failed'] as const
+export const processStateSchema = z.enum(PROCESS_STATES)
+export type ProcessState = z.infer<typeof processStateSchema>
+
+/** An instance's health: starting | healthy | unhealthy | failed (never healthy within its start-up deadline). */
+export type Health = 'starting' | 'healthy' | 'unhealthy' | 'failed'
+/** Whether the load balancer sends an instance new connections: in | draining | out. */
+export type Traffic = 'in' | 'draining' | 'out'
+
+export const instanceStatusSchema = z.object({
+  unit: z.string(),
+  version: z.string(),
+  /** Of the process's desired version (false: an old one, draining or stopping). */
+  current: z.boolean(),
+  activeState: z.string(),
+  subState: z.string(),
+  pid: z.number().int(),
+  restarts: z.number().int(),
+  /** ISO time the running main process started. */
+  startedAt: z.string().optional(),
+  uptimeSeconds: z.number().optional(),
+  /** A Health (no check: healthy once active); a string, so that a newer server's words still read. */
+  health: z.string(),
+  /** A Traffic. */
+  traffic: z.string(),
+  ports: z.record(z.string(), z.number().int()),
+  lastCheck: z.object({ok: z.boolean(), detail: z.string(), at: z.string()}).optional(),
+  /** systemd lists the unit but reading it failed just now; the other fields are from the last read. */
+  readError: z.string().optional(),
+})
+export type InstanceStatus = z.infer<typeof instanceStatusSchema>
+
+export const processStatusSchema = z.object({
+  name: z.string(),
+  /** The desired version; absent for a process leaving the target. */
+  version: z.string().optional(),
+  state: processStateSchema,
+  instances: z.array(instanceStatusSchema),
+  retryAt: z.string().optional(),
+  retryDelayMs: z.number().optional(),
+  lastFailure: z.object({at: z.string(), unit: z.string(), reason: z.string()}).optional(),
+  rolloutFailure: z.object({at: z.string(), version: z.string(), reason: z.string()}).optional(),
+})
+export type ProcessStatus = z.infer<typeof processStatusSchema>
+
+export const serverFactsSchema = z.object({
+  version: z.string(),
+  bus: z.string(),
+  lb: z.string().optional(),
+  targetProblem: z.string().optional(),
+})
+
+export const statusReportSchema = z.object({
+  server: serverFactsSchema,
+  processes: z.array(processStatusSchema),
+  events: z.array(launchoEventSchema),
+})
+export type StatusReport = z.infer<typeof statusReportSchema>
+
+export interface StatusQuery {
+  /** How many recent events to include (0–500, default 20). */
+  events?: number
+}
