@@ -10,6 +10,7 @@ import type {ResourceStore} from '../store/resource-store.js'
 import type {StateDir} from '../store/state-dir.js'
 import type {CrashTracker} from './crash-policy.js'
 import type {DesiredProcess, DesiredState, UnitTimings} from './desired.js'
+import type {ExitFacts} from './exit-facts.js'
 
 export interface FailedRollout {
   version: string
@@ -36,6 +37,8 @@ export interface ReconcilerContext {
   wakeAt(at: number, process: string): void
   /** Marks a start (or restart) job of `unit` in flight, which a newer desired state cancels; returns its end. */
   beginStartJob(process: string, unit: string): () => void
+  /** How the unit's last main process ended, as systemd signalled it. */
+  exitOf(unit: string): ExitFacts | undefined
   /** The stop that canceled a superseded start of `unit`, while it runs. */
   cancellation(unit: string): Promise<void> | undefined
 }

@@ -1,11 +1,18 @@
 /**
- * Why an instance's last run ended, for status and events: systemd's words from the journal, and
- * what launcho knows on top of them.
+ * Why an instance's last run ended, for status and events: from systemd's structured exit facts
+ * when its signal carried them (exit-facts.ts), else systemd's words from the journal (a spawn
+ * step that failed, a `before` that failed), and what launcho knows on top of them.
  */
 import type {ReconcilerContext} from './context.js'
+import {describeExitFacts} from './exit-facts.js'
+
+/** Structured facts older than this describe an earlier run, not the one being explained. */
+const FACTS_FRESH_MS = 60_000
 
 export async function failureReasonOf(ctx: ReconcilerContext, unit: string, process: string): Promise<string | undefined> {
-  const reason = await ctx.journal.failureReason(unit)
+  const facts = ctx.exitOf(unit)
+  const structured = facts && Date.now() - facts.at < FACTS_FRESH_MS ? describeExitFacts(facts) : undefined
+  const reason = structured ?? (await ctx.journal.failureReason(unit))
   return reason === undefined ? undefined : withMemoryHint(reason, ctx.desired.get(process)?.spec.memoryMax)
 }
 

@@ -42,6 +42,7 @@ import {noticeCrashes} from './crash-watch.js'
 import {after, done, terminal, WorkQueue, type Outcome} from './work-queue.js'
 import {LaunchoError} from '../errors.js'
 import type {UnitChange} from '../systemd/manager.js'
+import type {ExitFacts} from './exit-facts.js'
 
 export interface ReconcilerOptions {
   systemd: () => SystemdManager | undefined
@@ -108,6 +109,8 @@ export class Reconciler implements ReconcilerContext {
   private latest?: {seq: number; observation: Promise<Observation>}
   private listing?: Promise<Observation>
   private nextListing?: Promise<Observation>
+  /** How each unit's last main process ended, from systemd's signal at that moment. */
+  private readonly exits = new Map<string, ExitFacts>()
   /** Per process, files of its instances that no longer exist, to remove in its own reconcile. */
   private readonly leftovers = new Map<string, string[]>()
   /** The newest listing whose bookkeeping (adoption, crashes) was taken in. */
@@ -216,6 +219,7 @@ export class Reconciler implements ReconcilerContext {
     if (unit === undefined) return this.resync()
     const id = parseUnitName(unit)
     if (!id) return
+    if (change?.exit) this.exits.set(unit, {...change.exit, at: Date.now()})
     if (change && (change.mainPid === 0 || (change.activeState !== undefined && change.activeState !== 'active'))) this.mainProcessGone(unit)
     this.kick(id.process)
   }
@@ -266,6 +270,10 @@ export class Reconciler implements ReconcilerContext {
     return () => {
       if (this.startJobs.get(process) === unit) this.startJobs.delete(process)
     }
+  }
+
+  exitOf(unit: string): ExitFacts | undefined {
+    return this.exits.get(unit)
   }
 
   cancellation(unit: string): Promise<void> | undefined {
@@ -476,6 +484,7 @@ export class Reconciler implements ReconcilerContext {
     const moved = (process: string) => this.queue.isBusy(process) || (this.actionEndedAt.get(process) ?? 0) > observation.seq
     const keep = [...listing.unknown.map((unit) => unit.name), ...this.registry.all().filter((r) => moved(r.process)).map((r) => r.unit)]
     const adopted = this.registry.sync(listing.units, this.desired, now, keep)
+    for (const unit of this.exits.keys()) if (!observation.byName.has(unit)) this.exits.delete(unit)
     for (const record of adopted) watchHealth(this, record.unit)
     for (const name of observation.byProcess.keys()) if (!this.desired.has(name)) this.queue.add(name)
     if (adopted.length > 0) void this.syncBalancer()

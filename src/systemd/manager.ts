@@ -190,11 +190,16 @@ export interface UnitChange {
   activeState?: string
   /** The service's main process is gone (0). */
   mainPid?: number
+  /** How its last main process ended, as systemd reported it then (a restart overwrites it). */
+  exit?: {code: number; status: number; result: string}
 }
 
 function changeOf(signal: Signal): UnitChange {
   const [iface, changed] = signal.body as [string, Record<string, {value: unknown} | undefined>]
   if (iface === 'org.freedesktop.systemd1.Unit' && changed.ActiveState !== undefined) return {activeState: String(changed.ActiveState.value)}
-  if (iface === 'org.freedesktop.systemd1.Service' && changed.MainPID !== undefined) return {mainPid: Number(changed.MainPID.value)}
-  return {}
+  if (iface !== 'org.freedesktop.systemd1.Service' || changed.MainPID === undefined) return {}
+  const mainPid = Number(changed.MainPID.value)
+  const code = Number(changed.ExecMainCode?.value ?? 0)
+  if (mainPid !== 0 || code === 0) return {mainPid}
+  return {mainPid, exit: {code, status: Number(changed.ExecMainStatus?.value ?? 0), result: String(changed.Result?.value ?? '')}}
 }
