@@ -13,6 +13,10 @@
  * resync included), and counts the log lines that mean launcho lost track of a unit ("already
  * loaded", UnitExists) or a pass failed: both must be 0.
  *
+ * Last, the time from a secret change to the new version serving, for an HTTP app that listens at
+ * once behind a service with a health check: `secret set` waits for the rollout it started and
+ * returns when the new version serves (its own figure includes the CLI's start-up, also shown).
+ *
  *   npm run bench:scale   (node dist/bench/scale.js [--counts 100,1000] [--rounds 1])
  */
 import {execFile} from 'node:child_process'
@@ -22,7 +26,8 @@ import {loadavg} from 'node:os'
 import {parseArgs, promisify} from 'node:util'
 import {SystemdManager} from '../src/systemd/manager.js'
 import type {UnitSpec} from '../src/systemd/unit-spec.js'
-import {Harness} from '../test/helpers/harness.js'
+import {Harness, waitFor} from '../test/helpers/harness.js'
+import {get, webApp} from '../test/helpers/services.js'
 import {closeOnInterrupt} from './lib/sandbox.js'
 import {watchStatus} from './lib/status-watch.js'
 import {median, sleep} from './lib/stats.js'
@@ -249,6 +254,37 @@ for (let round = 1; round <= ROUNDS; round++) {
       summary.push(`          no-op t set ${median(idle.noopSetMs).toFixed(0)} ms, status ${median(idle.statusMs).toFixed(0)} ms, --version ${version.toFixed(0)} ms; RSS ${idle.rss} MB (peak ${idle.peak}); idle CPU ${idle.idleCpuPercent.toFixed(1)} %; lost-track lines ${idle.lostTrack}, failed passes ${idle.failedPasses}`)
     }
   }
+}
+const secretRounds: number[] = []
+const secretVersion: number[] = []
+{
+  const h = await sandbox(true)
+  try {
+    await h.ok(['secret', 'set', 'TOKEN', 'v0'])
+    await h.setTarget(`processes:
+  - name: web
+    command: ["node", "${webApp}"]
+    uid: nobody
+    env: {APP_VERSION: "\${TOKEN}"}
+    receives: [web]
+    health: {service: web, path: /health}
+services:
+  - name: web
+    on: "127.0.0.1:5000"
+`)
+    await waitFor('web serving', async () => /^200 v0/.test(await get(h, 'http://127.0.0.1:5000/')), 30_000, 100)
+    for (let i = 1; i <= 5; i++) {
+      secretVersion.push(await timed(() => h.cli(['--version'], {auth: false})))
+      secretRounds.push(await timed(() => h.ok(['secret', 'set', 'TOKEN', `v${i}`])))
+      const answer = await get(h, 'http://127.0.0.1:5000/')
+      if (!answer.startsWith(`200 v${i}`)) throw new Error(`secret set returned before v${i} served: ${answer}`)
+    }
+  } finally {
+    await close(h)
+  }
+  const line = `secret change → new version serving (secret set until it returns, waiting for the rollout): ${ms(secretRounds)}; of which the CLI's start-up ${ms(secretVersion)}; so the server's part ≈ ${(median(secretRounds) - median(secretVersion)).toFixed(0)} ms`
+  console.log(line)
+  summary.push(line)
 }
 console.log('\nsummary')
 for (const line of summary) console.log(line)
