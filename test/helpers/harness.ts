@@ -160,8 +160,9 @@ export class Harness {
     return path
   }
 
-  async setTarget(yaml: string): Promise<string> {
-    return this.ok(['t', 'set', await this.writeFile('target.yaml', yaml)])
+  /** `allowEmpty`: the target may have no processes (it stops them all). */
+  async setTarget(yaml: string, options: {allowEmpty?: boolean} = {}): Promise<string> {
+    return this.ok(['t', 'set', await this.writeFile('target.yaml', yaml), ...(options.allowEmpty ? ['--allow-empty'] : [])])
   }
 
   /** Runs a command inside the sandbox (its mount, PID and network namespaces). */

@@ -56,7 +56,7 @@ async function enumerateRoutes(stateDir: string): Promise<Route[]> {
       registerStatusRoutes(app, stub)
       registerLogRoutes(app, stub, () => undefined)
       registerProcessRoutes(app, stub)
-      registerResourceRoutes(app, stub, () => new Map())
+      registerResourceRoutes(app, stub, {users: () => new Map(), remove: (_id, remove) => remove()})
     },
   })
   await api.app.ready()
