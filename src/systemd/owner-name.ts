@@ -131,11 +131,20 @@ export class OwnerName extends EventEmitter<OwnerEvents> {
 
   private async claimOnce(): Promise<void> {
     const bus = await connect()
+    // From the start: an error event without a listener would end the process. `lose` ignores a
+    // connection that does not hold the name yet.
+    const lose = (error: Error) => this.lose(bus, error)
+    bus.on('error', (error) => lose(error instanceof Error ? error : new Error(String(error))))
+    streamOf(bus)?.on('close', () => lose(new Error('the system bus closed the connection')))
+    bus.on('message', (message) => {
+      if (message.type === MessageType.SIGNAL && message.interface === BUS_NAME && message.member === 'NameLost' && message.body[0] === OWNER_NAME) {
+        lose(new Error(`the bus took ${OWNER_NAME} away`))
+      }
+    })
+    // Exported before the name is taken: whoever sees the name can ask who owns it.
+    const exported = new ServerInterface(this.identity)
     try {
-      // Exported before the name is taken: whoever sees the name can ask who owns it.
-      const exported = new ServerInterface(this.identity)
       bus.export(OWNER_PATH, exported)
-      this.exported = exported
       const reply = await withTimeout(bus.requestName(OWNER_NAME, NameFlag.DO_NOT_QUEUE), 'RequestName').catch((error: unknown) => {
         throw refusedByPolicy(error)
       })
@@ -145,23 +154,20 @@ export class OwnerName extends EventEmitter<OwnerEvents> {
       }
     } catch (error) {
       bus.disconnect()
-      throw error
+      if (error instanceof LaunchoError) throw error
+      throw new LaunchoError('systemd_failed', `could not own ${OWNER_NAME} on the system bus: ${(error as Error).message}`, {
+        hint: 'check that dbus is running and answering (busctl status)',
+      })
     }
     this.bus = bus
+    this.exported = exported
     this.holding = true
-    const lose = (error: Error) => this.lose(bus, error)
-    bus.on('error', (error) => lose(error instanceof Error ? error : new Error(String(error))))
-    streamOf(bus)?.on('close', () => lose(new Error('the system bus closed the connection')))
-    bus.on('message', (message) => {
-      if (message.type === MessageType.SIGNAL && message.interface === BUS_NAME && message.member === 'NameLost' && message.body[0] === OWNER_NAME) {
-        lose(new Error(`the bus took ${OWNER_NAME} away`))
-      }
-    })
   }
 
   private lose(bus: dbus.MessageBus, error: Error): void {
     if (this.stopped || this.bus !== bus) return
     this.bus = undefined
+    this.exported = undefined
     this.holding = false
     bus.disconnect()
     this.emit('lost', error)
@@ -202,6 +208,7 @@ async function connect(): Promise<dbus.MessageBus> {
     )
     return bus
   } catch (error) {
+    bus.on('error', () => undefined)
     bus.disconnect()
     throw new LaunchoError('systemd_failed', `cannot reach the system bus at ${address}: ${(error as Error).message}`, {
       hint: 'is dbus running? For a sandbox, set DBUS_SYSTEM_BUS_ADDRESS to its bus',

@@ -132,4 +132,22 @@ describe('one launcho server per systemd', () => {
     await waitFor('adopted', async () => (await h.status()).processes.every((p) => p.state === 'running') || undefined, 15_000, 100)
     assert.deepEqual(await mainPids(), pids)
   })
+
+  it('without the bus policy a server refuses to start, saying which file to install where', async () => {
+    // The sandbox's copy of the policy dir; dbus-daemon notices the file going and coming back.
+    const policy = '/etc/dbus-1/system.d/dev.launcho.Server.conf'
+    await h.inside(['mv', policy, '/run/launcho-sandbox/policy-aside.conf'])
+    try {
+      const {code, output} = await waitFor('the bus to drop the policy', async () => {
+        const result = await secondServer(join(h.dir, 'no-policy-state'))
+        return /does not let this server own/.test(result.output) && result
+      }, 15_000, 200)
+      assert.equal(code, 1)
+      assert.match(output, /the system bus does not let this server own dev\.launcho\.Server/)
+      assert.match(output, new RegExp(`Hint: install the bus policy: cp ${join(repoRoot, 'templates', 'dev.launcho.Server.conf').replace(/[.]/g, '\\.')} /etc/dbus-1/system\\.d/`))
+    } finally {
+      await h.inside(['mv', '/run/launcho-sandbox/policy-aside.conf', policy])
+    }
+    assert.deepEqual(await mainPids(), pids)
+  })
 })
