@@ -21,6 +21,21 @@ fi
 printf '[Unit]\nDescription=sandbox sysinit (deliberately empty)\n' >"$units/sysinit.target"
 printf '[Unit]\nDescription=launcho sandbox\nWants=dbus.socket systemd-journald.socket\nRequires=basic.target\nAfter=basic.target\n' \
   >"$units/launcho-sandbox.target"
+# The bus policy that lets a launcho server own dev.launcho.Server (one server per systemd). The
+# sandbox's dbus-daemon reads the host's policy dirs, so it gets the policy in its own mount
+# namespace only: a copy of the host's /etc/dbus-1/system.d with the file added, bound over it
+# before dbus starts. The host's dirs stay as they are.
+policy="$(dirname "$0")/dev.launcho.Server.conf"
+for policy_dir in /etc/dbus-1/system.d /usr/share/dbus-1/system.d; do
+  if [ -d "$policy_dir" ]; then
+    copy=/run/launcho-sandbox/dbus-policy
+    mkdir -p "$copy"
+    cp -pR "$policy_dir"/. "$copy"/
+    cp "$policy" "$copy/dev.launcho.Server.conf"
+    mount --bind "$copy" "$policy_dir"
+    break
+  fi
+done
 export SYSTEMD_UNIT_PATH="$units"
 export SYSTEMD_GENERATOR_PATH="$empty"
 export SYSTEMD_ENVIRONMENT_GENERATOR_PATH="$empty"

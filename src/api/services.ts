@@ -8,7 +8,7 @@ import type {StatusReport} from '../protocol/status.js'
 
 export interface TargetApi {
   currentText(): {text: string; isDefault: boolean}
-  setTarget(text: string): Promise<ProcessChange[]>
+  setTarget(text: string, options?: {allowEmpty?: boolean}): Promise<ProcessChange[]>
   preview(text: string): Promise<ProcessChange[]>
 }
 

@@ -35,8 +35,9 @@ export class ApiClient {
     return this.call(routes.getTarget)
   }
 
-  setTarget(text: string) {
-    return this.call(routes.setTarget, {body: {text}})
+  /** `allowEmpty`: accept a target without processes (it stops every process). */
+  setTarget(text: string, options: {allowEmpty?: boolean} = {}) {
+    return this.call(routes.setTarget, {body: {text, ...(options.allowEmpty ? {allowEmpty: true} : {})}})
   }
 
   diffTarget(text: string) {

@@ -1,9 +1,10 @@
 /**
- * `launcho server`: restores the state dir, connects to systemd, starts the reconciler and the
- * API, and on SIGTERM/SIGINT stops the API and the loop but never the processes it manages.
+ * `launcho server`: makes sure it is the only server driving this systemd (owner-name.ts),
+ * restores the state dir, connects to systemd, starts the reconciler and the API, and on
+ * SIGTERM/SIGINT stops the API and the loop but never the processes it manages.
  */
 import {hostname} from 'node:os'
-import {join} from 'node:path'
+import {join, resolve} from 'node:path'
 import type {Logger} from 'pino'
 import {createApiServer} from '../api/server.js'
 import {loadOrCreateServerAuth} from '../api/server-auth.js'
@@ -14,6 +15,7 @@ import {registerResourceRoutes} from '../api/routes/resources.js'
 import {registerSecretRoutes} from '../api/routes/secrets.js'
 import {registerStatusRoutes} from '../api/routes/status.js'
 import {registerTargetRoutes} from '../api/routes/target.js'
+import type {LaunchoError} from '../errors.js'
 import {EventLog} from '../events.js'
 import {Journal} from '../logs/journal.js'
 import {Reconciler} from '../reconcile/reconciler.js'
@@ -26,22 +28,50 @@ import {StateDir} from '../store/state-dir.js'
 import {loadVersionKey} from '../store/version-key.js'
 import {TargetStore} from '../store/target-store.js'
 import {SystemdConnection} from '../systemd/connection.js'
+import {OWNER_NAME, OwnerName, type ServerIdentity} from '../systemd/owner-name.js'
 import {createBalancer} from '../lb/select.js'
 import type {HostPort} from '../target/socket-overlap.js'
 import {portRangeOf, splitHostPort, type ServerConfig} from './config.js'
+import {serverIdOf} from './server-id.js'
 import {StatusService} from './status-service.js'
 import {TargetService} from './target-service.js'
 import {packageVersion} from '../package-version.js'
 
 export interface RunningDaemon {
   port: number
+  /** Settles when the server must end on its own: another server took its systemd while the bus was away. */
+  failed: Promise<LaunchoError>
   stop(): Promise<void>
 }
 
-/** `redactor`: the one `logger` redacts its lines with; the daemon keeps it up to date with the secrets. */
+/**
+ * `redactor`: the one `logger` redacts its lines with; the daemon keeps it up to date with the secrets.
+ * Throws `conflict`, having touched nothing, when another launcho server drives this systemd.
+ */
 export async function startDaemon(config: ServerConfig, logger: Logger, redactor = new SecretRedactor()): Promise<RunningDaemon> {
+  const identity: ServerIdentity = {
+    serverId: '',
+    pid: process.pid,
+    stateDir: resolve(config.stateDir),
+    apiAddress: '',
+    version: packageVersion(),
+    startedAt: new Date().toISOString(),
+  }
+  const owner = await OwnerName.claim(identity, logger)
+  try {
+    return await startOwner(config, logger, redactor, owner)
+  } catch (error) {
+    owner.close()
+    throw error
+  }
+}
+
+async function startOwner(config: ServerConfig, logger: Logger, redactor: SecretRedactor, owner: OwnerName): Promise<RunningDaemon> {
   const stateDir = new StateDir(config.stateDir, config.environmentsDir)
   await stateDir.ensure()
+  const versionKey = await loadVersionKey(stateDir.versionKeyFile)
+  const serverId = serverIdOf(versionKey)
+  owner.update({serverId})
   const resources = new ResourceStore(join(stateDir.root, 'resources'))
   await resources.init()
   const {host, port} = splitHostPort(config.listen)
@@ -51,7 +81,16 @@ export async function startDaemon(config: ServerConfig, logger: Logger, redactor
   const events = new EventLog(500, (text) => redactor.redact(text))
   const journal = new Journal(config.journalRoot)
   let reconciler: Reconciler | undefined
-  const systemd = new SystemdConnection(logger, (unit, change) => reconciler?.onUnitChanged(unit, change))
+  const systemd = new SystemdConnection(logger, (unit, change) => reconciler?.onUnitChanged(unit, change), {
+    stamp: {LAUNCHO_SERVER: serverId},
+    mayAct: () => owner.held,
+  })
+  owner.on('lost', (error) => logger.warn({err: error.message}, `lost the bus name ${OWNER_NAME}; not acting on systemd until this server owns it again`))
+  owner.on('held', () => {
+    logger.info(`owns ${OWNER_NAME} again; resyncing`)
+    reconciler?.kick()
+  })
+  const failed = new Promise<LaunchoError>((resolve) => owner.once('taken', resolve))
   await systemd.connect()
   const balancer = await createBalancer(config.lb, {stateDir, systemd, logger})
   /** Known once the API listens (the configured port may be 0). */
@@ -80,7 +119,7 @@ export async function startDaemon(config: ServerConfig, logger: Logger, redactor
     reconciler,
     events,
     logger,
-    await loadVersionKey(stateDir.versionKeyFile),
+    versionKey,
     {
       resources,
       pins: new ResourcePins(join(stateDir.root, 'resource-pins.json')),
@@ -104,19 +143,23 @@ export async function startDaemon(config: ServerConfig, logger: Logger, redactor
       registerEventRoutes(app, events)
       registerLogRoutes(app, journal, (process) => reconciler?.getDesired().get(process))
       registerProcessRoutes(app, targets, events)
-      registerResourceRoutes(app, resources, () => targets.resourceUsers())
+      registerResourceRoutes(app, resources, {users: () => targets.resourceUsers(), remove: (id, remove) => targets.removeResource(id, remove)})
     },
   })
   const listening = await api.listen(host, port)
   apiAddress = {host, port: listening.port}
+  owner.update({apiAddress: `${host.includes(':') ? `[${host}]` : host}:${listening.port}`})
   reconciler.start()
-  logger.info({listen: `${host}:${listening.port}`, stateDir: stateDir.root, fingerprint: auth.fingerprint}, 'launcho server ready')
+  logger.info({listen: `${host}:${listening.port}`, stateDir: stateDir.root, fingerprint: auth.fingerprint, serverId}, 'launcho server ready')
   return {
     port: listening.port,
+    failed,
     async stop() {
       await api.close()
       await reconciler?.stop()
       systemd.close()
+      // Last: no other server may take this systemd while this one still acts on it.
+      owner.close()
       logger.info('launcho server stopped; the processes it manages keep running')
     },
   }

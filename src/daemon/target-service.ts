@@ -21,6 +21,8 @@ import {loadTargetOffThread} from '../target/load-off-thread.js'
 import {checkOnServer, serverProblems, type ServerCheckMode} from '../target/server-rules.js'
 import type {HostPort} from '../target/socket-overlap.js'
 import {changesBetween, type ProcessChange} from './changes.js'
+import {emptyTargetRefused} from './empty-target.js'
+import {resourceInUse, resourceUsesOf, type ResourceUses} from './resource-uses.js'
 import {serverFacts} from './server-facts.js'
 
 interface Resolved {
@@ -28,6 +30,13 @@ interface Resolved {
   services: ServiceSpec[]
   /** Each resource prefix of the target → the full id it names (kept for what runs). */
   pins: Pins
+  /** Which processes list each resource, and where. */
+  uses: ResourceUses
+}
+
+export interface SetOptions {
+  /** A target without processes stops them all: refused unless this is set. */
+  allowEmpty?: boolean
 }
 
 export interface TargetServiceOptions {
@@ -51,6 +60,8 @@ export class TargetService {
    */
   private queue: Promise<unknown> = Promise.resolve()
   private readonly pins: ResourcePins
+  /** Of the target applied last. */
+  private uses: ResourceUses = new Map()
 
   constructor(
     private readonly target: TargetStore,
@@ -80,6 +91,7 @@ export class TargetService {
         this.logger.warn({err: error.message}, 'could not record the resolved resource prefixes; they are resolved again at the next start')
       })
       this.reconciler.setDesired(resolved.desired, resolved.services)
+      this.uses = resolved.uses
     } catch (error) {
       // Never stop what runs because the stored target cannot be read back: leave it alone.
       this.loadError = error as LaunchoError
@@ -100,9 +112,10 @@ export class TargetService {
     return this.serially(async () => changesBetween(this.reconciler.getDesired(), (await this.resolve(text, this.secrets.snapshot())).desired))
   }
 
-  setTarget(text: string): Promise<ProcessChange[]> {
+  setTarget(text: string, options: SetOptions = {}): Promise<ProcessChange[]> {
     return this.serially(async () => {
       const resolved = await this.resolve(text, this.secrets.snapshot())
+      if (resolved.desired.size === 0 && !options.allowEmpty) throw emptyTargetRefused(text, [...this.reconciler.getDesired().keys()])
       await this.commit(resolved, () => this.target.save(text))
       return this.apply(resolved, 'target-set', 'target set')
     })
@@ -110,11 +123,20 @@ export class TargetService {
 
   /** Full resource id → the processes of the target that list it (by that id or a prefix of it). */
   resourceUsers(): Map<string, string[]> {
-    const users = new Map<string, string[]>()
-    for (const [name, process] of this.reconciler.getDesired()) {
-      for (const {id} of process.spec.resources) users.set(id, [...(users.get(id) ?? []), name])
-    }
-    return users
+    return new Map([...this.uses].map(([id, uses]) => [id, uses.map((use) => use.process)]))
+  }
+
+  /**
+   * Runs `remove` (of the stored resource `id`) unless the target uses it, refused with `conflict`
+   * naming each process and line that lists it. In turn with target changes: a `t set` naming the
+   * resource cannot be validated against the store while it is being removed.
+   */
+  removeResource(id: string, remove: () => Promise<void>): Promise<void> {
+    return this.serially(async () => {
+      const uses = this.uses.get(id) ?? []
+      if (uses.length > 0) throw resourceInUse(id, uses)
+      await remove()
+    })
   }
 
   secretNames(): string[] {
@@ -195,6 +217,7 @@ export class TargetService {
       desired: desiredStateOf(loaded.template, resolved, secrets, generations, this.versionKey),
       services: resolved.services,
       pins: pinsOf(loaded, resolved),
+      uses: resourceUsesOf(loaded, resolved),
     }
   }
 
@@ -220,10 +243,11 @@ export class TargetService {
     this.options.redactor?.update(this.secrets.snapshot())
   }
 
-  private apply({desired, services}: Resolved, kind: 'target-set' | 'secret-changed' | 'restart', what: string): ProcessChange[] {
+  private apply({desired, services, uses}: Resolved, kind: 'target-set' | 'secret-changed' | 'restart', what: string): ProcessChange[] {
     const changes = changesBetween(this.reconciler.getDesired(), desired)
     this.loadError = undefined
     this.reconciler.setDesired(desired, services)
+    this.uses = uses
     const moved = changes.filter((change) => change.change !== 'unchanged')
     const summary = moved.map((change) => `${change.change} ${change.process}`).join(', ') || 'no process changes'
     this.events.add(kind, `${what}: ${summary}`)

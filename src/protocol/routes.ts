@@ -57,7 +57,7 @@ function ndjson<const Path extends string, Item, Query>(path: Path, item: z.ZodT
   return {method: 'GET', path, item}
 }
 
-const targetBody = z.object({text: z.string()})
+const targetBody = z.object({text: z.string(), allowEmpty: z.boolean().optional()})
 const secretBody = z.object({value: z.string()})
 
 export const routes = {
@@ -67,7 +67,7 @@ export const routes = {
   events: ndjson<'/v1/events', z.infer<typeof launchoEventSchema>, EventsQuery>('/v1/events', launchoEventSchema),
 
   getTarget: json('GET', '/v1/target', z.object({text: z.string(), isDefault: z.boolean()})),
-  setTarget: json('PUT', '/v1/target', changesResponseSchema, {body: targetBody, bodyShape: '{"text": "<target YAML>"}'}),
+  setTarget: json('PUT', '/v1/target', changesResponseSchema, {body: targetBody, bodyShape: '{"text": "<target YAML>", "allowEmpty": true}'}),
   diffTarget: json('POST', '/v1/target/diff', diffResponseSchema, {body: targetBody, bodyShape: '{"text": "<target YAML>"}'}),
 
   listSecrets: json('GET', '/v1/secrets', z.object({names: z.array(z.string())})),

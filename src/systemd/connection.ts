@@ -6,6 +6,13 @@
 import type {Logger} from 'pino'
 import {SystemdManager, type UnitChange} from './manager.js'
 
+export interface ConnectionOptions {
+  /** Journal fields every unit started gets (see SystemdManager). */
+  stamp?: Record<string, string>
+  /** While false, there is no manager to act through (the server does not own its systemd: owner-name.ts). */
+  mayAct?: () => boolean
+}
+
 export class SystemdConnection {
   private manager?: SystemdManager
   private stopped = false
@@ -14,16 +21,18 @@ export class SystemdConnection {
   constructor(
     private readonly logger: Logger,
     private readonly onChange: (unit?: string, change?: UnitChange) => void,
+    private readonly options: ConnectionOptions = {},
   ) {}
 
-  /** The connected manager, or undefined while the bus is away. */
+  /** The connected manager, or undefined while the bus is away (or the server may not act). */
   get current(): SystemdManager | undefined {
+    if (this.options.mayAct && !this.options.mayAct()) return undefined
     return this.manager && !this.manager.isClosed ? this.manager : undefined
   }
 
   /** Connects once; throws when the bus cannot be reached at all at start-up. */
   async connect(): Promise<void> {
-    this.adopt(await SystemdManager.connect())
+    this.adopt(await SystemdManager.connect(this.options.stamp))
   }
 
   close(): void {
@@ -47,7 +56,7 @@ export class SystemdConnection {
     this.retryTimer = setTimeout(async () => {
       if (this.stopped) return
       try {
-        this.adopt(await SystemdManager.connect())
+        this.adopt(await SystemdManager.connect(this.options.stamp))
         this.logger.info('reconnected to systemd; resyncing')
         this.onChange()
       } catch (error) {

@@ -32,6 +32,8 @@ export class SystemdManager extends EventEmitter<{changed: [unit: string, change
   constructor(
     private readonly bus: Bus,
     jobSlots: JobSlotOptions = DEFAULT_JOB_SLOTS,
+    /** Journal fields added to every unit started (LAUNCHO_SERVER: which server owns it). */
+    private readonly stamp: Record<string, string> = {},
   ) {
     super()
     this.jobs = new JobSlots(jobSlots)
@@ -49,8 +51,8 @@ export class SystemdManager extends EventEmitter<{changed: [unit: string, change
     })
   }
 
-  static async connect(): Promise<SystemdManager> {
-    return new SystemdManager(await SystemBus.connect())
+  static async connect(stamp: Record<string, string> = {}): Promise<SystemdManager> {
+    return new SystemdManager(await SystemBus.connect(), DEFAULT_JOB_SLOTS, stamp)
   }
 
   get isClosed(): boolean {
@@ -68,7 +70,7 @@ export class SystemdManager extends EventEmitter<{changed: [unit: string, change
   async start(spec: UnitSpec): Promise<StartResult> {
     try {
       return await this.runJob(
-        {member: 'StartTransientUnit', signature: 'ssa(sv)a(sa(sv))', body: [spec.name, 'fail', toDbusProperties(spec), []]},
+        {member: 'StartTransientUnit', signature: 'ssa(sv)a(sa(sv))', body: [spec.name, 'fail', toDbusProperties({...spec, journalFields: {...spec.journalFields, ...this.stamp}}), []]},
         spec.startTimeoutMs + 5_000,
       )
     } catch (error) {

@@ -166,9 +166,10 @@ export class Harness {
   /**
    * `t set` of `yaml`. By default it returns once the server took the target (--detach), as most
    * tests then wait for what they look at; `{wait: true}` follows the rollout like a user's `t set`.
+   * `allowEmpty`: the target may have no processes (it stops them all).
    */
-  async setTarget(yaml: string, options: {wait?: boolean} = {}): Promise<string> {
-    return this.ok(['t', 'set', await this.writeFile('target.yaml', yaml), ...(options.wait ? [] : ['--detach'])])
+  async setTarget(yaml: string, options: {wait?: boolean; allowEmpty?: boolean} = {}): Promise<string> {
+    return this.ok(['t', 'set', await this.writeFile('target.yaml', yaml), ...(options.wait ? [] : ['--detach']), ...(options.allowEmpty ? ['--allow-empty'] : [])])
   }
 
   /** Runs a command inside the sandbox (its mount, PID and network namespaces). */

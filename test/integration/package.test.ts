@@ -102,6 +102,18 @@ head -n 1 /usr/share/zsh/vendor-completions/_launcho
       assert.equal((await h.inside(['stat', '-c', '%a', '/var/lib/launcho'])).trim(), '711')
     })
 
+    it("ships the bus policy that lets the server own dev.launcho.Server, and the server owns it", async () => {
+      const policy = '/usr/share/dbus-1/system.d/dev.launcho.Server.conf'
+      assert.equal(await h.inside(['cat', policy]), await readFile(join(repoRoot, 'templates', 'dev.launcho.Server.conf'), 'utf8'))
+      // The overlaid /etc hides the sandbox's own copy of the policy: after postinst's ReloadConfig
+      // the bus has only the package's file to go by.
+      assert.equal(await exists(h, '/etc/dbus-1/system.d/dev.launcho.Server.conf'), false)
+      assert.match(await h.journal(['-u', 'dbus.service', '-o', 'cat']), /Reloaded configuration/)
+      const owner = async (property: string) => (await h.inside(['busctl', 'get-property', 'dev.launcho.Server', '/dev/launcho/Server', 'dev.launcho.Server', property])).trim()
+      assert.equal(await owner('Pid'), `u ${(await h.unit(unit, ['MainPID'])).MainPID}`)
+      assert.equal(await owner('StateDir'), 's "/var/lib/launcho"')
+    })
+
     it('runs the server with its hardening in force', async () => {
       const pid = (await h.unit(unit, ['MainPID'])).MainPID!
       const procStatus = await h.inside(['cat', `/proc/${pid}/status`])

@@ -70,7 +70,7 @@ describe("an instance's environment is private to it", () => {
     const dir = join(h.stateDir, 'environments')
     const ghost = join(dir, 'launcho-ghost-0badc0de.env')
     await writeFile(ghost, 'X="1"\n', {mode: 0o600})
-    await h.setTarget('processes: []\n')
+    await h.setTarget('processes: []\n', {allowEmpty: true})
     const left = await waitFor('environment files gone', async () => {
       const files = await readdir(dir)
       return files.length === 0 && files

@@ -58,7 +58,7 @@ async function enumerateRoutes(stateDir: string): Promise<Route[]> {
       registerEventRoutes(app, stub)
       registerLogRoutes(app, stub, () => undefined)
       registerProcessRoutes(app, stub, stub)
-      registerResourceRoutes(app, stub, () => new Map())
+      registerResourceRoutes(app, stub, {users: () => new Map(), remove: (_id, remove) => remove()})
     },
   })
   await api.app.ready()

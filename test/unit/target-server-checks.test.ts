@@ -167,7 +167,7 @@ describe('TargetService: checks against this server', () => {
     const services = (on: string) => `services:\n  - {name: web, on: "${on}"}\n`
     const {lines} = await refusal(targets.setTarget(services('127.0.0.1:12888')))
     assert.deepEqual(lines, ['target.yaml:2:21: services[0].on: 127.0.0.1:12888 is the launcho API\'s own address (the server listens on 0.0.0.0:12888); pick another port'])
-    await targets.setTarget(services('[::1]:12888'))
+    await targets.setTarget(services('[::1]:12888'), {allowEmpty: true})
     const v6 = await service({api: () => ({host: '::', port: 12888})})
     assert.match((await refusal(v6.setTarget(services('10.1.2.3:12888')))).lines[0]!, /services\[0\]\.on: 10\.1\.2\.3:12888 is the launcho API's own address \(the server listens on \[::\]:12888\)/)
   })

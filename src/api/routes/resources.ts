@@ -20,11 +20,16 @@ import {MAX_RESOURCE_BYTES, type ResourceInfo, type ResourceStore} from '../../s
 export {NAME_HEADER, SHA256_HEADER} from '../../protocol/resources.js'
 const MAX_NAME_CHARS = 255
 
-/** Full resource id → names of the processes using it (a target's prefixes are resolved when it is set). */
-export type ResourceUsers = () => Map<string, string[]>
+/** What the target says about removing resources. */
+export interface ResourceGuard {
+  /** Full resource id → names of the processes using it (a target's prefixes are resolved when it is set). */
+  users(): Map<string, string[]>
+  /** Runs `remove` unless the target uses `id` (then refused with `conflict`), never during a target change. */
+  remove(id: string, remove: () => Promise<void>): Promise<void>
+}
 
-export function registerResourceRoutes(app: FastifyInstance, store: ResourceStore, usedBy: ResourceUsers): void {
-  const withUsers = (info: ResourceInfo) => ({...info, usedBy: usersOf(info.id, usedBy())})
+export function registerResourceRoutes(app: FastifyInstance, store: ResourceStore, guard: ResourceGuard): void {
+  const withUsers = (info: ResourceInfo) => ({...info, usedBy: usersOf(info.id, guard.users())})
 
   // Encapsulated so that the raw-stream body parser applies to these routes only.
   void app.register(async (scope) => {
@@ -68,13 +73,7 @@ export function registerResourceRoutes(app: FastifyInstance, store: ResourceStor
 
     scope.delete<{Params: {id: string}}>('/v1/resources/:id', async (request) => {
       const id = await store.resolve(request.params.id)
-      const users = usersOf(id, usedBy())
-      if (users.length > 0) {
-        throw new LaunchoError('conflict', `resource ${id} is used by the target's process${users.length > 1 ? 'es' : ''} ${users.join(', ')}; it was not removed`, {
-          hint: 'set a target (launcho t set) in which no process lists it under resources, then remove it',
-        })
-      }
-      await store.remove(id)
+      await guard.remove(id, () => store.remove(id))
       request.log.info({id}, 'resource removed')
       return {removed: id}
     })

@@ -1,4 +1,8 @@
-/** GET /v1/target (the text as set) and PUT /v1/target (validate, store, apply). */
+/**
+ * GET /v1/target (the text as set) and PUT /v1/target (validate, store, apply):
+ * `{"text": "<target YAML>", "allowEmpty": true}`, where a target without processes is refused
+ * unless `allowEmpty` is true.
+ */
 import type {FastifyInstance} from 'fastify'
 import {routes} from '../../protocol/routes.js'
 import {serve} from '../route.js'
@@ -10,7 +14,7 @@ export function registerTargetRoutes(app: FastifyInstance, targets: TargetApi, e
   serve(app, routes.setTarget, async ({body}) => {
     // Read before the change: every event it causes comes after this number.
     const eventSeq = events.lastSeq()
-    return {changes: await targets.setTarget(body.text), eventSeq}
+    return {changes: await targets.setTarget(body.text, {allowEmpty: body.allowEmpty === true}), eventSeq}
   })
 
   serve(app, routes.diffTarget, async ({body}) => ({changes: await targets.preview(body.text)}))

@@ -42,13 +42,18 @@ export default class Server extends LaunchoCommand {
     const redactor = new SecretRedactor()
     const logger = createLogger(undefined, (line) => redactor.redactJson(line))
     const daemon = await startDaemon(config, logger, redactor)
-    await new Promise<void>((resolve) => {
+    const failure = await new Promise<Error | undefined>((resolve) => {
       const shutdown = (signal: string) => {
         logger.info({signal}, 'shutting down')
-        daemon.stop().finally(resolve)
+        daemon.stop().finally(() => resolve(undefined))
       }
       process.once('SIGTERM', () => shutdown('SIGTERM'))
       process.once('SIGINT', () => shutdown('SIGINT'))
+      void daemon.failed.then((error) => {
+        logger.error({err: error.message}, 'stopping: this systemd is now driven by another launcho server')
+        daemon.stop().finally(() => resolve(error))
+      })
     })
+    if (failure) throw failure
   }
 }
