@@ -87,3 +87,44 @@ processes:
     assert.equal(await readFile(join(cwd, 'data.txt'), 'utf8'), 'resource for the blocked process\n')
   })
 })
+
+describe('a resource deleted from the store behind launcho’s back', () => {
+  let h: Harness
+  let id = ''
+  before(async () => {
+    h = await Harness.start()
+    id = (await h.ok(['r', 'up', await h.writeFile('config.txt', 'the app config\n')])).trim()
+    await h.setTarget(`
+processes:
+  - name: app
+    command: ["sleep", "600"]
+    resources:
+      - {id: ${id}, file: config.txt}
+`)
+    await waitFor('app running', async () => (await h.status()).processes.find((p) => p.name === 'app')?.state === 'running')
+  })
+  after(async () => h?.close())
+
+  it('makes the next start fail: retried with growing delays, low CPU, few log lines, the reason in status', async (t) => {
+    await rm(join(h.stateDir, 'resources', id), {force: true})
+    // `restart` re-checks the target and is refused; a unit stopped by hand is started again by
+    // launcho, which must place the (now missing) resource.
+    assert.match((await h.cli(['restart', 'app'])).stderr, /no resource with the id .* is stored/)
+    const unit = (await h.units()).find((name) => name.startsWith('launcho-app-'))!
+    await h.inside(['systemctl', 'stop', unit])
+    await waitFor('app failing to start', async () => (await h.status()).processes.find((p) => p.name === 'app')?.state === 'failing-to-start', 10_000, 100)
+    const pid = h.server!.pid!
+    const since = Date.now()
+    const cpuBefore = await cpuSeconds(pid)
+    await new Promise((resolve) => setTimeout(resolve, 10_000))
+    const cpu = (await cpuSeconds(pid)) - cpuBefore
+    const lines = logLinesAbout(h.serverLog, 'app', since)
+    t.diagnostic(`in 10 s: ${lines.length} log lines about app, server CPU ${cpu.toFixed(2)} s (${((cpu / 10) * 100).toFixed(1)} % of a core)`)
+    assert.ok(cpu / 10 < 0.05, `the server used ${((cpu / 10) * 100).toFixed(1)} % of a core`)
+    assert.ok(lines.length <= 6, `a bounded number of log lines: ${lines.map((entry) => entry.msg).join(' | ')}`)
+    const app = (await h.status()).processes.find((p) => p.name === 'app')!
+    assert.equal(app.state, 'failing-to-start')
+    assert.match(app.lastFailure!.reason, new RegExp(id.slice(0, 12)))
+    assert.ok(app.retryDelayMs! >= 2_000, `delay grew to ${app.retryDelayMs} ms`)
+  })
+})
