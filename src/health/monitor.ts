@@ -6,6 +6,7 @@
 import {isDeepStrictEqual} from 'node:util'
 import type {CheckResult, HealthCheck} from './check.js'
 import {InstanceHealth, type Applied, type HealthSnapshot, type HealthState} from './health-state.js'
+import {HttpConnection} from './http-connection.js'
 import type {HealthPolicy} from './policy.js'
 import {createProber, type Probe} from './prober.js'
 
@@ -27,6 +28,8 @@ interface Watched {
   policy: HealthPolicy
   health: InstanceHealth
   abort: AbortController
+  /** The connection its HTTP checks share, closed when it is no longer watched. */
+  connection?: HttpConnection
   next?: NodeJS.Timeout
   deadline?: NodeJS.Timeout
   /** A probe still running (only after the monitor gave up waiting for it). */
@@ -58,7 +61,13 @@ export class HealthMonitor {
     const existing = this.watched.get(key)
     if (existing && isDeepStrictEqual(existing.check, check) && isDeepStrictEqual(existing.policy, policy)) return
     if (existing) this.unwatch(key)
-    const entry: Watched = {check, policy, health: new InstanceHealth(policy, Date.now()), abort: new AbortController()}
+    const entry: Watched = {
+      check,
+      policy,
+      health: new InstanceHealth(policy, Date.now()),
+      abort: new AbortController(),
+      ...(check.kind === 'http' ? {connection: new HttpConnection()} : {}),
+    }
     this.watched.set(key, entry)
     entry.deadline = setTimeout(() => this.expire(key, entry), policy.startupDeadlineMs)
     entry.next = setTimeout(() => void this.tick(key, entry), 0)
@@ -127,7 +136,7 @@ export class HealthMonitor {
     const failure = (detail: string): CheckResult => ({ok: false, detail, at: Date.now(), durationMs: 0})
     if (entry.running) return Promise.resolve(failure('the previous check is still running'))
     const limit = entry.check.timeoutMs + RUNAWAY_GRACE_MS
-    const probe = this.probe(entry.check, entry.abort.signal).catch((error: unknown) =>
+    const probe = this.probe(entry.check, entry.abort.signal, entry.connection).catch((error: unknown) =>
       failure(`check crashed: ${String(error)}`),
     )
     return new Promise((resolve) => {
@@ -147,6 +156,7 @@ export class HealthMonitor {
     clearTimeout(entry.next)
     clearTimeout(entry.deadline)
     entry.abort.abort()
+    entry.connection?.close()
   }
 
   private isCurrent(key: string, entry: Watched): boolean {
