@@ -9,6 +9,7 @@ import {InstanceHealth, type Applied, type HealthSnapshot, type HealthState} fro
 import {HttpConnection} from './http-connection.js'
 import type {HealthPolicy} from './policy.js'
 import {createProber, type Probe} from './prober.js'
+import {nextCheckInMs} from './schedule.js'
 
 export interface HealthConsumer {
   onHealthChange(key: string, state: HealthState, lastResult: CheckResult | undefined): void
@@ -53,8 +54,9 @@ export class HealthMonitor {
 
   /**
    * Starts checking `key` (state `starting`, start-up deadline from now; the first check runs at
-   * once). Idempotent: the same check and policy again changes nothing. A different one starts the
-   * instance over, reported as a change back to `starting`.
+   * once, and retries back off from 50 ms until one passes: schedule.ts). Idempotent: the same
+   * check and policy again changes nothing. A different one starts the instance over, reported as
+   * a change back to `starting`.
    */
   watch(key: string, check: HealthCheck, policy: HealthPolicy): void {
     if (this.closed) throw new Error('the health monitor is closed')
@@ -102,7 +104,7 @@ export class HealthMonitor {
     if (!this.isCurrent(key, entry)) return
     this.apply(key, entry, entry.health.apply(result))
     if (!this.isCurrent(key, entry) || entry.health.snapshot().state === 'failed') return
-    const wait = Math.max(0, entry.policy.intervalMs - (Date.now() - started))
+    const wait = Math.max(0, nextCheckInMs(entry.policy.intervalMs, entry.health.snapshot()) - (Date.now() - started))
     entry.next = setTimeout(() => void this.tick(key, entry), wait)
   }
 
