@@ -6,8 +6,10 @@
 import {isDeepStrictEqual} from 'node:util'
 import type {CheckResult, HealthCheck} from './check.js'
 import {InstanceHealth, type Applied, type HealthSnapshot, type HealthState} from './health-state.js'
+import {HttpConnection} from './http-connection.js'
 import type {HealthPolicy} from './policy.js'
 import {createProber, type Probe} from './prober.js'
+import {nextCheckInMs} from './schedule.js'
 
 export interface HealthConsumer {
   onHealthChange(key: string, state: HealthState, lastResult: CheckResult | undefined): void
@@ -27,6 +29,8 @@ interface Watched {
   policy: HealthPolicy
   health: InstanceHealth
   abort: AbortController
+  /** The connection its HTTP checks share, closed when it is no longer watched. */
+  connection?: HttpConnection
   next?: NodeJS.Timeout
   deadline?: NodeJS.Timeout
   /** A probe still running (only after the monitor gave up waiting for it). */
@@ -50,15 +54,22 @@ export class HealthMonitor {
 
   /**
    * Starts checking `key` (state `starting`, start-up deadline from now; the first check runs at
-   * once). Idempotent: the same check and policy again changes nothing. A different one starts the
-   * instance over, reported as a change back to `starting`.
+   * once, and retries back off from 50 ms until one passes: schedule.ts). Idempotent: the same
+   * check and policy again changes nothing. A different one starts the instance over, reported as
+   * a change back to `starting`.
    */
   watch(key: string, check: HealthCheck, policy: HealthPolicy): void {
     if (this.closed) throw new Error('the health monitor is closed')
     const existing = this.watched.get(key)
     if (existing && isDeepStrictEqual(existing.check, check) && isDeepStrictEqual(existing.policy, policy)) return
     if (existing) this.unwatch(key)
-    const entry: Watched = {check, policy, health: new InstanceHealth(policy, Date.now()), abort: new AbortController()}
+    const entry: Watched = {
+      check,
+      policy,
+      health: new InstanceHealth(policy, Date.now()),
+      abort: new AbortController(),
+      ...(check.kind === 'http' ? {connection: new HttpConnection()} : {}),
+    }
     this.watched.set(key, entry)
     entry.deadline = setTimeout(() => this.expire(key, entry), policy.startupDeadlineMs)
     entry.next = setTimeout(() => void this.tick(key, entry), 0)
@@ -93,7 +104,7 @@ export class HealthMonitor {
     if (!this.isCurrent(key, entry)) return
     this.apply(key, entry, entry.health.apply(result))
     if (!this.isCurrent(key, entry) || entry.health.snapshot().state === 'failed') return
-    const wait = Math.max(0, entry.policy.intervalMs - (Date.now() - started))
+    const wait = Math.max(0, nextCheckInMs(entry.policy.intervalMs, entry.health.snapshot()) - (Date.now() - started))
     entry.next = setTimeout(() => void this.tick(key, entry), wait)
   }
 
@@ -127,7 +138,7 @@ export class HealthMonitor {
     const failure = (detail: string): CheckResult => ({ok: false, detail, at: Date.now(), durationMs: 0})
     if (entry.running) return Promise.resolve(failure('the previous check is still running'))
     const limit = entry.check.timeoutMs + RUNAWAY_GRACE_MS
-    const probe = this.probe(entry.check, entry.abort.signal).catch((error: unknown) =>
+    const probe = this.probe(entry.check, entry.abort.signal, entry.connection).catch((error: unknown) =>
       failure(`check crashed: ${String(error)}`),
     )
     return new Promise((resolve) => {
@@ -147,6 +158,7 @@ export class HealthMonitor {
     clearTimeout(entry.next)
     clearTimeout(entry.deadline)
     entry.abort.abort()
+    entry.connection?.close()
   }
 
   private isCurrent(key: string, entry: Watched): boolean {

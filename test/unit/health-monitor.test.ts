@@ -49,6 +49,15 @@ async function until(what: string, condition: () => boolean, timeoutMs = 5000): 
 }
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** A port nothing listens on (yet): bound once, then closed. */
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const {port} = server.address() as {port: number}
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
 afterEach(() => monitor?.close())
 after(() => {
   for (const server of servers) {
@@ -80,6 +89,49 @@ describe('health monitor', () => {
     await sleep(policy.intervalMs * 3)
     assert.deepEqual(statesOf('web-1'), ['healthy', 'unhealthy', 'healthy'], 'each change reported once')
     assert.equal(monitor.snapshot('web-1')?.state, 'healthy')
+  })
+
+  it('a new instance that listens after 100 ms is healthy within moments, though the interval is 10 s', async () => {
+    const port = await freePort()
+    const {monitor, changes, statesOf} = recording()
+    const watchedAt = Date.now()
+    monitor.watch('web', http(port), {...policy, intervalMs: 10_000})
+    await sleep(100)
+    const server = createServer((_req, res) => res.end('OK'))
+    servers.push(server)
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+    const listeningAt = Date.now()
+    await until('healthy', () => statesOf('web').length === 1, 5000)
+    assert.deepEqual(statesOf('web'), ['healthy'])
+    // Checks at 0, 50, 150, 350 ms …: the one at 150 ms passes. The bound leaves room for a loaded machine.
+    const tookMs = changes[0]!.at - watchedAt
+    assert.ok(tookMs < 1000, `healthy ${tookMs} ms after it was watched (${changes[0]!.at - listeningAt} ms after it listened)`)
+    assert.equal(monitor.snapshot('web')?.consecutiveFailures, 0)
+  })
+
+  it('retries a new instance at 50, 100, 200 ms … up to the interval until it passes, then every interval', async () => {
+    const seen: number[] = []
+    let status = 503
+    const server = createServer((_req, res) => {
+      seen.push(Date.now())
+      res.writeHead(status).end()
+    })
+    servers.push(server)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const {port} = server.address() as {port: number}
+    const {monitor, statesOf} = recording()
+    const intervalMs = 400
+    monitor.watch('web', http(port), {...policy, intervalMs})
+    await until('six checks', () => seen.length >= 6)
+    status = 200
+    await until('healthy', () => statesOf('web').length === 1)
+    const passedAt = seen.length
+    await until('two checks after it passed', () => seen.length >= passedAt + 2, 5000)
+    const gaps = seen.slice(1).map((at, i) => at - seen[i]!)
+    // Timers never fire early (allow a millisecond of clock skew); a loaded machine makes them late.
+    const expected = [50, 100, 200, 400, 400]
+    expected.forEach((ms, i) => assert.ok(gaps[i]! >= ms - 2 && gaps[i]! < ms + 250, `gap ${i}: ${gaps[i]} ms, expected ~${ms} (all: ${gaps})`))
+    for (const gap of gaps.slice(passedAt - 1)) assert.ok(gap >= intervalMs - 2, `after passing, a gap of ${gap} ms (all: ${gaps})`)
   })
 
   it('checks 50 instances at once; one that hangs holds back none of the others', async () => {

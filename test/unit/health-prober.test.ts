@@ -100,8 +100,9 @@ describe('connections', () => {
     return out.split('\n').filter(Boolean).length
   }
 
-  it('http probes end with a reset, so neither side keeps a TIME_WAIT entry', async () => {
-    // The server closes first (Connection: close), which alone would leave a TIME_WAIT on its side.
+  it('a one-off http check leaves no TIME_WAIT entry on either side', async () => {
+    // It asks the app to close (Connection: close), and answers the app's FIN with a reset: a FIN
+    // of ours would leave the entry on the app's side.
     const port = await http((_req, res) => res.end('OK'))
     for (let i = 0; i < 20; i++) assert.equal((await probe({kind: 'http', port, path: '/health', timeoutMs: 1000})).ok, true)
     await new Promise((resolve) => setTimeout(resolve, 200))
