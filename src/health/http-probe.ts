@@ -3,6 +3,7 @@
  * Redirects are not followed and count as unhealthy: a health path that redirects is almost always
  * the wrong path (`/health` → `/health/`, or a login page), and the detail names where it points.
  */
+import {afterPendingIo} from './pending-io.js'
 import {request, type ClientRequest, type IncomingMessage} from 'node:http'
 import type {CheckResult, HealthCheck} from './check.js'
 import {HttpConnection, resetConnection} from './http-connection.js'
@@ -58,10 +59,13 @@ function exchange(check: HttpCheck, via: HttpConnection, deadline: number, signa
       headers: {'user-agent': 'launcho-health', ...(via.keepAlive ? {} : {connection: 'close'})},
       signal,
     })
-    // Past the timeout the connection is given up (reset): its state is unknown.
+    // Past the timeout the connection is given up (reset): its state is unknown. The verdict waits
+    // for I/O already pending (afterPendingIo): an answer that came while launcho was busy counts.
     const timer = setTimeout(() => {
-      abandon(req)
-      settle({ok: false, detail: `timed out after ${check.timeoutMs} ms`})
+      afterPendingIo(() => {
+        abandon(req)
+        settle({ok: false, detail: `timed out after ${check.timeoutMs} ms`})
+      })
     }, Math.max(0, deadline - Date.now()))
     // It only guards a connection: a check still running keeps the process alive by its socket.
     timer.unref()

@@ -2,6 +2,7 @@
  * Runs one health check and says what it saw. Knows nothing about instances or thresholds; never
  * throws; always finishes by the check's timeout (or soon after `signal` aborts).
  */
+import {afterPendingIo} from './pending-io.js'
 import {connect} from 'node:net'
 import type {CheckResult, HealthCheck} from './check.js'
 import {spawnRunner, type ExecCheck, type ExecRunner} from './exec-runner.js'
@@ -51,7 +52,7 @@ function tcp(check: Extract<HealthCheck, {kind: 'tcp'}>, signal?: AbortSignal): 
       socket.destroy()
       resolve(outcome)
     }
-    const timer = setTimeout(() => settle(timedOut(check)), check.timeoutMs)
+    const timer = setTimeout(() => afterPendingIo(() => settle(timedOut(check))), check.timeoutMs)
     socket.on('connect', () => settle({ok: true, detail: `connected in ${Date.now() - started} ms`}))
     socket.on('error', (error) => settle(fail(describeError(error, check))))
   })

@@ -178,3 +178,29 @@ describe('exec checks', () => {
     assert.match(unknown.detail, /unknown user/)
   })
 })
+
+describe('a probe whose prober was busy past the timeout', () => {
+  it('counts the answer that arrived meanwhile, not a timeout', async () => {
+    // The app is another process, so it answers while this one is blocked.
+    const {spawn} = await import('node:child_process')
+    const app = spawn(process.execPath, ['-e', "require('http').createServer((q, s) => setTimeout(() => s.end('ok'), 30)).listen(0, '127.0.0.1', function () { console.log(this.address().port) })"], {stdio: ['ignore', 'pipe', 'inherit']})
+    try {
+      const port = Number(await new Promise<string>((resolve) => app.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()))))
+      const check = {kind: 'http' as const, port, path: '/', timeoutMs: 150}
+      assert.equal((await probe(check)).ok, true, 'answers when nothing is busy')
+      const result = probe(check)
+      // Let the request go out, then block past the timeout; the answer (30 ms later) lands meanwhile.
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      // Blocked outside the timers phase (libuv then sees the expired timeout first on the next turn).
+      await new Promise((resolve) => setImmediate(resolve))
+      const until = Date.now() + 400
+      while (Date.now() < until) {
+        // busy: launcho's event loop blocked (a loaded machine, a long GC)
+      }
+      const outcome = await result
+      assert.equal(outcome.ok, true, `the answer came within the timeout: ${outcome.detail}`)
+    } finally {
+      app.kill()
+    }
+  })
+})
