@@ -52,7 +52,7 @@ export async function startDaemon(config: ServerConfig, logger: Logger, redactor
   let reconciler: Reconciler | undefined
   const systemd = new SystemdConnection(logger, () => reconciler?.kick())
   await systemd.connect()
-  const balancer = await createBalancer(config.lb, {stateDir, systemd, logger})
+  const balancer = await createBalancer(config.lb, {stateDir, systemd, logger, proxyWorkers: config.proxyWorkers})
   /** Known once the API listens (the configured port may be 0). */
   let apiAddress: HostPort | undefined
   reconciler = new Reconciler({

@@ -7,6 +7,8 @@ import {createHash} from 'node:crypto'
 import {z} from 'zod'
 import type {ServiceTable} from '../balancer.js'
 
+export const MAX_WORKERS = 256
+
 const endpoint = z.object({host: z.string().min(1), port: z.number().int().min(0).max(65535)})
 
 export const proxyConfigSchema = z.object({
@@ -17,6 +19,8 @@ export const proxyConfigSchema = z.object({
   connectAttempts: z.number().int().positive(),
   /** Close a connection with no traffic either way for this long; 0 = never. */
   idleTimeoutMs: z.number().int().min(0),
+  /** Threads accepting and relaying, each with its own listener per service; 0 = one per CPU. */
+  workers: z.number().int().min(0).max(MAX_WORKERS).default(0),
   services: z.array(
     z.object({
       name: z.string().min(1),
@@ -26,11 +30,11 @@ export const proxyConfigSchema = z.object({
   ),
 })
 
-export type ProxyConfig = z.infer<typeof proxyConfigSchema>
+export type ProxyConfig = z.output<typeof proxyConfigSchema>
 export type ProxyService = ProxyConfig['services'][number]
 export type ProxyOptions = Omit<ProxyConfig, 'version' | 'services'>
 
-export const defaultProxyOptions: ProxyOptions = {connectTimeoutMs: 2_000, connectAttempts: 3, idleTimeoutMs: 0}
+export const defaultProxyOptions: ProxyOptions = {connectTimeoutMs: 2_000, connectAttempts: 3, idleTimeoutMs: 0, workers: 0}
 
 export const CONFIG_FILE = 'config.json'
 export const STATS_FILE = 'stats.json'
