@@ -11,7 +11,7 @@
  * With one instance (the default) the only difference from direct is the data path. With
  * --instances 2 the service has twice the app processes that direct has, which on a 2-core machine
  * mostly measures CPU share; the comparison between backends stays fair (same instances behind each).
- * --proxy-workers sets the server's proxyWorkers (the userspace proxy's threads; default one per CPU).
+ * --proxy-workers sets the server's proxyWorkers (the userspace proxy's threads; default half the CPUs).
  *
  * "CPU busy" is the whole machine's over each run: near 100 % means req/s is what the CPUs can do
  * with everything on the path (wrk, the app, the proxy or NAT, the loopback TCP stack), and the
@@ -122,7 +122,7 @@ try {
   const userspace = servers.find((s) => s.lb === 'userspace')
   if (userspace) {
     const threads = await proxyThreads(userspace.h)
-    console.log(`userspace proxy: ${threads ?? '?'} worker thread(s) (proxyWorkers: ${PROXY_WORKERS ?? 'default, one per CPU'})`)
+    console.log(`userspace proxy: ${threads ?? '?'} worker thread(s) (proxyWorkers: ${PROXY_WORKERS ?? 'default, half the CPUs'})`)
   }
   if (INSTANCES > 1) console.log(`(the service has ${INSTANCES} app processes, direct has 1: on ${cpus().length} cores this favours the service; use --instances 1 for the data path alone)`)
   console.log('Each round measures direct and the backend back to back (alternating which goes first); the ratio is the median of the per-round ratios (background load drifts).')

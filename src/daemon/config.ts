@@ -28,7 +28,7 @@ export const configSchema = z.strictObject({
   startTimeoutSeconds: z.number().positive().max(86_400).default(300),
   /** auto = ipvs where the kernel has it, else nftables, else the userspace proxy. */
   lb: z.enum(['auto', 'ipvs', 'nftables', 'userspace']).default('auto'),
-  /** Threads of the userspace proxy (lb: userspace); 0 = one per CPU. */
+  /** Threads of the userspace proxy (lb: userspace); 0 = half the CPUs, at least 1. */
   proxyWorkers: z.number().int().min(0).max(MAX_WORKERS).default(0),
   /** Where SERVICE_PORT_<NAME> ports come from. */
   portRange: z

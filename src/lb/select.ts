@@ -15,7 +15,7 @@ export interface BalancerDeps {
   stateDir: StateDir
   systemd: SystemdConnection
   logger: Logger
-  /** The userspace proxy's threads; 0 or absent = one per CPU. */
+  /** The userspace proxy's threads; 0 or absent = half the CPUs, at least 1. */
   proxyWorkers?: number
 }
 

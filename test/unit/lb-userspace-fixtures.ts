@@ -135,10 +135,12 @@ export interface ProxyRig {
   close(): Promise<void>
 }
 
-export async function proxyRig(proxy: Partial<ProxyOptions> = {}): Promise<ProxyRig> {
+/** Two worker threads unless told otherwise, so every proxy test covers the threads' shared state. */
+export async function proxyRig(options: Partial<ProxyOptions> = {}): Promise<ProxyRig> {
+  const proxy = {workers: 2, ...options}
   const dir = await mkdtemp(join(tmpdir(), 'launcho-proxy-test-'))
   const launcher = new CountingLauncher({LAUNCHO_LOG_LEVEL: 'warn'})
-  const newBalancer = (options: Partial<ProxyOptions> = {}) => new UserspaceBalancer({dir: join(dir, 'proxy'), launcher, proxy: {...proxy, ...options}})
+  const newBalancer = (changed: Partial<ProxyOptions> = {}) => new UserspaceBalancer({dir: join(dir, 'proxy'), launcher, proxy: {...proxy, ...changed}})
   return {
     dir: join(dir, 'proxy'),
     launcher,

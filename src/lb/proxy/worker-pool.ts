@@ -6,9 +6,8 @@
  * current config before it accepts anything. Fewer workers than before: the extra ones stop
  * accepting and go once their connections have finished, counted until then.
  */
-import {availableParallelism} from 'node:os'
 import type {Logger} from 'pino'
-import type {ProxyConfig} from './config.js'
+import {defaultWorkers, type ProxyConfig} from './config.js'
 import {newSequence} from './picker.js'
 import {addBackendCounts, copyServiceStats, type ServiceStats, type WorkerSummary} from './service-stats.js'
 import {ProxyWorker} from './worker-handle.js'
@@ -38,10 +37,10 @@ export class WorkerPool {
     private readonly logLevel: string,
   ) {}
 
-  /** Resolves when every worker serves `config` (workers: 0 means one per CPU). */
+  /** Resolves when every worker serves `config` (workers: 0 means defaultWorkers()). */
   async apply(config: ProxyConfig): Promise<void> {
     this.config = config
-    const wanted = config.workers || availableParallelism()
+    const wanted = config.workers || defaultWorkers()
     while (this.slots.length < wanted) {
       const slot: Slot = {index: this.slots.length, failures: 0}
       this.slots.push(slot)
