@@ -25,10 +25,11 @@ export type Instance = StatusJson['processes'][number]['instances'][number] & {
   ports: Record<string, number>
 }
 
-export async function startServer(lb: Lb): Promise<Harness> {
+/** `extraConfig`: more lines for the server's config.yaml. */
+export async function startServer(lb: Lb, extraConfig = ''): Promise<Harness> {
   const h = await Harness.start({server: false})
   try {
-    const config = await h.writeFile('config.yaml', `lb: ${lb}\ndrainTimeoutSeconds: 5\n`)
+    const config = await h.writeFile('config.yaml', `lb: ${lb}\ndrainTimeoutSeconds: 5\n${extraConfig}`)
     await h.startServer(['--config', config])
   } catch (error) {
     await h.close()

@@ -6,6 +6,7 @@ import {readFile} from 'node:fs/promises'
 import {parse} from 'yaml'
 import {z} from 'zod'
 import {LaunchoError} from '../errors.js'
+import {MAX_WORKERS} from '../lb/proxy/config.js'
 
 export const configSchema = z.strictObject({
   stateDir: z.string().min(1).default('/var/lib/launcho'),
@@ -27,6 +28,8 @@ export const configSchema = z.strictObject({
   startTimeoutSeconds: z.number().positive().max(86_400).default(300),
   /** auto = ipvs where the kernel has it, else nftables, else the userspace proxy. */
   lb: z.enum(['auto', 'ipvs', 'nftables', 'userspace']).default('auto'),
+  /** Threads of the userspace proxy (lb: userspace); 0 = half the CPUs, at least 1. */
+  proxyWorkers: z.number().int().min(0).max(MAX_WORKERS).default(0),
   /** Where SERVICE_PORT_<NAME> ports come from. */
   portRange: z
     .string()

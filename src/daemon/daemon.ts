@@ -92,7 +92,7 @@ async function startOwner(config: ServerConfig, logger: Logger, redactor: Secret
   })
   const failed = new Promise<LaunchoError>((resolve) => owner.once('taken', resolve))
   await systemd.connect()
-  const balancer = await createBalancer(config.lb, {stateDir, systemd, logger})
+  const balancer = await createBalancer(config.lb, {stateDir, systemd, logger, proxyWorkers: config.proxyWorkers})
   /** Known once the API listens (the configured port may be 0). */
   let apiAddress: HostPort | undefined
   reconciler = new Reconciler({

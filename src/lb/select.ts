@@ -15,6 +15,8 @@ export interface BalancerDeps {
   stateDir: StateDir
   systemd: SystemdConnection
   logger: Logger
+  /** The userspace proxy's threads; 0 or absent = half the CPUs, at least 1. */
+  proxyWorkers?: number
 }
 
 export async function createBalancer(choice: 'auto' | BalancerKind, deps: BalancerDeps): Promise<Balancer> {

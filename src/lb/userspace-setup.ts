@@ -8,5 +8,6 @@ export function createUserspaceBalancer(deps: BalancerDeps): UserspaceBalancer {
   return new UserspaceBalancer({
     dir: join(deps.stateDir.root, 'proxy'),
     launcher: new SystemdProxyLauncher(() => deps.systemd.current),
+    proxy: {workers: deps.proxyWorkers ?? 0},
   })
 }

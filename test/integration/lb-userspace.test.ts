@@ -12,6 +12,7 @@ import {fileURLToPath} from 'node:url'
 import {after, before, describe, test} from 'node:test'
 import type {ServiceTable} from '../../src/lb/balancer.js'
 import {PROXY_UNIT, SystemdProxyLauncher} from '../../src/lb/proxy/launcher.js'
+import {readProxyStats} from '../../src/lb/proxy/stats.js'
 import {UserspaceBalancer} from '../../src/lb/userspace.js'
 import {SystemdManager} from '../../src/systemd/manager.js'
 import {Harness, waitFor} from '../helpers/harness.js'
@@ -30,7 +31,8 @@ describe('userspace balancer as launcho-proxy.service', {timeout: 120_000}, () =
   let balancer: UserspaceBalancer
   const previousBus = process.env.DBUS_SYSTEM_BUS_ADDRESS
   const newBalancer = (systemd: SystemdManager) =>
-    new UserspaceBalancer({dir: join(h.stateDir, 'proxy'), launcher: new SystemdProxyLauncher(() => systemd)})
+    // Two worker threads (the default on 2 CPUs is one): the unit, its reloads and its counts with threads.
+    new UserspaceBalancer({dir: join(h.stateDir, 'proxy'), launcher: new SystemdProxyLauncher(() => systemd), proxy: {workers: 2}})
   const proxyUnit = () => h.unit(PROXY_UNIT, ['ActiveState', 'Slice', 'Restart', 'MainPID', 'NRestarts'])
 
   before(async () => {
@@ -59,6 +61,7 @@ describe('userspace balancer as launcho-proxy.service', {timeout: 120_000}, () =
     const tally = (await net.ask({op: 'tally', ...VIP, n: 8})) as Tally
     assert.deepEqual(tally, {counts: {a: 4, b: 4}, failures: []})
     assert.equal((await stat(balancer.configPath)).mode & 0o777, 0o600)
+    assert.equal((await readProxyStats(balancer.statsPath))?.workers?.length, 2)
   })
 
   test('traffic keeps flowing while the Balancer is replaced; the new one adopts the unit and re-syncs', async (t) => {

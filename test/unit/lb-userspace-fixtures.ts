@@ -9,6 +9,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import type {ServiceTable} from '../../src/lb/balancer.js'
 import {ChildProxyLauncher} from '../../src/lb/proxy/child-launcher.js'
+import type {ProxyOptions} from '../../src/lb/proxy/config.js'
 import {UserspaceBalancer} from '../../src/lb/userspace.js'
 
 export interface NamedBackend {
@@ -129,15 +130,17 @@ export interface ProxyRig {
   dir: string
   launcher: CountingLauncher
   balancer: UserspaceBalancer
-  /** A second Balancer over the same dir and proxy, as a restarted server would make. */
-  newBalancer(): UserspaceBalancer
+  /** A second Balancer over the same dir and proxy, as a restarted server would make (with other options). */
+  newBalancer(options?: Partial<ProxyOptions>): UserspaceBalancer
   close(): Promise<void>
 }
 
-export async function proxyRig(proxy: {connectTimeoutMs?: number; idleTimeoutMs?: number} = {}): Promise<ProxyRig> {
+/** Two worker threads unless told otherwise, so every proxy test covers the threads' shared state. */
+export async function proxyRig(options: Partial<ProxyOptions> = {}): Promise<ProxyRig> {
+  const proxy = {workers: 2, ...options}
   const dir = await mkdtemp(join(tmpdir(), 'launcho-proxy-test-'))
   const launcher = new CountingLauncher({LAUNCHO_LOG_LEVEL: 'warn'})
-  const newBalancer = () => new UserspaceBalancer({dir: join(dir, 'proxy'), launcher, proxy})
+  const newBalancer = (changed: Partial<ProxyOptions> = {}) => new UserspaceBalancer({dir: join(dir, 'proxy'), launcher, proxy: {...proxy, ...changed}})
   return {
     dir: join(dir, 'proxy'),
     launcher,

@@ -2,26 +2,17 @@
  * One service's listener: accepts on the service address, picks backends by weight and relays.
  * Backends can be replaced at any time; connections already relaying keep their backend. Closing
  * stops accepting while established connections run to their end.
+ *
+ * Every worker thread of the proxy has its own listener per service, bound with SO_REUSEPORT: the
+ * kernel spreads new connections over them, and the workers share the rotation (`sequence`).
  */
 import {createServer, type Server} from 'node:net'
 import type {Logger} from 'pino'
 import type {Endpoint} from '../balancer.js'
 import {backendKey, type ProxyOptions, type ProxyService} from './config.js'
-import {WeightedPicker} from './picker.js'
+import {newSequence, WeightedPicker} from './picker.js'
 import {relay, type RelayTracker} from './relay.js'
-
-export interface BackendStats {
-  active: number
-  total: number
-  failed: number
-}
-
-export interface ServiceStats {
-  on: string
-  listening: boolean
-  error?: string
-  backends: Record<string, BackendStats>
-}
+import type {BackendStats, ServiceStats} from './service-stats.js'
 
 const LISTEN_RETRY_MS = 1_000
 
@@ -35,15 +26,20 @@ export class ServiceListener {
   private error?: string
   private closed = false
   private retry?: NodeJS.Timeout
+  /** Settles once the first attempt to listen is over (bound or failed) or it was closed. */
+  readonly tried: Promise<void>
+  private settleTried!: () => void
 
   constructor(
     readonly name: string,
     service: ProxyService,
     private options: ProxyOptions,
     private readonly log: Logger,
+    private readonly sequence: SharedArrayBuffer = newSequence(),
   ) {
     this.on = {host: service.on.host, port: service.on.port}
-    this.picker = new WeightedPicker(service.backends)
+    this.tried = new Promise((resolve) => (this.settleTried = resolve))
+    this.picker = new WeightedPicker(service.backends, sequence)
     this.configured = new Set(service.backends.map(backendKey))
     this.server = createServer({allowHalfOpen: true, pauseOnConnect: true, noDelay: true}, (client) => {
       relay(client, this.picker.candidates(this.options.connectAttempts), this.options, this.tracker)
@@ -53,7 +49,8 @@ export class ServiceListener {
 
   start(): void {
     if (this.closed) return
-    this.server.listen({host: this.on.host, port: this.on.port}, () => {
+    this.server.listen({host: this.on.host, port: this.on.port, reusePort: true}, () => {
+      this.settleTried()
       if (this.closed) return void this.server.close()
       this.listening = true
       this.error = undefined
@@ -64,7 +61,7 @@ export class ServiceListener {
   /** New backends and options for connections accepted from now on. */
   update(service: ProxyService, options: ProxyOptions): void {
     this.options = options
-    this.picker = new WeightedPicker(service.backends)
+    this.picker = new WeightedPicker(service.backends, this.sequence)
     this.configured = new Set(service.backends.map(backendKey))
     for (const [key, stats] of this.counts) if (stats.active === 0 && !this.configured.has(key)) this.counts.delete(key)
   }
@@ -72,6 +69,7 @@ export class ServiceListener {
   /** Stops accepting; established connections continue. */
   close(): void {
     this.closed = true
+    this.settleTried()
     clearTimeout(this.retry)
     if (this.server.listening) this.server.close()
     this.listening = false
@@ -126,6 +124,7 @@ export class ServiceListener {
       this.log.error({service: this.name, on: backendKey(this.on), err: error.message}, `cannot listen; retrying every ${LISTEN_RETRY_MS} ms`)
     }
     this.error = message
+    this.settleTried()
     if (!this.closed) this.retry = setTimeout(() => this.start(), LISTEN_RETRY_MS)
   }
 }

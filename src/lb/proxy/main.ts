@@ -3,14 +3,16 @@
  * the launcho server (as launcho-proxy.service) so traffic keeps flowing while the server restarts.
  * It reads the config at start and again on SIGHUP, applying only the difference; it reports what
  * it serves in stats.json beside the config. A config it cannot read is reported there and the
- * previous one keeps being served.
+ * previous one keeps being served. The main thread only does that: the connections are accepted
+ * and relayed by worker threads (worker-pool.ts), and a config counts as served once all of them
+ * serve it.
  */
 import {readFile} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {pino} from 'pino'
 import {configHash, parseProxyConfig, STATS_FILE} from './config.js'
-import {Proxy} from './proxy.js'
 import {StatsWriter, type ProxyStats} from './stats.js'
+import {WorkerPool} from './worker-pool.js'
 
 const STATS_INTERVAL_MS = 200
 /** Below systemd's stop timeout for the unit, so a stop drains before it kills. */
@@ -25,13 +27,14 @@ if (!configPath) {
 let reloadRequested = false
 process.on('SIGHUP', () => void reload())
 
-const log = pino({level: process.env.LAUNCHO_LOG_LEVEL ?? 'info', base: {pid: process.pid, component: 'launcho-proxy'}})
-const proxy = new Proxy(log)
+const logLevel = process.env.LAUNCHO_LOG_LEVEL ?? 'info'
+const log = pino({level: logLevel, base: {pid: process.pid, component: 'launcho-proxy'}})
+const proxy = new WorkerPool(log, logLevel)
 let served: string | undefined
 let rejected: ProxyStats['rejected']
 const stats = new StatsWriter(
   join(dirname(configPath), STATS_FILE),
-  () => ({pid: process.pid, config: served, ...(rejected ? {rejected} : {}), services: proxy.stats()}),
+  () => ({pid: process.pid, config: served, ...(rejected ? {rejected} : {}), services: proxy.stats(), workers: proxy.workers()}),
   STATS_INTERVAL_MS,
   (error) => log.warn({err: error.message}, 'cannot write the stats file'),
 )
@@ -59,8 +62,9 @@ async function load(): Promise<void> {
     const text = await readFile(configPath!, 'utf8')
     hash = configHash(text)
     if (hash !== served) {
-      proxy.apply(parseProxyConfig(text))
-      log.info({config: hash.slice(0, 12), services: Object.keys(proxy.stats()).length}, 'config applied')
+      const config = parseProxyConfig(text)
+      await proxy.apply(config)
+      log.info({config: hash.slice(0, 12), services: config.services.length, workers: proxy.workers().length}, 'config applied')
       served = hash
     }
     rejected = undefined

@@ -1,11 +1,12 @@
 /**
- * The proxy's state: one listener per configured service. Applying a config changes only what
- * differs; a listener whose service was removed (or moved to another address) stops accepting and
- * is kept, draining, until its last connection closes.
+ * One worker thread's state: one listener per configured service. Applying a config changes only
+ * what differs; a listener whose service was removed (or moved to another address) stops accepting
+ * and is kept, draining, until its last connection closes.
  */
 import type {Logger} from 'pino'
 import {backendKey, type ProxyConfig, type ProxyOptions} from './config.js'
-import {ServiceListener, type ServiceStats} from './listener.js'
+import {ServiceListener} from './listener.js'
+import {addBackendCounts, type ServiceStats} from './service-stats.js'
 
 export class Proxy {
   private readonly listeners = new Map<string, ServiceListener>()
@@ -13,7 +14,12 @@ export class Proxy {
 
   constructor(private readonly log: Logger) {}
 
-  apply(config: ProxyConfig): void {
+  /**
+   * Resolves once every new listener has tried to listen, so a client connecting after that finds
+   * it (unless the address was taken: then it retries, and its stats say why).
+   * `sequences`: each service's shared rotation counter (see WeightedPicker).
+   */
+  async apply(config: ProxyConfig, sequences: Record<string, SharedArrayBuffer> = {}): Promise<void> {
     const {version: _version, services, ...options} = config
     const wanted = new Map(services.map((service) => [service.name, service]))
     // Release addresses first, so a service can take over a port another one just left.
@@ -25,17 +31,20 @@ export class Proxy {
       this.draining.push(listener)
       this.log.info({service: name, on: backendKey(listener.on), active: listener.active}, 'stopped listening; existing connections continue')
     }
+    const started: Array<Promise<void>> = []
     for (const service of services) {
       const existing = this.listeners.get(service.name)
       if (existing) {
         existing.update(service, options satisfies ProxyOptions)
         continue
       }
-      const listener = new ServiceListener(service.name, service, options, this.log)
+      const listener = new ServiceListener(service.name, service, options, this.log, sequences[service.name])
       this.listeners.set(service.name, listener)
       listener.start()
+      started.push(listener.tried)
     }
     this.prune()
+    await Promise.all(started)
   }
 
   /** Per service (including ones still draining), per backend counts. */
@@ -50,12 +59,7 @@ export class Proxy {
         continue
       }
       // A service removed and re-added while its old listener drains: add the counts up.
-      for (const [key, counts] of Object.entries(stats.backends)) {
-        const sum = (known.backends[key] ??= {active: 0, total: 0, failed: 0})
-        sum.active += counts.active
-        sum.total += counts.total
-        sum.failed += counts.failed
-      }
+      addBackendCounts(known, stats)
     }
     return result
   }

@@ -61,10 +61,10 @@ export function relay(client: Socket, candidates: Target[], options: RelayOption
 }
 
 function splice(client: Socket, upstream: Socket, idleTimeoutMs: number): void {
-  // pipe() ends the destination when the source ends; with allowHalfOpen on both sockets that is
-  // exactly a half-close: the other direction stays open until its own FIN.
-  client.pipe(upstream)
-  upstream.pipe(client)
+  forward(client, upstream)
+  forward(upstream, client)
+  // pauseOnConnect left the client paused at the handle; a 'data' listener alone does not resume it.
+  client.resume()
   // A reset on one side becomes a reset on the other, so a cut-off response never looks complete.
   const fail = (from: Socket, to: Socket) => (error: NodeJS.ErrnoException) => {
     if (error.code === 'ECONNRESET' && !to.destroyed) to.resetAndDestroy()
@@ -84,3 +84,16 @@ function splice(client: Socket, upstream: Socket, idleTimeoutMs: number): void {
   }
 }
 
+/**
+ * One direction, as pipe() would do it but with fewer listeners to add and remove per connection
+ * (that bookkeeping is a good part of a short connection's cost): a full writer pauses the reader
+ * until it drains, and the reader's FIN becomes the writer's FIN (allowHalfOpen on both sockets,
+ * so the other direction stays open: a half-close).
+ */
+function forward(from: Socket, to: Socket): void {
+  from.on('data', (chunk: Buffer) => {
+    if (!to.write(chunk)) from.pause()
+  })
+  to.on('drain', () => from.resume())
+  from.on('end', () => to.end())
+}

@@ -5,7 +5,7 @@
  * a reader can tell a live proxy from a stale file.
  */
 import {readFile, rename, writeFile} from 'node:fs/promises'
-import type {ServiceStats} from './listener.js'
+import type {ServiceStats, WorkerSummary} from './service-stats.js'
 
 export interface ProxyStats {
   pid: number
@@ -15,6 +15,8 @@ export interface ProxyStats {
   config?: string
   rejected?: {config: string; error: string}
   services: Record<string, ServiceStats>
+  /** Per worker thread, its connections (the services' counts are already their sum). */
+  workers?: WorkerSummary[]
 }
 
 export const STATS_HEARTBEAT_MS = 1_000
