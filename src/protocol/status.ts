@@ -31,6 +31,10 @@ export const instanceStatusSchema = z.object({
   health: z.string(),
   /** A Traffic. */
   traffic: z.string(),
+  /** An instance's phase: starting | checking | serving | draining | stopping | gone | failed (absent from older servers). */
+  phase: z.string().optional(),
+  /** Its replica index, 0 to replicas - 1 (absent from older servers). */
+  replica: z.number().int().optional(),
   ports: z.record(z.string(), z.number().int()),
   lastCheck: z.object({ok: z.boolean(), detail: z.string(), at: z.string()}).optional(),
   /** systemd lists the unit but reading it failed just now; the other fields are from the last read. */

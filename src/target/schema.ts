@@ -40,6 +40,10 @@ export interface ProcessSpec {
   health?: HealthSpec
   /** e.g. "256M": the most RAM the instance may use (swap included) before the OOM killer ends it. */
   memoryMax?: string
+  /** How many instances run at once (default 1); not part of the version: changing it only scales. */
+  replicas?: number
+  /** How many new replicas a rollout starts above `replicas` at a time (default 1). */
+  maxSurge?: number
 }
 export interface ServiceSpec {
   name: string
