@@ -44,7 +44,8 @@ export function progressOf(change: ProcessChange, status: ProcessStatus | undefi
   const mine = instances.filter((instance) => instance.version === version)
   const old = instances.filter((instance) => instance.version !== version)
   // The crash policy is per process: a loop of the old version is not the new one's failure.
-  const ownFailure = status.lastFailure?.unit.endsWith(`-${version}.service`) ? status.lastFailure.reason : undefined
+  // Replica 0's unit ends `-<version>.service`, the others' `-<version>-<replica>.service`.
+  const ownFailure = status.lastFailure && new RegExp(`-${version}(?:-\\d+)?\\.service$`).test(status.lastFailure.unit) ? status.lastFailure.reason : undefined
   if ((status.state === 'crash-looping' || status.state === 'failing-to-start') && ownFailure !== undefined) {
     return failed(`${status.state}: ${ownFailure}`)
   }
