@@ -52,7 +52,9 @@ export function progressOf(change: ProcessChange, status: ProcessStatus | undefi
   const neverHealthy = mine.find((instance) => instance.health === 'failed')
   if (neverHealthy) return failed(`never healthy within its start-up deadline${neverHealthy.lastCheck && !neverHealthy.lastCheck.ok ? `: ${neverHealthy.lastCheck.detail}` : ''}`)
   const detail = describe(instances, version)
-  if (mine.length > 0 && mine.every((instance) => instance.traffic === 'in') && !old.some((instance) => instance.traffic === 'in')) {
+  // Every desired replica runs (a server that does not say how many: at least one).
+  const allThere = mine.length >= (status.replicas ?? 1)
+  if (allThere && mine.every((instance) => instance.traffic === 'in') && !old.some((instance) => instance.traffic === 'in')) {
     return {...base, outcome: 'serving', phase: 'serving', detail}
   }
   return {...base, phase: mine.length === 0 ? (status.state === 'starting' ? 'starting' : 'pending') : phaseOf(mine[0]!), detail}

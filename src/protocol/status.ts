@@ -46,6 +46,8 @@ export const processStatusSchema = z.object({
   name: z.string(),
   /** The desired version; absent for a process leaving the target. */
   version: z.string().optional(),
+  /** How many replicas are desired (absent for a process leaving the target, and from older servers). */
+  replicas: z.number().int().optional(),
   state: processStateSchema,
   instances: z.array(instanceStatusSchema),
   retryAt: z.string().optional(),

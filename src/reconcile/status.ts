@@ -6,7 +6,7 @@ import type {ObservedUnit} from '../systemd/manager.js'
 import type {InstanceFacts} from '../rollout/rollout.js'
 import type {FailedRollout} from './context.js'
 import type {CrashTracker, Failure} from './crash-policy.js'
-import {isDesiredUnit, type DesiredState} from './desired.js'
+import {isDesiredUnit, type DesiredProcess, type DesiredState} from './desired.js'
 import {replicaOf} from '../systemd/unit-name.js'
 
 export type ProcessState = 'running' | 'starting' | 'failing-to-start' | 'crash-looping' | 'stopping' | 'pending' | 'rolling-out' | 'rollout-failed'
@@ -39,6 +39,7 @@ export interface InstanceStatus {
 export interface ProcessStatus {
   name: string
   version?: string
+  replicas?: number
   state: ProcessState
   instances: InstanceStatus[]
   retryAt?: string
@@ -75,10 +76,10 @@ export function buildStatus(sources: StatusSources, observed: Array<ObservedUnit
     let state = stateOf(wanted !== undefined, current, crash.looping)
     if (wanted && crash.failingToStart && !crash.looping && current?.activeState !== 'active') state = 'failing-to-start'
     if (failed && failed.version === wanted?.version) state = 'rollout-failed'
-    else if (state === 'running' && units.length > 1) state = 'rolling-out'
+    else if (state === 'running' && rollingOut(wanted, units)) state = 'rolling-out'
     return {
       name,
-      ...(wanted ? {version: wanted.version} : {}),
+      ...(wanted ? {version: wanted.version, replicas: wanted.replicas} : {}),
       state,
       instances: units.map((unit) => instanceStatus(unit, isDesiredUnit(wanted, unit.name), now, sources)),
       ...(failed ? {rolloutFailure: {at: new Date(failed.at).toISOString(), version: failed.version, reason: failed.reason}} : {}),
@@ -87,6 +88,13 @@ export function buildStatus(sources: StatusSources, observed: Array<ObservedUnit
       ...(crash.lastFailure ? {lastFailure: failureJson(crash.lastFailure)} : {}),
     }
   })
+}
+
+/** Instances other than the desired replicas run (old, or scaled away), or some replicas are missing. */
+function rollingOut(wanted: DesiredProcess | undefined, units: ObservedUnit[]): boolean {
+  if (!wanted) return false
+  const present = units.filter((unit) => isDesiredUnit(wanted, unit.name)).length
+  return present !== units.length || present < wanted.replicas
 }
 
 function stateOf(wanted: boolean, current: ObservedUnit | undefined, looping: boolean): ProcessState {
