@@ -12,6 +12,8 @@ export function describeChanges(changes: ProcessChange[]): string {
           return `start    ${change.process} (${change.to})${why}`
         case 'stop':
           return `stop     ${change.process} (${change.from})${why}`
+        case 'scale':
+          return `scale    ${change.process} (${change.to})${why}`
         default:
           return `replace  ${change.process} (${change.from} -> ${change.to})${why}`
       }

@@ -44,14 +44,17 @@ export function progressOf(change: ProcessChange, status: ProcessStatus | undefi
   const mine = instances.filter((instance) => instance.version === version)
   const old = instances.filter((instance) => instance.version !== version)
   // The crash policy is per process: a loop of the old version is not the new one's failure.
-  const ownFailure = status.lastFailure?.unit.endsWith(`-${version}.service`) ? status.lastFailure.reason : undefined
+  // Replica 0's unit ends `-<version>.service`, the others' `-<version>-<replica>.service`.
+  const ownFailure = status.lastFailure && new RegExp(`-${version}(?:-\\d+)?\\.service$`).test(status.lastFailure.unit) ? status.lastFailure.reason : undefined
   if ((status.state === 'crash-looping' || status.state === 'failing-to-start') && ownFailure !== undefined) {
     return failed(`${status.state}: ${ownFailure}`)
   }
   const neverHealthy = mine.find((instance) => instance.health === 'failed')
   if (neverHealthy) return failed(`never healthy within its start-up deadline${neverHealthy.lastCheck && !neverHealthy.lastCheck.ok ? `: ${neverHealthy.lastCheck.detail}` : ''}`)
   const detail = describe(instances, version)
-  if (mine.length > 0 && mine.every((instance) => instance.traffic === 'in') && !old.some((instance) => instance.traffic === 'in')) {
+  // Every desired replica runs (a server that does not say how many: at least one).
+  const allThere = mine.length >= (status.replicas ?? 1)
+  if (allThere && mine.every((instance) => instance.traffic === 'in') && !old.some((instance) => instance.traffic === 'in')) {
     return {...base, outcome: 'serving', phase: 'serving', detail}
   }
   return {...base, phase: mine.length === 0 ? (status.state === 'starting' ? 'starting' : 'pending') : phaseOf(mine[0]!), detail}

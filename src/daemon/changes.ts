@@ -15,7 +15,10 @@ export function changesBetween(before: DesiredState, after: DesiredState): Proce
     const next = after.get(process)
     if (!old) return {process, change: 'start', to: next!.version, reasons: ['new in the target']}
     if (!next) return {process, change: 'stop', from: old.version, reasons: ['removed from the target']}
-    if (old.version === next.version) return {process, change: 'unchanged', from: old.version, to: next.version}
+    if (old.version === next.version) {
+      if (old.replicas !== next.replicas) return {process, change: 'scale', from: old.version, to: next.version, reasons: [`replicas ${old.replicas} -> ${next.replicas}`]}
+      return {process, change: 'unchanged', from: old.version, to: next.version}
+    }
     return {process, change: 'replace', from: old.version, to: next.version, reasons: reasonsFor(old, next)}
   })
 }
@@ -25,7 +28,7 @@ function reasonsFor(old: DesiredProcess, next: DesiredProcess): string[] {
   const a = old.template as unknown as Record<string, unknown>
   const b = next.template as unknown as Record<string, unknown>
   for (const field of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
-    if (field === 'name' || field === 'env') continue
+    if (field === 'name' || field === 'env' || field === 'replicas' || field === 'maxSurge') continue
     if (canonicalJson(a[field] ?? null) !== canonicalJson(b[field] ?? null)) reasons.push(field)
   }
   const envKeys = new Set([...Object.keys(old.template.env), ...Object.keys(next.template.env)])

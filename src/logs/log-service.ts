@@ -17,7 +17,8 @@ import {resolveSince} from './since.js'
 const KEEP = new Set(LOG_FIELDS)
 
 /** The version a process should run now and its unit, while it is in the target. */
-export type CurrentVersion = (process: string) => {version: string; unit: string} | undefined
+/** The desired version of a process and its units (one per replica; `unit` is replica 0's). */
+export type CurrentVersion = (process: string) => {version: string; unit: string; units?: string[]} | undefined
 
 /** What to ask journalctl for, and which of its entries to drop. */
 export interface LogPlan {
@@ -48,9 +49,10 @@ export class LogService {
     if (request.process === undefined) return {...base, matches: [`_SYSTEMD_SLICE=${SLICE}`]}
     const process = request.process
     const current = this.current(process)
-    if (current && !request.allVersions && !request.follow) return {...base, process, version: current.version, matches: [`_SYSTEMD_UNIT=${current.unit}`]}
+    const currentUnits = current ? (current.units ?? [current.unit]) : []
+    if (current && !request.allVersions && !request.follow) return {...base, process, version: current.version, matches: currentUnits.map((unit) => `_SYSTEMD_UNIT=${unit}`)}
     const units = new Set(await this.journal.unitsOf(process))
-    if (current) units.add(current.unit)
+    for (const unit of currentUnits) units.add(unit)
     if (units.size === 0) {
       throw new LaunchoError('not_found', `no process "${process}" in the target and no log lines of one in the journal`, {
         hint: '"launcho status" lists the processes; logs are found by the process name used in the target',

@@ -1,17 +1,18 @@
 /** What a target or secret change, or a restart, does to each process: the answer of those routes. */
 import {z} from 'zod'
 
-export const changeKindSchema = z.enum(['start', 'replace', 'stop', 'unchanged'])
+/** `scale`: same version, another number of replicas (nothing is replaced). */
+export const changeKindSchema = z.enum(['start', 'replace', 'scale', 'stop', 'unchanged'])
 export type ChangeKind = z.infer<typeof changeKindSchema>
 
 export const processChangeSchema = z.object({
   process: z.string(),
   change: changeKindSchema,
-  /** The version running before (replace, stop, unchanged). */
+  /** The version running before (replace, scale, stop, unchanged). */
   from: z.string().optional(),
-  /** The version wanted now (start, replace, unchanged). */
+  /** The version wanted now (start, replace, scale, unchanged). */
   to: z.string().optional(),
-  /** e.g. `command`, `env.PORT`, `secret DB_URL`, `restart` */
+  /** e.g. `command`, `env.PORT`, `secret DB_URL`, `restart`, `replicas 3 -> 4` */
   reasons: z.array(z.string()).optional(),
 })
 export type ProcessChange = z.infer<typeof processChangeSchema>

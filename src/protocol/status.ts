@@ -31,6 +31,10 @@ export const instanceStatusSchema = z.object({
   health: z.string(),
   /** A Traffic. */
   traffic: z.string(),
+  /** An instance's phase: starting | checking | serving | draining | stopping | gone | failed (absent from older servers). */
+  phase: z.string().optional(),
+  /** Its replica index, 0 to replicas - 1 (absent from older servers). */
+  replica: z.number().int().optional(),
   ports: z.record(z.string(), z.number().int()),
   lastCheck: z.object({ok: z.boolean(), detail: z.string(), at: z.string()}).optional(),
   /** systemd lists the unit but reading it failed just now; the other fields are from the last read. */
@@ -42,6 +46,8 @@ export const processStatusSchema = z.object({
   name: z.string(),
   /** The desired version; absent for a process leaving the target. */
   version: z.string().optional(),
+  /** How many replicas are desired (absent for a process leaving the target, and from older servers). */
+  replicas: z.number().int().optional(),
   state: processStateSchema,
   instances: z.array(instanceStatusSchema),
   retryAt: z.string().optional(),

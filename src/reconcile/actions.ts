@@ -7,7 +7,7 @@ import type {Action} from '../rollout/rollout.js'
 import type {StartResult, SystemdManager} from '../systemd/manager.js'
 import {portVariable} from '../lb/ports.js'
 import {placeResources} from './place-resources.js'
-import {unitSpecOf, type DesiredProcess} from './desired.js'
+import {isDesiredUnit, unitSpecOf, type DesiredProcess} from './desired.js'
 import {failureReasonOf} from './failure-reason.js'
 import {prepareWorkDir, removeWorkDir} from './work-dir.js'
 import {removeEnvironmentFile} from './leftovers.js'
@@ -22,15 +22,15 @@ export async function perform(ctx: ReconcilerContext, systemd: SystemdManager, n
   const now = Date.now()
   switch (action.kind) {
     case 'start':
-      return start(ctx, systemd, name, action.process)
+      return start(ctx, systemd, name, action.process, action.unit)
     case 'serve':
-      registry.setMembership(action.unit, 'in', now)
+      registry.get(action.unit)?.serve()
       await ctx.syncBalancer()
       logger.info({process: name, unit: action.unit}, 'serving')
       events.add('serving', `${action.unit} is healthy and serving`, name)
       return
     case 'unserve': {
-      registry.setMembership(action.unit, 'out', now)
+      registry.get(action.unit)?.unserve(action.reason)
       await ctx.syncBalancer()
       const detail = ctx.monitor.snapshot(action.unit)?.lastResult?.detail
       logger.warn({process: name, unit: action.unit, reason: action.reason, detail}, 'taken out of the balancer')
@@ -40,9 +40,11 @@ export async function perform(ctx: ReconcilerContext, systemd: SystemdManager, n
     case 'drain': {
       const hasServices = (ctx.desired.get(name)?.spec.receives.length ?? 1) > 0
       for (const unit of action.units) {
-        registry.setMembership(unit, hasServices ? 'draining' : 'out', now)
+        const instance = registry.get(unit)
+        if (hasServices) instance?.drain(now, ctx.drainTimeoutMs)
+        else instance?.retire()
         // Its health no longer decides anything; its checks would only keep connections open.
-        ctx.monitor.unwatch(unit)
+        unwatchHealth(ctx, unit)
       }
       await ctx.syncBalancer()
       if (hasServices) events.add('draining', `draining ${action.units.join(', ')}`, name)
@@ -56,7 +58,7 @@ export async function perform(ctx: ReconcilerContext, systemd: SystemdManager, n
     case 'replace': {
       ctx.tracker(name).recordFailedStart(now)
       const detail = ctx.monitor.snapshot(action.unit)?.lastResult?.detail
-      ctx.monitor.unwatch(action.unit)
+      unwatchHealth(ctx, action.unit)
       const endJob = ctx.beginStartJob(name, action.unit)
       try {
         await systemd.restart(action.unit, ctx.timings.stopTimeoutMs + ctx.timings.startTimeoutMs)
@@ -74,7 +76,7 @@ export async function perform(ctx: ReconcilerContext, systemd: SystemdManager, n
     }
     case 'recheck': {
       const detail = ctx.monitor.snapshot(action.unit)?.lastResult?.detail
-      ctx.monitor.unwatch(action.unit)
+      unwatchHealth(ctx, action.unit)
       watchHealth(ctx, action.unit)
       logger.info({process: name, unit: action.unit, detail}, 'restarted by systemd after a crash; checking its new process')
       events.add('rechecking', `${action.unit} was restarted by systemd; checking its new process${detail ? ` (last failure: ${detail})` : ''}`, name)
@@ -84,6 +86,7 @@ export async function perform(ctx: ReconcilerContext, systemd: SystemdManager, n
       const snapshot = ctx.monitor.snapshot(action.unit)
       const reason = `not healthy within its start-up deadline${snapshot?.lastResult ? `: ${snapshot.lastResult.detail}` : ''}`
       ctx.failedRollouts.set(name, {version: action.version, reason, at: now})
+      ctx.registry.get(action.unit)?.failed(reason)
       await stopUnits(ctx, systemd, name, [action.unit])
       logger.warn({process: name, version: action.version, reason}, 'rollout failed; the previous version keeps serving')
       events.add('rollout-failed', `rollout of ${action.version} failed (${reason}); the previous version keeps serving`, name)
@@ -91,13 +94,15 @@ export async function perform(ctx: ReconcilerContext, systemd: SystemdManager, n
     }
     case 'hold': {
       const tracker = ctx.tracker(name)
-      const reason = (await failureReasonOf(ctx, action.unit, name)) ?? tracker.lastFailure?.reason
-      if (reason) tracker.lastFailure = {at: Date.now(), unit: action.unit, reason}
+      const first = action.units[0]!
+      const reason = (await failureReasonOf(ctx, first, name)) ?? tracker.lastFailure?.reason
+      if (reason) tracker.lastFailure = {at: Date.now(), unit: first, reason}
       const retryAt = tracker.hold(Date.now())
-      await stopUnits(ctx, systemd, name, [action.unit])
+      await stopUnits(ctx, systemd, name, action.units)
       const seconds = ((retryAt - Date.now()) / 1000).toFixed(1)
-      logger.warn({process: name, unit: action.unit, retryInS: Number(seconds), reason}, 'crash-looping; holding back')
-      events.add('crash-looping', `${action.unit} is crash-looping${reason ? ` (${reason})` : ''}; next start in ${seconds}s`, name)
+      const units = action.units.join(', ')
+      logger.warn({process: name, units: action.units, retryInS: Number(seconds), reason}, 'crash-looping; holding back')
+      events.add('crash-looping', `${units} ${action.units.length > 1 ? 'are' : 'is'} crash-looping${reason ? ` (${reason})` : ''}; next start in ${seconds}s`, name)
       ctx.wakeAt(retryAt, name)
     }
   }
@@ -108,6 +113,7 @@ const stopReasons = {
   replaced: 'replaced by a newer version',
   superseded: 'superseded before it served',
   'rollout-failed': 'rollout failed',
+  'scaled-down': 'scaled down',
 }
 
 /**
@@ -117,14 +123,14 @@ const stopReasons = {
  * a crash: systemd retries that unit itself until the crash policy holds it back. A newer desired
  * state cancels the start (see Reconciler.setDesired).
  */
-async function start(ctx: ReconcilerContext, systemd: SystemdManager, name: string, process: DesiredProcess) {
-  const {spec, unit} = process
+async function start(ctx: ReconcilerContext, systemd: SystemdManager, name: string, process: DesiredProcess, unit: string) {
+  const {spec} = process
   const endJob = ctx.beginStartJob(name, unit)
   let result: StartResult
   let ports: Record<string, number> = {}
   try {
     ports = await ctx.registry.ports.allocate(unit, spec.receives)
-    ctx.registry.register(unit, name, ports, Date.now())
+    ctx.registry.register(unit, name, process.version, ports, Date.now())
     const workDir = spec.cwd ?? ctx.stateDir.instanceDir(unit)
     if (spec.cwd === undefined) await prepareWorkDir(workDir, spec.uid, spec.gid)
     if (ctx.resources) await placeResources(workDir, spec.resources, ctx.resources, {user: spec.uid, group: spec.gid})
@@ -132,7 +138,7 @@ async function start(ctx: ReconcilerContext, systemd: SystemdManager, name: stri
     const environmentFile = ctx.stateDir.environmentFile(unit)
     await writeFileAtomic(environmentFile, renderEnvironmentFile(spec.env), 0o600)
     // Checked right before the call: a cancel sent after it reaches systemd after the start.
-    result = superseded(ctx, name, unit) ? 'canceled' : await systemd.start(unitSpecOf(process, {workingDirectory: workDir, environmentFile, ports: portEnv}, ctx.timings))
+    result = superseded(ctx, name, unit) ? 'canceled' : await systemd.start(unitSpecOf(process, unit, {workingDirectory: workDir, environmentFile, ports: portEnv}, ctx.timings))
     if (result === 'exists') {
       // systemd runs it already (a listing did not show it): not a failed start. The next pass
       // adopts it with the ports its environment names; the ones allocated here are released.
@@ -148,7 +154,7 @@ async function start(ctx: ReconcilerContext, systemd: SystemdManager, name: stri
     return startFailed(ctx, name, unit, (error as Error).message)
   } finally {
     endJob()
-    ctx.registry.started(unit)
+    ctx.registry.startEnded(unit)
   }
   if (superseded(ctx, name, unit) || ctx.cancellation(unit)) {
     await ctx.cancellation(unit)
@@ -156,6 +162,7 @@ async function start(ctx: ReconcilerContext, systemd: SystemdManager, name: stri
     return reportSuperseded(ctx, name, unit)
   }
   if (result === 'done') {
+    ctx.registry.get(unit)?.started()
     ctx.tracker(name).startSucceeded()
     watchHealth(ctx, unit)
     ctx.logger.info({process: name, unit, ports}, 'started')
@@ -168,12 +175,13 @@ async function start(ctx: ReconcilerContext, systemd: SystemdManager, name: stri
     (await new Promise((resolve) => setTimeout(resolve, 250)).then(() => failureReasonOf(ctx, unit, name))) ??
     `its start job ended: ${result}`
   watchHealth(ctx, unit)
+  ctx.registry.get(unit)?.failed(reason)
   ctx.tracker(name).recordFailedStart(Date.now())
   startFailed(ctx, name, unit, reason)
 }
 
 function superseded(ctx: ReconcilerContext, name: string, unit: string): boolean {
-  return ctx.desired.get(name)?.unit !== unit
+  return !isDesiredUnit(ctx.desired.get(name), unit)
 }
 
 function reportSuperseded(ctx: ReconcilerContext, name: string, unit: string): void {
@@ -198,20 +206,28 @@ function describePorts(ports: Record<string, number>): string {
 
 /** Starts health checks of an instance of a process that has them (idempotent). */
 export function watchHealth(ctx: ReconcilerContext, unit: string): void {
-  const record = ctx.registry.get(unit)
-  const desired = record ? ctx.desired.get(record.process) : undefined
-  if (!record || !desired || desired.unit !== unit) return
-  const check = ctx.healthCheckOf(desired, record.ports)
-  if (check) ctx.monitor.watch(unit, check.check, check.policy)
+  const instance = ctx.registry.get(unit)
+  const desired = instance ? ctx.desired.get(instance.process) : undefined
+  if (!instance || !isDesiredUnit(desired, unit)) return
+  const check = ctx.healthCheckOf(desired!, unit, instance.ports)
+  if (!check) return
+  ctx.monitor.watch(unit, check.check, check.policy)
+  instance.watched()
+}
+
+/** Ends the health checks of an instance (idempotent). */
+export function unwatchHealth(ctx: ReconcilerContext, unit: string): void {
+  ctx.monitor.unwatch(unit)
+  ctx.registry.get(unit)?.unwatched()
 }
 
 export async function stopUnits(ctx: ReconcilerContext, systemd: SystemdManager, process: string, units: string[]) {
   // Out of the balancer first, so no new connection goes to an instance that is going away.
-  for (const unit of units) ctx.registry.setMembership(unit, 'out', Date.now())
+  for (const unit of units) ctx.registry.get(unit)?.stopping()
   await ctx.syncBalancer()
   await Promise.all(
     units.map(async (unit) => {
-      ctx.monitor.unwatch(unit)
+      unwatchHealth(ctx, unit)
       await systemd.stop(unit, ctx.timings.stopTimeoutMs)
       ctx.tracker(process).forget(unit)
       ctx.registry.forget(unit)

@@ -25,12 +25,14 @@ export interface ReconcilerContext {
   readonly stateDir: StateDir
   readonly resources?: ResourceStore
   readonly timings: UnitTimings
+  /** How long a draining instance may keep its connections before it is stopped anyway. */
+  readonly drainTimeoutMs: number
   readonly registry: InstanceRegistry
   readonly monitor: HealthMonitor
   readonly failedRollouts: Map<string, FailedRollout>
   readonly desired: DesiredState
   tracker(process: string): CrashTracker
-  healthCheckOf(process: DesiredProcess, ports: Record<string, number>): {check: HealthCheck; policy: HealthPolicy} | undefined
+  healthCheckOf(process: DesiredProcess, unit: string, ports: Record<string, number>): {check: HealthCheck; policy: HealthPolicy} | undefined
   /** Makes the balancer match the registry now (serialized, idempotent). */
   syncBalancer(): Promise<void>
   /** Reconciles this process again at (or soon after) this time. */

@@ -24,7 +24,13 @@ export interface DesiredProcess {
   secretDigests: Record<string, string>
   generation: number
   version: string
+  /** How many instances run at once, and how many new ones a rollout starts above that at a time. */
+  replicas: number
+  maxSurge: number
+  /** Replica 0's unit (the one every process has). */
   unit: string
+  /** One unit per replica, by index: `unit` first. */
+  units: string[]
   /** `command` and `health.command` with secrets substituted and port references marked. */
   argv: {command: ArgvWord[]; healthCommand?: ArgvWord[]}
 }
@@ -62,7 +68,7 @@ export function desiredStateOf(
       secretDigests,
       generation,
       version,
-      unit: unitNameOf({process: spec.name, version}),
+      ...replicaUnits(spec, version),
       argv: {
         command: argvTemplateOf(written.command, spec.command, secrets),
         ...(healthCommand ? {healthCommand: argvTemplateOf(healthCommand, spec.health?.command ?? [], secrets)} : {}),
@@ -70,6 +76,21 @@ export function desiredStateOf(
     })
   })
   return desired
+}
+
+/**
+ * The units of a process's replicas. `replicas` and `maxSurge` are left out of the version
+ * (target/version.ts): changing them starts or stops replicas, it replaces none.
+ */
+export function replicaUnits(spec: Pick<ProcessSpec, 'name' | 'replicas' | 'maxSurge'>, version: string): Pick<DesiredProcess, 'replicas' | 'maxSurge' | 'unit' | 'units'> {
+  const replicas = spec.replicas ?? 1
+  const units = Array.from({length: replicas}, (_, replica) => unitNameOf({process: spec.name, version, replica}))
+  return {replicas, maxSurge: spec.maxSurge ?? 1, unit: units[0]!, units}
+}
+
+/** Whether `unit` is one of the desired replicas of its process. */
+export function isDesiredUnit(process: DesiredProcess | undefined, unit: string): boolean {
+  return process !== undefined && process.units.includes(unit)
 }
 
 export interface UnitTimings {
@@ -86,12 +107,13 @@ export interface UnitTimings {
  */
 export function unitSpecOf(
   process: DesiredProcess,
+  unit: string,
   place: {workingDirectory: string; environmentFile: string; ports: Record<string, string>},
   timings: UnitTimings,
 ): UnitSpec {
   const {spec, version} = process
   return {
-    name: process.unit,
+    name: unit,
     description: `launcho ${spec.name} (${version})`,
     command: renderArgv(process.argv.command, place.ports),
     ...(spec.before !== undefined ? {before: spec.before} : {}),
@@ -108,8 +130,8 @@ export function unitSpecOf(
 }
 
 /** What an exec health check of this process's instance runs like: that instance's user, directory, env and limits. */
-export function checkContextOf(process: DesiredProcess, stateDir: StateDir): CheckContext {
-  const {spec, unit} = process
+export function checkContextOf(process: DesiredProcess, unit: string, stateDir: StateDir): CheckContext {
+  const {spec} = process
   return {
     unit,
     cwd: spec.cwd ?? stateDir.instanceDir(unit),

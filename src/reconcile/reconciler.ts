@@ -24,17 +24,17 @@ import {createProber} from '../health/prober.js'
 import type {ExecRunner} from '../health/exec-runner.js'
 import {systemdExecRunner} from '../health/systemd-exec-runner.js'
 import type {Journal} from '../logs/journal.js'
-import {InstanceRegistry, type HealthFacts} from '../rollout/instances.js'
+import {InstanceRegistry} from '../rollout/instances.js'
 import {planRollout, type Health} from '../rollout/rollout.js'
 import type {ResourceStore} from '../store/resource-store.js'
 import type {StateDir} from '../store/state-dir.js'
 import type {ServiceSpec} from '../target/load.js'
 import type {SystemdManager, ObservedUnit, UnitListing} from '../systemd/manager.js'
 import {parseUnitName} from '../systemd/unit-name.js'
-import {perform, watchHealth} from './actions.js'
+import {perform, unwatchHealth, watchHealth} from './actions.js'
 import type {FailedRollout, ReconcilerContext} from './context.js'
 import {CrashTracker, defaultCrashPolicy, type CrashPolicyOptions} from './crash-policy.js'
-import {checkContextOf, type DesiredProcess, type DesiredState, type UnitTimings} from './desired.js'
+import {checkContextOf, isDesiredUnit, type DesiredProcess, type DesiredState, type UnitTimings} from './desired.js'
 import {RetryBackoff} from './retry-backoff.js'
 import {removeWorkDir} from './work-dir.js'
 import {LeftoverSweep, removeEnvironmentFile} from './leftovers.js'
@@ -131,7 +131,7 @@ export class Reconciler implements ReconcilerContext {
   private lastTables = ''
 
   constructor(private readonly options: ReconcilerOptions) {
-    this.registry = new InstanceRegistry(new PortAllocator(options.portRange), (unit, active) => this.healthOf(unit, active))
+    this.registry = new InstanceRegistry(new PortAllocator(options.portRange), (unit) => this.expectsCheck(unit))
     const execRunner = options.execRunner ?? systemdExecRunner({systemd: options.systemd, outputDir: join(options.stateDir.root, 'checks')})
     this.monitor = new HealthMonitor(
       {onHealthChange: (unit, state, last) => this.onHealthChange(unit, state, last?.detail)},
@@ -172,6 +172,9 @@ export class Reconciler implements ReconcilerContext {
   get balancer(): Balancer | undefined {
     return this.options.balancer
   }
+  get drainTimeoutMs(): number {
+    return this.options.drainTimeoutMs
+  }
 
   start(): void {
     this.resyncTimer = setInterval(() => this.resync(), this.options.resyncMs)
@@ -199,11 +202,17 @@ export class Reconciler implements ReconcilerContext {
       if (desired.get(name)?.version !== failed.version) this.failedRollouts.delete(name)
     }
     for (const [name, unit] of this.startJobs) {
-      if (desired.get(name)?.unit !== unit) this.cancelStart(name, unit)
+      if (!isDesiredUnit(desired.get(name), unit)) this.cancelStart(name, unit)
     }
     if (first) return this.resync()
     for (const name of new Set([...previous.keys(), ...desired.keys()])) {
-      if (previous.get(name)?.version === desired.get(name)?.version) continue
+      const before = previous.get(name)
+      const after = desired.get(name)
+      if (before?.version === after?.version) {
+        // Only the number of replicas (or the surge) changed: scale, with no new version.
+        if (before && after && (before.replicas !== after.replicas || before.maxSurge !== after.maxSurge)) this.kick(name)
+        continue
+      }
       this.trackers.get(name)?.versionChanged()
       this.kickedAt.set(name, ++this.seq)
       // A new version: a retry back-off or a terminal problem of the old one no longer applies.
@@ -229,17 +238,16 @@ export class Reconciler implements ReconcilerContext {
    * balancer now, before any health check could notice; it rejoins once it is healthy again.
    */
   private mainProcessGone(unit: string): void {
-    const record = this.registry.get(unit)
-    if (record?.membership !== 'in') return
-    this.registry.setMembership(unit, 'out', Date.now())
-    const desired = this.desired.get(record.process)
+    const instance = this.registry.get(unit)
+    if (!instance?.mainProcessGone()) return
+    const desired = this.desired.get(instance.process)
     // Its next process must pass its checks before it serves again.
-    if (desired?.unit === unit && desired.spec.health) {
-      this.monitor.unwatch(unit)
+    if (isDesiredUnit(desired, unit) && desired!.spec.health) {
+      unwatchHealth(this, unit)
       watchHealth(this, unit)
     }
-    this.logger.warn({process: record.process, unit}, 'main process gone; out of the balancer until it is healthy again')
-    this.events.add('rechecking', `${unit} left the balancer: its main process is gone; its next one serves once healthy`, record.process)
+    this.logger.warn({process: instance.process, unit}, 'main process gone; out of the balancer until it is healthy again')
+    this.events.add('rechecking', `${unit} left the balancer: its main process is gone; its next one serves once healthy`, instance.process)
     void this.syncBalancer()
   }
 
@@ -317,8 +325,8 @@ export class Reconciler implements ReconcilerContext {
     return tracker
   }
 
-  healthCheckOf(process: DesiredProcess, ports: Record<string, number>) {
-    const check = healthCheckFor(process.spec.health, ports, checkContextOf(process, this.stateDir))
+  healthCheckOf(process: DesiredProcess, unit: string, ports: Record<string, number>) {
+    const check = healthCheckFor(process.spec.health, ports, checkContextOf(process, unit, this.stateDir))
     return check ? {check, policy: resolvePolicy(process.spec.health)} : undefined
   }
 
@@ -379,7 +387,7 @@ export class Reconciler implements ReconcilerContext {
     const units = observation.byProcess.get(name) ?? []
     if (!wanted && units.length === 0) return this.forget(name)
     // Running under systemd (also after systemd's own retry of a failed start): the start worked.
-    if (wanted && observation.byName.get(wanted.unit)?.activeState === 'active') this.trackers.get(name)?.startSucceeded()
+    if (wanted?.units.some((unit) => observation.byName.get(unit)?.activeState === 'active')) this.trackers.get(name)?.startSucceeded()
     const draining = await this.countDrainingConnections(name)
     const now = Date.now()
     const action = planRollout({
@@ -512,18 +520,16 @@ export class Reconciler implements ReconcilerContext {
     return new Set(listing.unknown.map((unit) => unit.process))
   }
 
-  private healthOf(unit: string, active: boolean): HealthFacts {
+  /** Of its process's desired version, whose health check must pass before it serves. */
+  private expectsCheck(unit: string): boolean {
     const id = parseUnitName(unit)
     const desired = id ? this.desired.get(id.process) : undefined
-    const watched = this.monitor.snapshot(unit)
-    if (watched) return {state: watched.state, ...(watched.lastOkAt !== undefined ? {lastOkAt: watched.lastOkAt} : {})}
-    // No check configured (or an old version no longer checked): healthy once systemd runs it.
-    if (!desired?.spec.health || desired.unit !== unit) return {state: active ? 'healthy' : 'starting'}
-    return {state: 'starting'}
+    return desired?.spec.health !== undefined && isDesiredUnit(desired, unit)
   }
 
   private onHealthChange(unit: string, state: Health, detail?: string): void {
     this.logger.info({unit, state, detail}, 'health changed')
+    this.registry.get(unit)?.healthChanged(state, this.monitor.snapshot(unit)?.lastOkAt)
     const id = parseUnitName(unit)
     if (id) this.kick(id.process)
   }
@@ -533,21 +539,21 @@ export class Reconciler implements ReconcilerContext {
     const balancer = this.options.balancer
     if (!balancer?.activeConnections) return false
     let counted = false
-    for (const record of this.registry.all()) {
-      if (record.process !== process || record.membership !== 'draining') continue
+    for (const instance of this.registry.all()) {
+      if (instance.process !== process || instance.membership !== 'draining') continue
       let total: number | undefined = 0
-      for (const [service, port] of Object.entries(record.ports)) {
+      for (const [service, port] of Object.entries(instance.ports)) {
         const count = await balancer.activeConnections(service, {host: '127.0.0.1', port}).catch(() => undefined)
         total = count === undefined ? undefined : total + count
         if (total === undefined) break
       }
       if (total === undefined) {
-        this.logger.debug({unit: record.unit}, 'the balancer cannot count connections; draining until the timeout')
+        this.logger.debug({unit: instance.unit}, 'the balancer cannot count connections; draining until the timeout')
         continue
       }
       counted = true
-      record.activeConnections = total
-      this.logger.debug({unit: record.unit, activeConnections: total}, 'draining')
+      instance.connections(total)
+      this.logger.debug({unit: instance.unit, activeConnections: total}, 'draining')
     }
     return counted
   }

@@ -1,12 +1,13 @@
 /**
  * What `launcho status` reports per process: its desired version, each instance systemd runs for
- * it, and the crash policy's view (crash-looping, next start, last failure).
+ * it (every replica, with its phase), and the crash policy's view (crash-looping, next start, last failure).
  */
 import type {ObservedUnit} from '../systemd/manager.js'
 import type {InstanceFacts} from '../rollout/rollout.js'
 import type {FailedRollout} from './context.js'
 import type {CrashTracker, Failure} from './crash-policy.js'
-import type {DesiredState} from './desired.js'
+import {isDesiredUnit, type DesiredProcess, type DesiredState} from './desired.js'
+import {replicaOf} from '../systemd/unit-name.js'
 
 export type ProcessState = 'running' | 'starting' | 'failing-to-start' | 'crash-looping' | 'stopping' | 'pending' | 'rolling-out' | 'rollout-failed'
 
@@ -25,6 +26,10 @@ export interface InstanceStatus {
   health: string
   /** in | draining | out: whether the load balancer sends it new connections */
   traffic: string
+  /** starting | checking | serving | draining | stopping | gone | failed (Instance, src/rollout/instance.ts) */
+  phase: string
+  /** Its replica index (0 to replicas - 1). */
+  replica: number
   ports: Record<string, number>
   lastCheck?: {ok: boolean; detail: string; at: string}
   /** systemd lists the unit but reading it failed just now; the other fields are from the last read. */
@@ -34,6 +39,7 @@ export interface InstanceStatus {
 export interface ProcessStatus {
   name: string
   version?: string
+  replicas?: number
   state: ProcessState
   instances: InstanceStatus[]
   retryAt?: string
@@ -65,23 +71,30 @@ export function buildStatus(sources: StatusSources, observed: Array<ObservedUnit
     const wanted = desired.get(name)
     const units = byProcess.get(name) ?? []
     const crash = tracker(name).view(now)
-    const current = units.find((unit) => unit.name === wanted?.unit)
+    const current = units.find((unit) => unit.name === wanted?.unit) ?? units.find((unit) => isDesiredUnit(wanted, unit.name))
     const failed = sources.failedRollouts.get(name)
     let state = stateOf(wanted !== undefined, current, crash.looping)
     if (wanted && crash.failingToStart && !crash.looping && current?.activeState !== 'active') state = 'failing-to-start'
     if (failed && failed.version === wanted?.version) state = 'rollout-failed'
-    else if (state === 'running' && units.length > 1) state = 'rolling-out'
+    else if (state === 'running' && rollingOut(wanted, units)) state = 'rolling-out'
     return {
       name,
-      ...(wanted ? {version: wanted.version} : {}),
+      ...(wanted ? {version: wanted.version, replicas: wanted.replicas} : {}),
       state,
-      instances: units.map((unit) => instanceStatus(unit, unit.name === wanted?.unit, now, sources)),
+      instances: units.map((unit) => instanceStatus(unit, isDesiredUnit(wanted, unit.name), now, sources)),
       ...(failed ? {rolloutFailure: {at: new Date(failed.at).toISOString(), version: failed.version, reason: failed.reason}} : {}),
       ...(crash.retryAt !== undefined ? {retryAt: new Date(crash.retryAt).toISOString()} : {}),
       ...(crash.delayMs !== undefined ? {retryDelayMs: crash.delayMs} : {}),
       ...(crash.lastFailure ? {lastFailure: failureJson(crash.lastFailure)} : {}),
     }
   })
+}
+
+/** Instances other than the desired replicas run (old, or scaled away), or some replicas are missing. */
+function rollingOut(wanted: DesiredProcess | undefined, units: ObservedUnit[]): boolean {
+  if (!wanted) return false
+  const present = units.filter((unit) => isDesiredUnit(wanted, unit.name)).length
+  return present !== units.length || present < wanted.replicas
 }
 
 function stateOf(wanted: boolean, current: ObservedUnit | undefined, looping: boolean): ProcessState {
@@ -99,6 +112,8 @@ function instanceStatus(unit: ObservedUnit & {readError?: string}, current: bool
   return {
     health: facts.health,
     traffic: facts.membership,
+    phase: facts.phase ?? (unit.activeState === 'active' ? 'checking' : 'starting'),
+    replica: replicaOf(unit.name) ?? 0,
     ports: sources.ports(unit.name),
     ...(check ? {lastCheck: {ok: check.ok, detail: check.detail, at: new Date(check.at).toISOString()}} : {}),
     unit: unit.name,

@@ -1,7 +1,13 @@
 /**
  * The rollout state machine: every transition of a process's instances lives here, as one pure
  * decision per process from what is desired, what systemd runs and what launcho knows of each
- * instance (health, load-balancer membership, drain start).
+ * instance (its Instance's facts: health, load-balancer membership, drain deadline).
+ *
+ * With `replicas: N` each desired replica goes through the machine below on its own; the rollout
+ * is rolling: at most `maxSurge` instances above N that are not leaving, an old instance drains
+ * only once the serving ones number more than N, and a new replica that fails stops the rollout
+ * with the old ones still serving. A replica of the desired version beyond N (a scale-down)
+ * drains like an old one; a scale-up only starts the missing replicas.
  *
  *   start new ─▶ starting ─healthy─▶ serve (add to LB) ─▶ drain old (weight 0) ─drained─▶ stop old
  *                   │ deadline passed while an old version serves
@@ -13,18 +19,24 @@
 import type {ObservedUnit} from '../systemd/manager.js'
 import type {CrashTracker} from '../reconcile/crash-policy.js'
 import type {DesiredProcess} from '../reconcile/desired.js'
+import type {Phase} from './instance.js'
+import {replicaOf} from '../systemd/unit-name.js'
 
 export type Health = 'starting' | 'healthy' | 'unhealthy' | 'failed'
 export type Membership = 'out' | 'in' | 'draining'
 
-/** What launcho knows of one instance beyond what systemd says. */
+/** What launcho knows of one instance beyond what systemd says (from its Instance, instance.ts). */
 export interface InstanceFacts {
+  /** Informational: the rollout decides on the facts below. */
+  phase?: Phase
   health: Health
   /** When a health check of it last passed (epoch ms). */
   lastOkAt?: number
   membership: Membership
   /** When draining began (epoch ms). */
   drainSince?: number
+  /** When draining ends whatever the connections (epoch ms); default drainSince + policy.drainTimeoutMs. */
+  drainDeadline?: number
   /** Established connections through the balancer, when it can tell. */
   activeConnections?: number
 }
@@ -34,17 +46,19 @@ export interface RolloutPolicy {
 }
 
 export type Action =
-  | {kind: 'start'; process: DesiredProcess}
+  | {kind: 'start'; process: DesiredProcess; unit: string}
   | {kind: 'serve'; unit: string}
   | {kind: 'unserve'; unit: string; reason: string}
   | {kind: 'drain'; units: string[]}
-  | {kind: 'stop'; units: string[]; reason: 'removed' | 'replaced' | 'superseded' | 'rollout-failed'}
+  | {kind: 'stop'; units: string[]; reason: StopReason}
   | {kind: 'replace'; unit: string}
   | {kind: 'recheck'; unit: string}
   | {kind: 'fail'; unit: string; version: string}
-  | {kind: 'hold'; unit: string}
+  | {kind: 'hold'; units: string[]}
   | {kind: 'wait'; until: number}
   | {kind: 'none'}
+
+export type StopReason = 'removed' | 'replaced' | 'superseded' | 'rollout-failed' | 'scaled-down'
 
 export interface ProcessView {
   desired?: DesiredProcess
@@ -59,74 +73,120 @@ export interface ProcessView {
 
 export function planRollout(view: ProcessView): Action {
   const {desired, units, facts, now} = view
-  const current = desired ? units.find((unit) => unit.name === desired.unit) : undefined
-  const others = units.filter((unit) => unit !== current)
+  if (!desired) return retire(units, view, 'removed')
+  const wanted = new Set(desired.units)
+  const current = units.filter((unit) => wanted.has(unit.name)).sort(byReplica)
+  const others = units.filter((unit) => !wanted.has(unit.name))
   const serving = (unit: ObservedUnit) => facts(unit.name).membership === 'in'
 
-  if (!desired) return retire(others, view, 'removed')
-
   if (view.failedVersion === desired.version) {
-    // The old version keeps serving; the failed new one must not linger.
-    return current ? {kind: 'stop', units: [current.name], reason: 'rollout-failed'} : {kind: 'none'}
+    // The rollout stops where it is: what serves keeps serving, the failed new ones must not linger.
+    const failed = current.filter((unit) => !serving(unit))
+    if (failed.length > 0) return {kind: 'stop', units: failed.map((unit) => unit.name), reason: 'rollout-failed'}
+    return finishDrains(others, view, 'replaced')
   }
 
-  // An unfinished instance of an older target (never served) is superseded at once.
+  // An unfinished instance of an older target, or a replica scaled away, that never served (or
+  // no longer does) stops at once.
   const idle = others.filter((unit) => facts(unit.name).membership === 'out')
-  if (idle.length > 0) return {kind: 'stop', units: idle.map((unit) => unit.name), reason: 'superseded'}
-
-  if (!current) {
-    if (!view.crash.canStart(now)) return {kind: 'wait', until: view.crash.nextStartAt()}
-    return {kind: 'start', process: desired}
+  if (idle.length > 0) {
+    const scaled = idle.every((unit) => unit.version === desired.version)
+    return {kind: 'stop', units: idle.map((unit) => unit.name), reason: scaled ? 'scaled-down' : 'superseded'}
   }
 
-  const mine = facts(current.name)
-  if (view.crash.shouldHold(now)) return {kind: 'hold', unit: current.name}
+  if (current.length > 0 && view.crash.shouldHold(now)) {
+    const crashing = current.filter((unit) => !serving(unit))
+    return {kind: 'hold', units: (crashing.length > 0 ? crashing : current).map((unit) => unit.name)}
+  }
 
+  const oldServe = others.some(serving)
+  for (const unit of current) {
+    const action = planInstance(unit, facts(unit.name), desired, oldServe)
+    if (action) return action
+  }
+
+  // Rolling: at most maxSurge instances above `replicas` that are not on their way out.
+  const missing = desired.units.filter((unit) => !current.some((observed) => observed.name === unit))
+  if (missing.length > 0) {
+    const live = current.length + others.filter(serving).length
+    if (live < desired.replicas + desired.maxSurge) {
+      if (!view.crash.canStart(now)) return {kind: 'wait', until: view.crash.nextStartAt()}
+      return {kind: 'start', process: desired, unit: missing[0]!}
+    }
+  }
+
+  // Never fewer than `replicas` serving: an old instance drains only for a serving new one.
+  const surplus = units.filter(serving).length - desired.replicas
+  if (surplus > 0) {
+    const toDrain = others.filter(serving).sort(drainOrder(desired.version)).slice(0, surplus)
+    if (toDrain.length > 0) return {kind: 'drain', units: toDrain.map((unit) => unit.name)}
+  }
+  const draining = others.filter((unit) => facts(unit.name).membership === 'draining')
+  return finishDrains(draining, view, draining.length > 0 && draining.every((unit) => unit.version === desired.version) ? 'scaled-down' : 'replaced')
+}
+
+/** One desired replica: what its health asks for, if anything. */
+function planInstance(unit: ObservedUnit, mine: InstanceFacts, desired: DesiredProcess, oldServe: boolean): Action | undefined {
   switch (mine.health) {
     case 'failed':
-      // Never became healthy within its deadline: fail the rollout if something else still serves.
-      if (others.some(serving)) return {kind: 'fail', unit: current.name, version: desired.version}
-      // Nothing else to fall back on: try a fresh instance.
-      return {kind: 'replace', unit: current.name}
+      // Never became healthy within its deadline: fail the rollout if an old version still serves.
+      if (oldServe) return {kind: 'fail', unit: unit.name, version: desired.version}
+      // Nothing old to fall back on: try a fresh instance.
+      return {kind: 'replace', unit: unit.name}
     case 'unhealthy':
-      if (mine.membership === 'in') return {kind: 'unserve', unit: current.name, reason: 'health check failing'}
+      if (mine.membership === 'in') return {kind: 'unserve', unit: unit.name, reason: 'health check failing'}
       // Between a crash and systemd's restart of it (auto-restart): decide once it runs again.
-      if (current.activeState !== 'active') return {kind: 'none'}
+      if (unit.activeState !== 'active') return undefined
       // Its process crashed and systemd started a new one since the last passing check: the
       // failures may be the old process's, and the new one gets its start-up deadline, not a
       // second restart (which would count as another crash).
-      if (mine.lastOkAt !== undefined && current.execMainStartUs / 1000 > mine.lastOkAt) {
-        return {kind: 'recheck', unit: current.name}
-      }
-      return {kind: 'replace', unit: current.name}
+      if (mine.lastOkAt !== undefined && unit.execMainStartUs / 1000 > mine.lastOkAt) return {kind: 'recheck', unit: unit.name}
+      return {kind: 'replace', unit: unit.name}
     case 'starting':
-      return {kind: 'none'}
+      return undefined
     case 'healthy':
-      if (current.activeState !== 'active') return {kind: 'none'}
-      if (mine.membership !== 'in') return {kind: 'serve', unit: current.name}
-      return retire(others, view, 'replaced')
+      if (unit.activeState !== 'active') return undefined
+      if (mine.membership !== 'in') return {kind: 'serve', unit: unit.name}
+      return undefined
   }
 }
 
 /** Drains serving instances, then stops them once drained; instances not serving stop at once. */
-function retire(units: ObservedUnit[], view: ProcessView, reason: 'removed' | 'replaced'): Action {
-  if (units.length === 0) return {kind: 'none'}
+function retire(units: ObservedUnit[], view: ProcessView, reason: StopReason): Action {
   const toDrain = units.filter((unit) => view.facts(unit.name).membership === 'in')
   if (toDrain.length > 0) return {kind: 'drain', units: toDrain.map((unit) => unit.name)}
+  return finishDrains(units, view, reason)
+}
+
+/** Stops the instances that are out of the balancer, or drained (idle, or past their deadline). */
+function finishDrains(units: ObservedUnit[], view: ProcessView, reason: StopReason): Action {
   let wakeAt = Number.POSITIVE_INFINITY
   const done: string[] = []
   for (const unit of units) {
     const facts = view.facts(unit.name)
+    if (facts.membership === 'in') continue
     if (facts.membership === 'out') {
       done.push(unit.name)
       continue
     }
-    const deadline = (facts.drainSince ?? view.now) + view.policy.drainTimeoutMs
+    const deadline = facts.drainDeadline ?? (facts.drainSince ?? view.now) + view.policy.drainTimeoutMs
     if (facts.activeConnections === 0 || view.now >= deadline) done.push(unit.name)
     else wakeAt = Math.min(wakeAt, deadline)
   }
-  if (done.length > 0) {
-    return {kind: 'stop', units: done, reason}
+  if (done.length > 0) return {kind: 'stop', units: done, reason}
+  if (Number.isFinite(wakeAt)) return {kind: 'wait', until: wakeAt}
+  return {kind: 'none'}
+}
+
+function byReplica(a: ObservedUnit, b: ObservedUnit): number {
+  return (replicaOf(a.name) ?? 0) - (replicaOf(b.name) ?? 0)
+}
+
+/** Old versions drain first, then the highest replica indexes (a scale-down keeps the lowest). */
+function drainOrder(version: string) {
+  return (a: ObservedUnit, b: ObservedUnit): number => {
+    const oldA = a.version === version ? 1 : 0
+    const oldB = b.version === version ? 1 : 0
+    return oldA - oldB || (replicaOf(b.name) ?? 0) - (replicaOf(a.name) ?? 0)
   }
-  return {kind: 'wait', until: wakeAt}
 }

@@ -40,6 +40,10 @@ export interface ProcessSpec {
   health?: HealthSpec
   /** e.g. "256M": the most RAM the instance may use (swap included) before the OOM killer ends it. */
   memoryMax?: string
+  /** How many instances run at once (default 1); not part of the version: changing it only scales. */
+  replicas?: number
+  /** How many new replicas a rollout starts above `replicas` at a time (default 1). */
+  maxSurge?: number
 }
 export interface ServiceSpec {
   name: string
@@ -162,6 +166,18 @@ function programIssues(mode: Mode, process: {command?: unknown; cwd?: unknown; h
   return issues
 }
 
+/** Replica indexes must fit the unit name's 1 or 2 digits (src/systemd/unit-name.ts). */
+export const MAX_REPLICAS = 100
+
+function wholeNumber(what: string, min: number, max: number) {
+  const message = `${what} must be a whole number from ${min} to ${max}`
+  return z
+    .number({error: (issue) => (issue.input === undefined ? `${what} is required` : `${message} (got ${describeValue(issue.input)})`)})
+    .int({error: message})
+    .min(min, {error: message})
+    .max(max, {error: message})
+}
+
 export function processSchema(mode: Mode) {
   const resource = z.strictObject(
     {
@@ -224,6 +240,8 @@ export function processSchema(mode: Mode) {
             if (problem) ctx.addIssue({code: 'custom', message: problem})
           })
           .optional(),
+        replicas: wholeNumber('replicas', 1, MAX_REPLICAS).optional(),
+        maxSurge: wholeNumber('maxSurge', 1, MAX_REPLICAS).optional(),
       },
       {error: mapError('each process')},
     )
@@ -243,6 +261,8 @@ export function processSchema(mode: Mode) {
         receives: p.receives ?? [],
         ...(p.health === undefined ? {} : {health: p.health}),
         ...(p.memoryMax === undefined ? {} : {memoryMax: p.memoryMax}),
+        ...(p.replicas === undefined ? {} : {replicas: p.replicas}),
+        ...(p.maxSurge === undefined ? {} : {maxSurge: p.maxSurge}),
       }),
     )
 }
@@ -283,7 +303,7 @@ export function allowedKeysAt(path: ReadonlyArray<string | number>): string[] {
   const shape = path.map((p) => (typeof p === 'number' ? '#' : p)).join('/')
   const keys: Record<string, string[]> = {
     '': ['processes', 'services'],
-    'processes/#': ['name', 'command', 'env', 'cwd', 'uid', 'gid', 'before', 'resources', 'receives', 'health', 'memoryMax'],
+    'processes/#': ['name', 'command', 'env', 'cwd', 'uid', 'gid', 'before', 'resources', 'receives', 'health', 'memoryMax', 'replicas', 'maxSurge'],
     'processes/#/resources/#': ['id', 'file'],
     'processes/#/health': [
       'service',

@@ -92,7 +92,7 @@ export type FieldPath = Array<string | number>
 /**
  * Rebuilds a process with `fn` applied to every substitutable string value (command items, env
  * values, cwd, uid, gid, before, resource id/file, health path and command), giving each value's
- * field path. Names, env keys, receives, health.service, health tuning and memoryMax are never substituted.
+ * field path. Names, env keys, receives, health.service, health tuning, memoryMax, replicas and maxSurge are never substituted.
  */
 export function mapProcessStrings(
   process: ProcessSpec,
@@ -116,6 +116,8 @@ export function mapProcessStrings(
     receives: [...process.receives],
     ...(process.health ? {health: mapHealthStrings(process.health, [...at, 'health'], fn)} : {}),
     ...(process.memoryMax !== undefined ? {memoryMax: process.memoryMax} : {}),
+    ...(process.replicas !== undefined ? {replicas: process.replicas} : {}),
+    ...(process.maxSurge !== undefined ? {maxSurge: process.maxSurge} : {}),
   }
 }
 

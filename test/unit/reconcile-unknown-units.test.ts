@@ -21,7 +21,7 @@ const VERSION = '0123abcd'
 const UNIT = `launcho-web-${VERSION}.service`
 const spec = {name: 'web', command: ['sleep', 'infinity'], env: {}, resources: [], receives: []}
 const desired: DesiredState = new Map<string, DesiredProcess>([
-  ['web', {spec, template: spec, secretDigests: {}, generation: 0, version: VERSION, unit: UNIT, argv: {command: argvOfResolved(spec.command)}}],
+  ['web', {spec, template: spec, secretDigests: {}, generation: 0, version: VERSION, replicas: 1, maxSurge: 1, unit: UNIT, units: [UNIT], argv: {command: argvOfResolved(spec.command)}}],
 ])
 const running: ObservedUnit = {
   name: UNIT,
@@ -43,6 +43,8 @@ class FakeSystemd {
   listing: UnitListing = {units: [], unknown: []}
   lists = 0
   readonly starts: string[] = []
+  /** How many listings there had been when the last start began. */
+  listsAtStart = 0
   readonly stops: string[] = []
   reads = 0
 
@@ -53,6 +55,7 @@ class FakeSystemd {
 
   async start(unit: UnitSpec): Promise<StartResult> {
     this.starts.push(unit.name)
+    this.listsAtStart = this.lists
     this.listing = {units: [running], unknown: []}
     return 'done'
   }
@@ -107,8 +110,7 @@ describe('the reconciler and units it cannot read', () => {
       systemd.listing = {units: [], unknown: []}
       await until('a start', () => systemd.starts.length > 0)
       // The start's end kicks one more pass, which sees the unit running and leaves it.
-      const lists = systemd.lists
-      await until('the pass after the start', () => systemd.lists > lists)
+      await until('the pass after the start', () => systemd.lists > systemd.listsAtStart)
       assert.deepEqual(systemd.starts, [UNIT])
     } finally {
       await reconciler.stop()

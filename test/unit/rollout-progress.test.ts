@@ -63,4 +63,15 @@ describe('rollout progress', () => {
     assert.equal(progressOf(stop, {name: 'web', state: 'stopping', instances: [instance(OLD, {current: false, traffic: 'out', activeState: 'deactivating'})]}).phase, 'stopping')
     assert.equal(progressOf(stop, undefined).outcome, 'stopped')
   })
+
+  it('waits for every replica: a scale is done when the desired number serve and the ones scaled away are gone', () => {
+    const scale: ProcessChange = {process: 'web', change: 'scale', from: NEW, to: NEW, reasons: ['replicas 1 -> 3']}
+    const replica = (i: number, over: Partial<InstanceStatus> = {}) => instance(NEW, {unit: `launcho-web-${NEW}-${i}.service`, replica: i, ...over})
+    assert.equal(progressOf(scale, web([instance(NEW)], {replicas: 3})).outcome, undefined, 'one of three')
+    assert.equal(progressOf(scale, web([instance(NEW), replica(1), replica(2, {traffic: 'out', health: 'starting'})], {replicas: 3})).outcome, undefined)
+    assert.equal(progressOf(scale, web([instance(NEW), replica(1), replica(2)], {replicas: 3})).outcome, 'serving')
+    const down: ProcessChange = {...scale, reasons: ['replicas 3 -> 2']}
+    assert.equal(progressOf(down, web([instance(NEW), replica(1), replica(2, {traffic: 'draining'})], {replicas: 2})).outcome, undefined)
+    assert.equal(progressOf(down, web([instance(NEW), replica(1)], {replicas: 2})).outcome, 'serving')
+  })
 })

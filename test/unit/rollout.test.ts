@@ -12,7 +12,10 @@ const desired = (version: string): DesiredProcess => ({
   secretDigests: {},
   generation: 0,
   version,
+  replicas: 1,
+  maxSurge: 1,
   unit: `launcho-web-${version}.service`,
+  units: [`launcho-web-${version}.service`],
   argv: {command: spec.command.map((word) => [word])},
 })
 const unit = (version: string, activeState = 'active'): ObservedUnit => ({
@@ -124,7 +127,7 @@ describe('rollout state machine', () => {
     const crash = new CrashTracker()
     crash.observe(name(NEW), 0, undefined, 99_000)
     crash.observe(name(NEW), 3, undefined, 99_500)
-    assert.deepEqual(planRollout(view(NEW, [unit(NEW)], {[name(NEW)]: {membership: 'in'}}, {crash})), {kind: 'hold', unit: name(NEW)})
+    assert.deepEqual(planRollout(view(NEW, [unit(NEW)], {[name(NEW)]: {membership: 'in'}}, {crash})), {kind: 'hold', units: [name(NEW)]})
     const retryAt = crash.hold(100_000)
     assert.deepEqual(planRollout(view(NEW, [], {}, {crash})), {kind: 'wait', until: retryAt}, 'waits out the delay')
     assert.equal(planRollout(view(NEW, [], {}, {crash, now: retryAt})).kind, 'start')
@@ -132,5 +135,70 @@ describe('rollout state machine', () => {
 
   it('is idempotent once the new version serves alone', () => {
     assert.deepEqual(planRollout(view(NEW, [unit(NEW)], {[name(NEW)]: {membership: 'in'}})), {kind: 'none'})
+  })
+
+  describe('with replicas', () => {
+    const rname = (version: string, replica: number) => `launcho-web-${version}${replica === 0 ? '' : `-${replica}`}.service`
+    const runit = (version: string, replica: number): ObservedUnit => ({...unit(version), name: rname(version, replica)})
+    const scaled = (version: string, replicas: number, maxSurge = 1): DesiredProcess => ({
+      ...desired(version),
+      replicas,
+      maxSurge,
+      units: Array.from({length: replicas}, (_, i) => rname(version, i)),
+    })
+    const rview = (d: DesiredProcess, units: ObservedUnit[], facts: Record<string, Partial<InstanceFacts>>): ProcessView => ({
+      ...view(undefined, units, facts),
+      desired: d,
+    })
+    const serving = (...names: string[]) => Object.fromEntries(names.map((n) => [n, {membership: 'in' as const}]))
+
+    it('starts every replica of a new process at once', () => {
+      assert.deepEqual(planRollout(rview(scaled(NEW, 3), [], {})), {kind: 'start', process: scaled(NEW, 3), unit: rname(NEW, 0)})
+      const two = [runit(NEW, 0), runit(NEW, 1)]
+      const v = rview(scaled(NEW, 3), two, {[rname(NEW, 0)]: {health: 'starting'}, [rname(NEW, 1)]: {health: 'starting'}})
+      assert.deepEqual(planRollout(v), {kind: 'start', process: scaled(NEW, 3), unit: rname(NEW, 2)})
+    })
+
+    it('rolls: at most maxSurge above the replicas, and an old replica drains only for a serving new one', () => {
+      const old = [0, 1, 2].map((i) => runit(OLD, i))
+      const oldServing = serving(...old.map((u) => u.name))
+      const d = scaled(NEW, 3)
+      assert.deepEqual(planRollout(rview(d, old, oldServing)), {kind: 'start', process: d, unit: rname(NEW, 0)})
+      const withNew = [...old, runit(NEW, 0)]
+      assert.deepEqual(planRollout(rview(d, withNew, {...oldServing, [rname(NEW, 0)]: {health: 'starting'}})), {kind: 'none'}, 'no second surge')
+      assert.deepEqual(planRollout(rview(d, withNew, oldServing)), {kind: 'serve', unit: rname(NEW, 0)})
+      assert.deepEqual(planRollout(rview(d, withNew, {...oldServing, ...serving(rname(NEW, 0))})), {kind: 'drain', units: [rname(OLD, 2)]})
+      const oneDraining = {...oldServing, ...serving(rname(NEW, 0)), [rname(OLD, 2)]: {membership: 'draining' as const, drainSince: 99_000}}
+      assert.deepEqual(planRollout(rview(d, withNew, oneDraining)), {kind: 'start', process: d, unit: rname(NEW, 1)})
+      const twoSurge = scaled(NEW, 3, 2)
+      assert.deepEqual(planRollout(rview(twoSurge, withNew, {...oldServing, [rname(NEW, 0)]: {health: 'starting'}})), {kind: 'start', process: twoSurge, unit: rname(NEW, 1)})
+    })
+
+    it('stops the rollout at a failed replica; the old ones keep serving', () => {
+      const units = [runit(OLD, 0), runit(OLD, 1), runit(NEW, 0), runit(NEW, 1)]
+      const facts = {...serving(rname(OLD, 1), rname(NEW, 0)), [rname(OLD, 0)]: {membership: 'draining' as const, drainSince: 99_000}, [rname(NEW, 1)]: {health: 'failed' as const}}
+      const d = scaled(NEW, 2)
+      assert.deepEqual(planRollout(rview(d, units, facts)), {kind: 'fail', unit: rname(NEW, 1), version: NEW})
+      assert.deepEqual(planRollout({...rview(d, units, facts), failedVersion: NEW}), {kind: 'stop', units: [rname(NEW, 1)], reason: 'rollout-failed'})
+      const after = units.filter((u) => u.name !== rname(NEW, 1))
+      assert.deepEqual(planRollout({...rview(d, after, facts), failedVersion: NEW}), {kind: 'wait', until: 129_000}, 'a drain under way ends; nothing new starts')
+    })
+
+    it('scales without replacing: up starts the missing replicas, down drains the highest', () => {
+      const three = [0, 1, 2].map((i) => runit(NEW, i))
+      const all = serving(...three.map((u) => u.name))
+      assert.deepEqual(planRollout(rview(scaled(NEW, 2), three, all)), {kind: 'drain', units: [rname(NEW, 2)]})
+      const drained = {...all, [rname(NEW, 2)]: {membership: 'draining' as const, drainSince: 99_000, activeConnections: 0}}
+      assert.deepEqual(planRollout(rview(scaled(NEW, 2), three, drained)), {kind: 'stop', units: [rname(NEW, 2)], reason: 'scaled-down'})
+      assert.deepEqual(planRollout(rview(scaled(NEW, 5), three, all)), {kind: 'start', process: scaled(NEW, 5), unit: rname(NEW, 3)})
+      assert.deepEqual(planRollout(rview(scaled(NEW, 3), three, all)), {kind: 'none'})
+    })
+
+    it('puts a replica whose process died back only once healthy, touching no other', () => {
+      const three = [0, 1, 2].map((i) => runit(NEW, i))
+      const facts = {...serving(rname(NEW, 0), rname(NEW, 2)), [rname(NEW, 1)]: {health: 'starting' as const}}
+      assert.deepEqual(planRollout(rview(scaled(NEW, 3), three, facts)), {kind: 'none'})
+      assert.deepEqual(planRollout(rview(scaled(NEW, 3), three, serving(rname(NEW, 0), rname(NEW, 2)))), {kind: 'serve', unit: rname(NEW, 1)})
+    })
   })
 })

@@ -75,6 +75,16 @@ describe('refused when the target is read', () => {
     assert.equal(validateTarget(process('command: [node]\nuid: 4294967294')).processes[0]!.uid, '4294967294')
   })
 
+  it('replicas or maxSurge that are not a whole number from 1 to 100', () => {
+    assert.deepEqual(refusal(process('command: [node]\nreplicas: 0')), ['target.yaml:4:15: processes[0].replicas: replicas must be a whole number from 1 to 100'])
+    assert.deepEqual(refusal(process('command: [node]\nreplicas: 101')), ['target.yaml:4:15: processes[0].replicas: replicas must be a whole number from 1 to 100'])
+    assert.deepEqual(refusal(process('command: [node]\nreplicas: "3"')), ['target.yaml:4:15: processes[0].replicas: replicas must be a whole number from 1 to 100 (got "3")'])
+    assert.deepEqual(refusal(process('command: [node]\nmaxSurge: 1.5')), ['target.yaml:4:15: processes[0].maxSurge: maxSurge must be a whole number from 1 to 100'])
+    const accepted = validateTarget(process('command: [node]\nreplicas: 100\nmaxSurge: 2')).processes[0]!
+    assert.deepEqual([accepted.replicas, accepted.maxSurge], [100, 2])
+    assert.equal(validateTarget(process('command: [node]')).processes[0]!.replicas, undefined, 'default: 1, applied in the desired state')
+  })
+
   it('a memoryMax that overflows systemd\'s byte count', () => {
     assert.deepEqual(refusal(process('command: [node]\nmemoryMax: 99999999999T')), [
       'target.yaml:4:16: processes[0].memoryMax: memoryMax must be at most 1024T (1 PiB); leave it out for no limit',

@@ -34,6 +34,10 @@ describe('versionOf', () => {
     assert.notEqual(versionOf(withSecret('hunter2'), otherKey), versionOf(withSecret('hunter2'), key))
   })
 
+  it('ignores replicas and maxSurge: changing them scales, it replaces nothing', () => {
+    assert.equal(versionOf({...base, replicas: 3, maxSurge: 2}, key), versionOf(base, key))
+  })
+
   it('ignores the name, the order of env keys and of receives', () => {
     assert.equal(versionOf({...base, name: 'other'}, key), versionOf(base, key))
     assert.equal(versionOf({...base, env: {B: '2', A: '1'}}, key), versionOf(base, key))
