@@ -14,7 +14,7 @@ export interface LoadSummary {
   errors: Record<string, number>
   /** responses per first word of the body (the app's version) */
   bodies: Record<string, number>
-  /** The first failures (at most 20) with their time, epoch ms. */
+  /** The first failures (at most 200) with their time, epoch ms. */
   firsts: {at: number; code: string}[]
 }
 
