@@ -104,9 +104,12 @@ describe('TLS: only modern versions and AEAD suites', () => {
 
 describe('the client pins the certificate; the token never goes to an impostor', () => {
   let h: Harness
+  /** The impostor's own systemd: a second server on h's would be refused (one server per systemd). */
+  let theirs: Harness
   let impostorPid: number | undefined
   before(async () => {
     h = await Harness.start()
+    theirs = await Harness.start({server: false})
   })
   after(async () => {
     if (impostorPid) {
@@ -117,14 +120,15 @@ describe('the client pins the certificate; the token never goes to an impostor',
       }
     }
     await h?.close()
+    await theirs?.close()
   })
 
   it('a launcho server with another identity gets neither a request nor the token', async (t) => {
     // The impostor: a real launcho server with its own state dir (its own certificate), in the
-    // same network, as whoever took over the address would be.
+    // same network, as whoever took over the address would be (driving a systemd of its own).
     const [nsenter, ...prefix] = h.sandbox.inNetwork()
-    const impostor = spawn(nsenter!, [...prefix, process.execPath, launchoBin, 'server', '--state-dir', join(h.dir, 'impostor'), '--listen', '127.0.0.1:0', '--journal-root', h.sandbox.journalRoot], {
-      env: {...process.env, ...h.sandbox.env, LAUNCHO_LOG_LEVEL: 'debug'},
+    const impostor = spawn(nsenter!, [...prefix, process.execPath, launchoBin, 'server', '--state-dir', join(h.dir, 'impostor'), '--listen', '127.0.0.1:0', '--journal-root', theirs.sandbox.journalRoot], {
+      env: {...process.env, ...theirs.sandbox.env, LAUNCHO_LOG_LEVEL: 'debug'},
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     impostorPid = impostor.pid
