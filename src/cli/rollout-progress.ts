@@ -49,6 +49,9 @@ export function progressOf(change: ProcessChange, status: ProcessStatus | undefi
   if ((status.state === 'crash-looping' || status.state === 'failing-to-start') && ownFailure !== undefined) {
     return failed(`${status.state}: ${ownFailure}`)
   }
+  // A new process with no older version to keep serving: the server restarts it and tries again,
+  // but the deploy did not work.
+  if (ownFailure?.startsWith('not healthy within its start-up deadline')) return failed(ownFailure)
   const neverHealthy = mine.find((instance) => instance.health === 'failed')
   if (neverHealthy) return failed(`never healthy within its start-up deadline${neverHealthy.lastCheck && !neverHealthy.lastCheck.ok ? `: ${neverHealthy.lastCheck.detail}` : ''}`)
   const detail = describe(instances, version)

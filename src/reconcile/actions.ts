@@ -57,7 +57,10 @@ export async function perform(ctx: ReconcilerContext, systemd: SystemdManager, n
       return
     case 'replace': {
       ctx.tracker(name).recordFailedStart(now)
-      const detail = ctx.monitor.snapshot(action.unit)?.lastResult?.detail
+      const snapshot = ctx.monitor.snapshot(action.unit)
+      const detail = snapshot?.lastResult?.detail
+      // Never healthy, and nothing older to fall back on: status (and a waiting deploy) say why.
+      if (snapshot?.state === 'failed') ctx.tracker(name).lastFailure = {at: now, unit: action.unit, reason: `${NEVER_HEALTHY}${detail ? `: ${detail}` : ''}; launcho restarts it`}
       unwatchHealth(ctx, action.unit)
       const endJob = ctx.beginStartJob(name, action.unit)
       try {
@@ -107,6 +110,9 @@ export async function perform(ctx: ReconcilerContext, systemd: SystemdManager, n
     }
   }
 }
+
+/** How a new instance that never turned healthy in time is told (status, events, a waiting deploy). */
+export const NEVER_HEALTHY = 'not healthy within its start-up deadline'
 
 const stopReasons = {
   removed: 'no longer in the target',

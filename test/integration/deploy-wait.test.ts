@@ -74,6 +74,25 @@ describe('deploys that wait for their rollout', () => {
     assert.equal(web(await h.status()).state, 'rollout-failed')
   })
 
+  it('t set of a new process that never turns healthy (nothing older to keep) exits 1 after its start-up deadline', async () => {
+    const fresh = `  - name: fresh
+    command: ["node", "${webApp}"]
+    uid: nobody
+    env: {HEALTH: "never", APP_VERSION: "fresh"}
+    receives: [web]
+    health: {service: web, path: /health, interval: 200ms, failureThreshold: 2, startupDeadline: 2s}
+`
+    const withFresh = target('v3b').replace('services:\n', `${fresh}services:\n`)
+    const started = Date.now()
+    const result = await h.cli(['t', 'set', await h.writeFile('fresh.yaml', withFresh)])
+    const tookMs = Date.now() - started
+    assert.equal(result.code, 1, `${result.stdout}\n${result.stderr}`)
+    assert.match(result.stderr, /the rollout of fresh \(\w{8}\) failed: not healthy within its start-up deadline: HTTP 500 in \d+ ms: sick; launcho restarts it/)
+    assert.ok(tookMs >= 2_000 && tookMs < 20_000, `exited after ${tookMs} ms (start-up deadline 2 s)`)
+    // Back to the good target, without the fresh process.
+    await h.setTarget(target('v3c'), {wait: true})
+  })
+
   it('--detach returns before the new version is healthy, with the changes', async () => {
     const started = Date.now()
     const result = await h.cli(['t', 'set', await h.writeFile('slow.yaml', target('v4', {health: 'never', startupDeadline: '30s'})), '--detach'])
