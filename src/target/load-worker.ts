@@ -1,5 +1,5 @@
-/** Runs in a worker thread: validates one target for load-off-thread.ts and posts the result back. */
-import {parentPort, workerData} from 'node:worker_threads'
+/** Runs in a worker thread: validates each target load-off-thread.ts sends and posts the result back. */
+import {parentPort} from 'node:worker_threads'
 import {LaunchoError} from '../errors.js'
 import {loadTargetWithTemplate} from './load.js'
 import type {LoadedTarget} from './load.js'
@@ -20,4 +20,4 @@ function load({text, secrets}: LoadRequest): LoadReply {
   }
 }
 
-parentPort?.postMessage(load(workerData as LoadRequest))
+parentPort?.on('message', (request: LoadRequest) => parentPort?.postMessage(load(request)))
