@@ -13,6 +13,8 @@ export type {LoadedTarget} from './load.js'
 
 export const IN_THREAD_BYTES = 32 * 1024
 const WORKER_HEAP_MB = 192
+/** A small young generation: a parse allocates briskly, and every MB of it stays resident. */
+const WORKER_YOUNG_MB = 16
 const WORKER_TIMEOUT_MS = 30_000
 const WORKER_IDLE_MS = 60_000
 
@@ -82,7 +84,7 @@ class LoadWorker {
   }
 
   private spawn(): Worker {
-    const worker = new Worker(new URL('./load-worker.js', import.meta.url), {resourceLimits: {maxOldGenerationSizeMb: WORKER_HEAP_MB}})
+    const worker = new Worker(new URL('./load-worker.js', import.meta.url), {resourceLimits: {maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: WORKER_YOUNG_MB}})
     // An idle worker never keeps the server (or a test) alive.
     worker.unref()
     return worker

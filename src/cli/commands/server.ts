@@ -1,4 +1,3 @@
-import {setFlagsFromString} from 'node:v8'
 import {Flags} from '@oclif/core'
 import {LaunchoCommand} from '../base-command.js'
 
@@ -21,12 +20,7 @@ export default class Server extends LaunchoCommand {
   }
 
   async run(): Promise<void> {
-    // Node 24's V8 lets the young generation grow far more than Node 20's: while streaming a big
-    // resource the server then keeps ~80 MB more of dead 1 MiB chunks' wrappers (and so their
-    // buffers) alive between scavenges: peak RSS 206 MiB for a 1 GiB round trip, 203 MiB with a
-    // 16 MB semi-space, 180–205 MiB with 8 MB (load-dependent). A control plane's
-    // allocation rate is small; more frequent scavenges cost it nothing measurable.
-    setFlagsFromString('--max-semi-space-size=8')
+    // V8 heap flags (a small semi-space) are set by bin/launcho.js, which re-executes `server` with them.
     const {flags} = await this.parse(Server)
     const [{loadConfig}, {createLogger}, {startDaemon}, {SecretRedactor}] = await Promise.all([
       import('../../daemon/config.js'),
