@@ -59,8 +59,11 @@ dpkg-query -W -f='\${Status}\\n' launcho
 cmp /etc/launcho/config.yaml ${configTemplate} && echo conffile-as-template
 bash -c 'source /usr/share/bash-completion/completions/launcho; COMP_WORDS=(launcho sta); COMP_CWORD=1; _launcho_autocomplete; echo "bash: \${COMPREPLY[*]}"'
 head -n 1 /usr/share/zsh/vendor-completions/_launcho
+mkdir -p /run/other-node && printf '#!/bin/sh\necho "a node from PATH ran" >&2\nexit 97\n' >/run/other-node/node && chmod +x /run/other-node/node
+PATH=/run/other-node:$PATH /usr/bin/launcho --version
+PATH=/run/other-node:$PATH /usr/bin/launcho server --help >/dev/null && echo "server --help ran"
 `)
-    const [versionLine, stateDir, wants, status, conffile, bashCompletion, zshCompletion] = stdout.trim().split('\n')
+    const [versionLine, stateDir, wants, status, conffile, bashCompletion, zshCompletion, otherNodeVersion, serverHelp] = stdout.trim().split('\n')
     // The official Node.js 24 binary, not whatever node built the package.
     assert.match(versionLine!, new RegExp(`^launcho/${versionText} linux-\\w+ node-v24\\.`))
     assert.equal(bashCompletion, 'bash: status', 'bash completes "launcho sta" to status')
@@ -69,6 +72,26 @@ head -n 1 /usr/share/zsh/vendor-completions/_launcho
     assert.equal(wants, '/lib/systemd/system/launcho.service')
     assert.equal(status, 'install ok installed')
     assert.equal(conffile, 'conffile-as-template')
+    // A `node` first on PATH (Debian's own nodejs, nvm's) is never used: only /usr/lib/launcho/node.
+    assert.equal(otherNodeVersion, versionLine, 'the same bundled node with another node first on PATH')
+    assert.equal(serverHelp, 'server --help ran', 'server (which re-executes itself with V8 flags) too')
+  })
+
+  it('ships a man page that renders without warnings and covers the target format, exit status, environment and files', async () => {
+    const {stdout, stderr} = await inRootWithoutSystemd(`
+dpkg -i ${deb} >/dev/null 2>&1
+# Wide, unhyphenated and without overstrike, so that every name reads whole.
+zcat /usr/share/man/man1/launcho.1.gz | LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -rLL=300n -rHY=0 -P-cbou
+`)
+    assert.equal(stderr, '', 'groff -ww warns of nothing')
+    for (const section of ['NAME', 'SYNOPSIS', 'COMMANDS', 'TARGET FORMAT', 'EXIT STATUS', 'ENVIRONMENT', 'FILES', 'NOTES']) {
+      assert.match(stdout, new RegExp(`^${section}$`, 'm'), section)
+    }
+    const text = stdout
+    for (const field of ['replicas', 'maxSurge', 'health', 'startupDeadline', 'resources', 'before', 'receives', 'services', 'memoryMax']) assert.match(text, new RegExp(`\\b${field}\\b`), field)
+    for (const name of ['LAUNCHO_AUTH', 'LAUNCHO_CONFIG', 'LAUNCHO_JOURNAL_ROOT', 'DBUS_SYSTEM_BUS_ADDRESS', 'LAUNCHO_LOG_LEVEL', 'EDITOR', 'NO_COLOR']) assert.match(text, new RegExp(name), name)
+    for (const file of ['/etc/launcho/config.yaml', '/usr/share/dbus-1/system.d/dev.launcho.Server.conf', '/usr/lib/launcho/node', 'launcho-server-auth.yaml', 'secrets.json', '_launcho']) assert.ok(text.includes(file), file)
+    assert.match(text, /^ {7}130 /m, 'exit status 130')
   })
 
   describe('on a systemd host (the sandbox, with the host root as an overlay)', () => {
@@ -151,6 +174,9 @@ if (echo 0 >/proc/sys/net/ipv4/ip_forward) 2>/dev/null; then echo "sysctl writab
     it('dpkg -r stops the server and leaves the processes running; purge drops config and unit links, keeps the state', async () => {
       const sleeper = (await processUnit())!
       const before = await h.unit(sleeper, ['MainPID', 'ActiveState'])
+      await h.ok(['secret', 'set', 'PURGE_KEEPS', 'kept-value'])
+      const state = ['launcho-server-auth.yaml', 'secrets.json', 'version-key', 'target.yaml'].map((name) => `/var/lib/launcho/${name}`)
+      const stateBefore = await h.inside(['sh', '-c', 'stat -c "%n %a" "$@" && sha256sum "$@"', 'state', ...state])
       await dpkg(h, ['-r', 'launcho'])
       assert.notEqual((await h.unit(unit, ['ActiveState'])).ActiveState, 'active')
       assert.deepEqual(await h.unit(sleeper, ['MainPID', 'ActiveState']), before)
@@ -159,10 +185,19 @@ if (echo 0 >/proc/sys/net/ipv4/ip_forward) 2>/dev/null; then echo "sysctl writab
 
       const purge = await dpkg(h, ['-P', 'launcho'])
       assert.match(purge, /kept \/var\/lib\/launcho/)
+      assert.match(purge, /systemctl stop launcho\.slice && rm -rf \/var\/lib\/launcho/, 'postrm says how to remove it by hand')
       assert.equal(await exists(h, '/etc/launcho'), false)
       assert.equal(await exists(h, '/etc/systemd/system/multi-user.target.wants/launcho.service'), false)
-      assert.equal(await exists(h, '/var/lib/launcho/launcho-server-auth.yaml'), true)
+      // Server key and token, secrets, version key and target: all kept, unchanged, still 0600.
+      assert.equal(await h.inside(['sh', '-c', 'stat -c "%n %a" "$@" && sha256sum "$@"', 'state', ...state]), stateBefore)
       assert.deepEqual(await h.unit(sleeper, ['MainPID', 'ActiveState']), before)
+
+      // Reinstalled, the server comes back with the same key and token (the old client auth file
+      // works), the same secrets, and adopts the process that ran on unmanaged.
+      await dpkg(h, ['-i', deb])
+      await waitFor('the reinstalled server answers with the old auth and adopts sleeper', async () => (await h.status()).processes[0]?.state === 'running', 20_000)
+      assert.deepEqual(await h.unit(sleeper, ['MainPID', 'ActiveState']), before, 'never restarted')
+      assert.match(await h.ok(['secret', 'ls']), /PURGE_KEEPS/)
     })
   })
 })
