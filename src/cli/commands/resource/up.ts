@@ -5,6 +5,7 @@ import {ClientCommand} from '../../base-command.js'
 import {LaunchoError} from '../../../errors.js'
 import type {ApiClient} from '../../client.js'
 import {CHUNK_BYTES, hashFile} from '../../../store/resource-file.js'
+import {TransferProgress} from '../../transfer-progress.js'
 
 export default class ResourceUp extends ClientCommand {
   static override description = 'Upload a file as a resource and print only its id (the SHA-256 of the content)'
@@ -19,12 +20,15 @@ export default class ResourceUp extends ClientCommand {
     const client = await this.client(flags.auth)
     // Content-addressed: what the server already has needs no second transfer.
     if (!(await stored(client, sha256))) {
-      await client.uploadResource(createReadStream(args.file, {highWaterMark: CHUNK_BYTES}), {
-        sha256,
-        name: flags.name ?? basename(args.file),
-        size,
-        onProgress: process.stderr.isTTY ? (sent) => process.stderr.write(`\ruploading ${Math.floor((sent / Math.max(size, 1)) * 100)}%`) : undefined,
-      }).finally(() => process.stderr.isTTY && process.stderr.write('\r\x1b[K'))
+      const progress = new TransferProgress('uploading', size)
+      await client
+        .uploadResource(createReadStream(args.file, {highWaterMark: CHUNK_BYTES}), {
+          sha256,
+          name: flags.name ?? basename(args.file),
+          size,
+          ...(progress.enabled ? {onProgress: (sent: number) => progress.update(sent)} : {}),
+        })
+        .finally(() => progress.clear())
     }
     this.log(sha256)
   }
