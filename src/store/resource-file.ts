@@ -4,8 +4,8 @@
  * out. Nothing here holds more than a stream buffer in memory, whatever the file size.
  */
 import {createHash, randomBytes} from 'node:crypto'
-import {createReadStream, createWriteStream} from 'node:fs'
-import {rename, unlink} from 'node:fs/promises'
+import {createWriteStream} from 'node:fs'
+import {open, rename, unlink} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 import {Transform, type Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
@@ -21,8 +21,20 @@ export const CHUNK_BYTES = 1024 * 1024
 
 export async function hashFile(path: string): Promise<Hashed> {
   const hasher = new Hasher()
+  // One buffer reused for every read: a stream's fresh 1 MiB chunk per read made the garbage
+  // collector a third of the time of hashing a big file.
+  const buffer = Buffer.allocUnsafe(CHUNK_BYTES)
   try {
-    for await (const chunk of createReadStream(path, {highWaterMark: CHUNK_BYTES})) hasher.update(chunk as Buffer)
+    const handle = await open(path, 'r')
+    try {
+      for (;;) {
+        const {bytesRead} = await handle.read(buffer, 0, CHUNK_BYTES, null)
+        if (bytesRead === 0) break
+        hasher.update(buffer.subarray(0, bytesRead))
+      }
+    } finally {
+      await handle.close()
+    }
   } catch (error) {
     throw fileError(`cannot read ${path}`, error, 'invalid_request')
   }
