@@ -50,6 +50,7 @@ export async function writeHashed(
 ): Promise<Hashed> {
   const hasher = new Hasher(options.maxBytes)
   let handle: FileHandle | undefined
+  let writing: Promise<void> | undefined
   // Until the loop below listens, an error of the source (a cut connection) must not go unheard,
   // which would crash the process; the loop still sees it, as the stream's stored error.
   const unheard = () => {}
@@ -58,7 +59,8 @@ export async function writeHashed(
     // 'wx': a planted file or symlink under the temp name is never followed or reused.
     handle = await open(path, 'wx', 0o600)
     // Network chunks are 16 KiB TLS records: gathered into one writev per CHUNK_BYTES, not a
-    // stream pipeline's few async hops and a write for each.
+    // stream pipeline's few async hops and a write for each. One write stays in flight while the
+    // next batch arrives, so the socket keeps being read (and the sender keeps sending).
     let batch: Buffer[] = []
     let batched = 0
     for await (const chunk of source as AsyncIterable<Buffer>) {
@@ -66,15 +68,19 @@ export async function writeHashed(
       batch.push(chunk)
       batched += chunk.length
       if (batched >= CHUNK_BYTES) {
-        await writeAll(handle, batch, batched)
+        await writing
+        writing = writeAll(handle, batch, batched)
+        writing.catch(() => {}) // surfaces at the next await
         batch = []
         batched = 0
       }
     }
+    await writing
     if (batched > 0) await writeAll(handle, batch, batched)
     await handle.sync()
     await handle.close()
   } catch (error) {
+    await writing?.catch(() => {})
     await handle?.close().catch(() => {})
     await unlink(path).catch(() => {})
     throw fileError(`could not write ${options.label ?? path}`, error)
