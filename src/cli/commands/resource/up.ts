@@ -4,8 +4,15 @@ import {Args, Flags} from '@oclif/core'
 import {ClientCommand} from '../../base-command.js'
 import {LaunchoError} from '../../../errors.js'
 import type {ApiClient} from '../../client.js'
-import {CHUNK_BYTES, hashFile} from '../../../store/resource-file.js'
+import {hashFile} from '../../../store/resource-file.js'
 import {TransferProgress} from '../../transfer-progress.js'
+
+/**
+ * got writes a stream body one chunk at a time, waiting for each to reach the socket before
+ * reading the next (its streams have no buffer): 4 MiB reads keep those pauses few. A 256 MiB
+ * upload took 2.2–2.6 s with 1 MiB reads, 1.3 s with 4 MiB, as fast as plain node:https.
+ */
+const UPLOAD_READ_BYTES = 4 * 1024 * 1024
 
 export default class ResourceUp extends ClientCommand {
   static override description = 'Upload a file as a resource and print only its id (the SHA-256 of the content)'
@@ -22,7 +29,7 @@ export default class ResourceUp extends ClientCommand {
     if (!(await stored(client, sha256))) {
       const progress = new TransferProgress('uploading', size)
       await client
-        .uploadResource(createReadStream(args.file, {highWaterMark: CHUNK_BYTES}), {
+        .uploadResource(createReadStream(args.file, {highWaterMark: UPLOAD_READ_BYTES}), {
           sha256,
           name: flags.name ?? basename(args.file),
           size,
