@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import {spawn} from 'node:child_process'
+import {execFile, spawn} from 'node:child_process'
+import {promisify} from 'node:util'
 import {mkdir, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
@@ -232,5 +233,31 @@ processes:
     await h.setTarget('processes:\n  - name: other\n    command: ["sleep", "600"]\n')
     assert.equal(await h.ok(['r', 'rm', id]), `removed ${id}\n`)
     assert.deepEqual(await ls(), [])
+  })
+
+  it('shows a progress bar with rate and ETA on a terminal, and nothing but the id on a pipe', async () => {
+    const file = join(h.dir, 'progress.bin')
+    await writeBigFile(file, 32 * MiB, 'progress')
+    const {sha256: id} = await hashFile(file)
+
+    const piped = await h.cli(['resource', 'up', file])
+    assert.deepEqual([piped.code, piped.stdout, piped.stderr], [0, `${id}\n`, ''])
+    const pipedDown = await h.cli(['resource', 'down', id, join(h.dir, 'progress.down')])
+    assert.deepEqual([pipedDown.code, pipedDown.stderr], [0, ''])
+    await h.ok(['resource', 'rm', id])
+
+    // script(1) gives the CLI a pseudo-terminal; what it prints there comes back on our pipe.
+    const onTerminal = async (args: string[]) => {
+      const command = h.cliArgv(args).map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ')
+      return (await promisify(execFile)('script', ['-qfec', `stty cols 100; ${command}`, '/dev/null'], {maxBuffer: 16 * MiB})).stdout
+    }
+    const upOut = await onTerminal(['resource', 'up', file])
+    assert.match(upOut, /\ruploading \[[#-]+\] +\d+% [\d.]+ [kMG]?B\/33\.6 MB  [\d.]+ [kMG]?B\/s  ETA /)
+    assert.match(upOut, /\r\x1b\[K/, 'the bar is erased at the end')
+    assert.ok(upOut.trimEnd().endsWith(id), 'the id is still the last thing printed')
+    const downOut = await onTerminal(['resource', 'down', id, join(h.dir, 'progress.tty')])
+    assert.match(downOut, /\rdownloading \[[#-]+\] +\d+% [\d.]+ [kMG]?B\/33\.6 MB  [\d.]+ [kMG]?B\/s  ETA /)
+    assert.deepEqual(await readFile(join(h.dir, 'progress.tty')), await readFile(file))
+    await h.ok(['resource', 'rm', id])
   })
 })

@@ -6,6 +6,7 @@ import {LaunchoError} from '../../../errors.js'
 import {Hasher, saveVerified} from '../../../store/resource-file.js'
 import type {ResourceInfo} from '../../../protocol/resources.js'
 import type {ApiClient} from '../../client.js'
+import {TransferProgress} from '../../transfer-progress.js'
 
 export default class ResourceDown extends ClientCommand {
   static override description = 'Download a resource to OUT ("-" for standard output); OUT appears only once its SHA-256 checks out'
@@ -25,7 +26,7 @@ export default class ResourceDown extends ClientCommand {
       this.log(`${info.id} (${info.size} bytes) saved to ${args.out}`)
       return
     }
-    const content = client.resourceContent(info.id)
+    const content = new TransferProgress('downloading', info.size).counted(client.resourceContent(info.id))
     const hasher = new Hasher()
     for await (const chunk of content) {
       hasher.update(chunk)
@@ -52,7 +53,7 @@ export default class ResourceDown extends ClientCommand {
     const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
     for (const signal of signals) process.on(signal, interrupt)
     try {
-      await saveVerified(client.resourceContent(info.id, stop.signal), out, info.id)
+      await saveVerified(new TransferProgress('downloading', info.size).counted(client.resourceContent(info.id, stop.signal)), out, info.id)
     } catch (error) {
       if (interruptedBy === undefined) throw error
       process.stderr.write(`Interrupted: the download stopped and nothing was written to ${out}.\n`)
