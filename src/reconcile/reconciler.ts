@@ -112,7 +112,7 @@ export class Reconciler implements ReconcilerContext {
   /** How each unit's last main process ended, from systemd's signal at that moment. */
   private readonly exits = new Map<string, ExitFacts>()
   /** Per process, files of its instances that no longer exist, to remove in its own reconcile. */
-  private readonly leftovers = new Map<string, string[]>()
+  private readonly leftovers = new Map<string, Leftover[]>()
   /** The newest listing whose bookkeeping (adoption, crashes) was taken in. */
   private appliedSeq = 0
   private balancerRetry?: RetryBackoff
@@ -311,11 +311,6 @@ export class Reconciler implements ReconcilerContext {
     return this.desired
   }
 
-  /** Why a process cannot run until the target changes, if so. */
-  terminalProblem(process: string): string | undefined {
-    return this.queue.terminalReason(process)
-  }
-
   tracker(process: string): CrashTracker {
     let tracker = this.trackers.get(process)
     if (!tracker) {
@@ -331,8 +326,8 @@ export class Reconciler implements ReconcilerContext {
   }
 
   /** Reconciles this process again at `at` (or sooner, if kicked). */
-  wakeAt(at: number, process?: string): void {
-    if (process === undefined || !Number.isFinite(at)) return
+  wakeAt(at: number, process: string): void {
+    if (!Number.isFinite(at)) return
     this.queue.addAt(process, at)
   }
 
@@ -388,7 +383,7 @@ export class Reconciler implements ReconcilerContext {
     if (!wanted && units.length === 0) return this.forget(name)
     // Running under systemd (also after systemd's own retry of a failed start): the start worked.
     if (wanted?.units.some((unit) => observation.byName.get(unit)?.activeState === 'active')) this.trackers.get(name)?.startSucceeded()
-    const draining = await this.countDrainingConnections(name)
+    const draining = await this.countDrainingConnections(units)
     const now = Date.now()
     const action = planRollout({
       desired: wanted,
@@ -535,12 +530,13 @@ export class Reconciler implements ReconcilerContext {
   }
 
   /** Counts the connections of this process's draining instances; true when the balancer can. */
-  private async countDrainingConnections(process: string): Promise<boolean> {
+  private async countDrainingConnections(units: ObservedUnit[]): Promise<boolean> {
     const balancer = this.options.balancer
     if (!balancer?.activeConnections) return false
     let counted = false
-    for (const instance of this.registry.all()) {
-      if (instance.process !== process || instance.membership !== 'draining') continue
+    for (const unit of units) {
+      const instance = this.registry.get(unit.name)
+      if (instance?.membership !== 'draining') continue
       let total: number | undefined = 0
       for (const [service, port] of Object.entries(instance.ports)) {
         const count = await balancer.activeConnections(service, {host: '127.0.0.1', port}).catch(() => undefined)
@@ -566,19 +562,23 @@ export class Reconciler implements ReconcilerContext {
    */
   private async findLeftovers({units, unknown}: UnitListing): Promise<void> {
     const live = new Set([...units, ...unknown].map((unit) => unit.name))
-    const found = new Map<string, string[]>()
-    const add = (unit: string, path: string) => {
+    const found = new Map<string, Leftover[]>()
+    const add = (unit: string, path: string, remove: Leftover['remove']) => {
       const id = parseUnitName(unit)
       if (!id || live.has(unit)) return
-      found.set(id.process, [...(found.get(id.process) ?? []), path])
+      found.set(id.process, [...(found.get(id.process) ?? []), {unit, path, remove}])
     }
-    for (const entry of await readdir(this.stateDir.instancesDir).catch(() => [] as string[])) add(`${entry}.service`, this.stateDir.instanceDir(`${entry}.service`))
+    for (const entry of await readdir(this.stateDir.instancesDir).catch(() => [] as string[])) {
+      const unit = `${entry}.service`
+      add(unit, this.stateDir.instanceDir(unit), removeWorkDir)
+    }
     for (const entry of await readdir(this.stateDir.environmentsDir).catch(() => [] as string[])) {
-      if (entry.endsWith('.env')) add(`${entry.slice(0, -'.env'.length)}.service`, join(this.stateDir.environmentsDir, entry))
+      const unit = `${entry.slice(0, -'.env'.length)}.service`
+      if (entry.endsWith('.env')) add(unit, this.stateDir.environmentFile(unit), removeEnvironmentFile)
     }
-    this.sweep.keepOnly([...found.values()].flat())
-    for (const [process, paths] of found) {
-      const due = paths.filter((path) => this.sweep.due(path))
+    this.sweep.keepOnly([...found.values()].flat().map((leftover) => leftover.path))
+    for (const [process, all] of found) {
+      const due = all.filter((leftover) => this.sweep.due(leftover.path))
       if (due.length === 0) continue
       this.leftovers.set(process, due)
       this.queue.add(process)
@@ -587,16 +587,23 @@ export class Reconciler implements ReconcilerContext {
 
   /** Removes this process's leftovers whose unit this (post-action) look still lacks. */
   private async removeLeftovers(process: string, observation: Observation): Promise<void> {
-    const paths = this.leftovers.get(process)
-    if (!paths) return
+    const leftovers = this.leftovers.get(process)
+    if (!leftovers) return
     this.leftovers.delete(process)
+    if (observation.unknown.has(process)) return
     const starting = this.startJobs.get(process)
-    for (const path of paths) {
-      const unit = path.endsWith('.env') ? `${path.slice(path.lastIndexOf('/') + 1, -'.env'.length)}.service` : `${path.slice(path.lastIndexOf('/') + 1)}.service`
-      if (observation.byName.has(unit) || observation.unknown.has(process) || unit === starting) continue
-      await this.sweep.remove(path, path.endsWith('.env') ? removeEnvironmentFile : removeWorkDir)
+    for (const {unit, path, remove} of leftovers) {
+      if (observation.byName.has(unit) || unit === starting) continue
+      await this.sweep.remove(path, remove)
     }
   }
+}
+
+/** A file or directory an instance systemd no longer has left behind. */
+interface Leftover {
+  unit: string
+  path: string
+  remove: (path: string) => Promise<void>
 }
 
 function groupByProcess(units: ObservedUnit[]): Map<string, ObservedUnit[]> {

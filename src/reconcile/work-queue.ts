@@ -91,18 +91,8 @@ export class WorkQueue<K> {
     return this.states.get(key)?.terminal
   }
 
-  /** When a key that threw will run again (epoch ms), while it backs off. */
-  retryAt(key: K): number | undefined {
-    const at = this.states.get(key)?.notBefore
-    return at && at > Date.now() ? at : undefined
-  }
-
   isBusy(key: K): boolean {
     return this.active.has(key) || this.queued.has(key)
-  }
-
-  get activeCount(): number {
-    return this.active.size
   }
 
   /** Resolves when nothing is queued or running (scheduled keys do not count). */

@@ -3,6 +3,7 @@ import {ClientCommand} from '../base-command.js'
 import {followEvents} from '../follow-rollout.js'
 import {eventLine} from '../rollout-views.js'
 import {EVENT_LOG_CAPACITY} from '../../protocol/events.js'
+import {streamStop} from '../stream-stop.js'
 
 export default class Events extends ClientCommand {
   static override description = "Show the server's recent events (starts, health, rollouts, failures), oldest first; with -f, each new one as it happens"
@@ -32,11 +33,7 @@ export default class Events extends ClientCommand {
     }
     // The past came first; the follow starts after the last event shown (or now, with -n 0).
     if (count === 0) last = (await client.status({events: 1})).events.at(-1)?.seq ?? 0
-    const stop = new AbortController()
-    const end = () => stop.abort()
-    process.once('SIGINT', end)
-    process.once('SIGTERM', end)
-    process.stdout.once('error', end)
+    const stop = streamStop()
     try {
       let lost = false
       const onLost = (error: unknown) => {
@@ -45,9 +42,7 @@ export default class Events extends ClientCommand {
       }
       await followEvents(client, last, stop.signal, (event) => ((lost = false), print(event)), onLost)
     } finally {
-      process.off('SIGINT', end)
-      process.off('SIGTERM', end)
-      process.stdout.off('error', end)
+      stop.dispose()
     }
   }
 }

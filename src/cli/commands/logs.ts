@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {ClientCommand} from '../base-command.js'
 import {printLogStream} from '../../logs/log-printer.js'
 import {DEFAULT_LINES, MAX_LINES} from '../../logs/logs-request.js'
+import {streamStop} from '../stream-stop.js'
 
 export default class Logs extends ClientCommand {
   static override description =
@@ -30,12 +31,7 @@ export default class Logs extends ClientCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Logs)
     const client = await this.client(flags.auth)
-    // Ctrl-C, SIGTERM or a closed pipe (`| head`) end the stream; that is a normal end, exit 0.
-    const stop = new AbortController()
-    const end = () => stop.abort()
-    process.once('SIGINT', end)
-    process.once('SIGTERM', end)
-    process.stdout.once('error', end)
+    const stop = streamStop()
     try {
       const query = {lines: flags.lines, follow: flags.follow, allVersions: flags['all-versions'], ...(flags.since ? {since: flags.since} : {})}
       const chunks = client.logs(args.process, query, stop.signal)
@@ -50,9 +46,7 @@ export default class Logs extends ClientCommand {
     } catch (error) {
       if (!stop.signal.aborted) throw error
     } finally {
-      process.off('SIGINT', end)
-      process.off('SIGTERM', end)
-      process.stdout.off('error', end)
+      stop.dispose()
     }
   }
 }

@@ -4,6 +4,7 @@ import type {StatusReport} from '../../protocol/status.js'
 import type {ApiClient} from '../client.js'
 import {cut, duration, fittedTable, localTime, outputWidth, useColour} from '../format.js'
 import {instanceState, stateColour} from '../state-words.js'
+import {streamStop} from '../stream-stop.js'
 
 export default class Status extends ClientCommand {
   static override description = 'Show every process: version, unit, state, PID, restarts, uptime, last failure; then recent events'
@@ -26,11 +27,7 @@ export default class Status extends ClientCommand {
 
   private async watch(client: ApiClient, flags: {events: number; json?: boolean}): Promise<void> {
     const {watchStatus} = await import('../watch-status.js')
-    const stop = new AbortController()
-    const end = () => stop.abort()
-    process.once('SIGINT', end)
-    process.once('SIGTERM', end)
-    process.stdout.once('error', end)
+    const stop = streamStop()
     try {
       await watchStatus(client, {
         events: flags.events,
@@ -41,9 +38,7 @@ export default class Status extends ClientCommand {
         signal: stop.signal,
       })
     } finally {
-      process.off('SIGINT', end)
-      process.off('SIGTERM', end)
-      process.stdout.off('error', end)
+      stop.dispose()
     }
   }
 }
