@@ -54,6 +54,8 @@ export const processStatusSchema = z.object({
   retryDelayMs: z.number().optional(),
   lastFailure: z.object({at: z.string(), unit: z.string(), reason: z.string()}).optional(),
   rolloutFailure: z.object({at: z.string(), version: z.string(), reason: z.string()}).optional(),
+  /** Why the process cannot run until the target (or a secret) changes; launcho does not retry it. */
+  problem: z.string().optional(),
 })
 export type ProcessStatus = z.infer<typeof processStatusSchema>
 
