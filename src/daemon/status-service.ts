@@ -5,6 +5,7 @@
  */
 import {LaunchoError} from '../errors.js'
 import type {EventLog} from '../events.js'
+import type {ReleaseStatus} from '../protocol/releases.js'
 import type {StatusReport} from '../protocol/status.js'
 import type {Reconciler} from '../reconcile/reconciler.js'
 import type {SecretRedactor} from '../secrets/redact.js'
@@ -35,7 +36,16 @@ export class StatusService {
       ports: (unit: string) => reconciler.registry.get(unit)?.ports ?? {},
       lastCheck: (unit: string) => reconciler.monitor.snapshot(unit)?.lastResult,
       failedRollouts: reconciler.failedRollouts,
+      stopped: this.targets.stoppedProcesses(),
     }
+  }
+
+  private releaseStatus(): {release?: ReleaseStatus} {
+    const releases = this.targets.releases
+    const latest = releases.latest()
+    if (!latest) return {}
+    const serving = latest.outcome.state === 'serving' ? latest : releases.lastServing(latest.number)
+    return {release: {current: {number: latest.number, kind: latest.kind, outcome: latest.outcome}, ...(serving ? {serving: serving.number} : {})}}
   }
 
   async status(eventCount: number): Promise<StatusReport> {
@@ -55,6 +65,7 @@ export class StatusService {
         ...(problem ? {targetProblem: problem.message} : {}),
       },
       processes: buildStatus(this.statusSources(), [...units, ...unknown], Date.now()),
+      ...this.releaseStatus(),
       events: this.events.recent(eventCount),
     }
     return this.redactor ? this.redactor.redactDeep(report) : report
