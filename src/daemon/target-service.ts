@@ -294,7 +294,6 @@ export class TargetService {
       const current = this.appliedTarget(process)
       if (this.stopped.snapshot().has(process)) return {changes: []}
       const next = new Set([...this.stopped.snapshot(), process])
-      await this.stopped.replace(next)
       return this.apply(current, {release: 'stop', event: 'stop', what: `stop of ${process}`}, next)
     })
   }
@@ -305,7 +304,6 @@ export class TargetService {
       const current = this.appliedTarget(process)
       if (!this.stopped.snapshot().has(process)) return {changes: []}
       const next = new Set([...this.stopped.snapshot()].filter((name) => name !== process))
-      await this.stopped.replace(next)
       return this.apply(current, {release: 'start', event: 'start', what: `start of ${process}`}, next)
     })
   }
@@ -430,8 +428,9 @@ export class TargetService {
    */
   private async apply(resolved: Resolved, kind: ChangeKind, stopped?: ReadonlySet<string>): Promise<Applied> {
     const keptStopped = stopped ?? this.stoppedIn(resolved)
-    if (!stopped) await this.stopped.replace(keptStopped)
+    // Judged against the processes stopped until now, then the new set is stored (before anything runs differently).
     const changes = this.changesTo(resolved, keptStopped)
+    await this.stopped.replace(keptStopped)
     const moved = changes.filter((change) => change.change !== 'unchanged')
     const release = moved.length > 0 ? await this.record(resolved, kind, changes, keptStopped) : undefined
     this.loadError = undefined
