@@ -13,8 +13,8 @@ import type {StatusReport} from '../protocol/status.js'
 import type {ReleaseStore} from '../store/release-store.js'
 
 const LOOK_EVERY_MS = 1_000
-/** Events come in bursts (a start is several): one look after each. */
-const SETTLE_MS = 100
+/** Events come in bursts (a start is several, a rollout of 1000 processes thousands): one look per burst, at most 4 a second. */
+const SETTLE_MS = 250
 
 export class ReleaseWatch {
   private timer?: NodeJS.Timeout

@@ -18,13 +18,14 @@ import type {TargetStore} from '../store/target-store.js'
 import type {GenerationStore} from '../store/generation-store.js'
 import {ReleaseStore, type StoredRelease} from '../store/release-store.js'
 import {StoppedStore} from '../store/stopped-store.js'
-import type {HistoryResponse, ReleaseDetail, ReleaseKind, ReleaseSummary} from '../protocol/releases.js'
+import type {HistoryResponse, ReleaseDetail} from '../protocol/releases.js'
 import {invalidTarget, type LoadedTarget, type ServiceSpec, type Target} from '../target/load.js'
 import {loadTargetOffThread} from '../target/load-off-thread.js'
 import {checkOnServer, serverProblems, type ServerCheckMode} from '../target/server-rules.js'
 import type {HostPort} from '../target/socket-overlap.js'
 import type {Applied} from '../protocol/changes.js'
-import {changeLines, changesBetween, markAdoptions, type ProcessChange} from './changes.js'
+import {changesBetween, markAdoptions, type ProcessChange} from './changes.js'
+import {detailOf, historyOf, releaseDraft, type ReleaseMaking} from './release-record.js'
 import {releaseRefused, releaseToRollBackTo, stoppedRefusal} from './release-rules.js'
 import {emptyTargetRefused} from './empty-target.js'
 import {resourceInUse, resourceKeptFor, resourceUsesOf, type ResourceUses} from './resource-uses.js'
@@ -46,14 +47,10 @@ interface Resolved {
 
 
 /** How a change is told and recorded. */
-interface ChangeKind {
-  release: ReleaseKind
+interface ChangeKind extends ReleaseMaking {
   event: EventKind
   /** `target set`, `secret DB_URL changed`, `rollback to release 3` … */
   what: string
-  /** History's first lines, before the processes' (`secret DB_URL`). */
-  lines?: string[]
-  rollbackOf?: number
 }
 
 export interface SetOptions {
@@ -261,21 +258,14 @@ export class TargetService {
   }
 
   history(): HistoryResponse {
-    return {releases: this.releases.list().map(summaryOf).reverse(), kept: this.releases.keep}
+    return historyOf(this.releases.list(), this.releases.keep)
   }
 
   /** One release in full: secret names, never values. */
   release(number: number): ReleaseDetail {
     const release = this.releases.get(number)
     if (!release) throw releaseRefused(this.releases, number)
-    return {
-      ...summaryOf(release),
-      target: release.target,
-      secrets: Object.keys(release.secrets).sort(),
-      resources: release.resources,
-      versions: release.versions,
-      stopped: release.stopped,
-    }
+    return detailOf(release)
   }
 
   /** What `rollback number` would change, without changing anything. */
@@ -445,39 +435,14 @@ export class TargetService {
 
   /** The release's number; a release that cannot be written is said, and the change goes on. */
   private async record(resolved: Resolved, kind: ChangeKind, changes: ProcessChange[], stopped: ReadonlySet<string>): Promise<number | undefined> {
-    const used = new Set([...resolved.desired.values()].flatMap((process) => Object.keys(process.secretDigests)))
     try {
-      const release = await this.releases.record({
-        time: new Date().toISOString(),
-        kind: kind.release,
-        ...(kind.rollbackOf !== undefined ? {rollbackOf: kind.rollbackOf} : {}),
-        target: resolved.text,
-        secrets: Object.fromEntries([...used].sort().flatMap((name) => (resolved.secrets.has(name) ? [[name, resolved.secrets.get(name)!]] : []))),
-        pins: Object.fromEntries(resolved.pins),
-        resources: [...resolved.uses].flatMap(([id, uses]) => [...new Set(uses.map((use) => use.process))].map((process) => ({process, id}))),
-        generations: Object.fromEntries(resolved.generations),
-        versions: Object.fromEntries([...resolved.desired].map(([name, process]) => [name, process.version])),
-        stopped: [...stopped].sort(),
-        changes: [...(kind.lines ?? []), ...changeLines(changes)],
-        follow: changes.filter((change) => change.change !== 'unchanged'),
-      })
+      const release = await this.releases.record(releaseDraft(resolved, kind, changes, stopped))
       return release.number
     } catch (error) {
       this.logger.error({err: (error as Error).message}, 'could not record the release; the change is applied without one')
       this.events.add('error', `could not record a release for this change: ${(error as Error).message}`)
       return undefined
     }
-  }
-}
-
-function summaryOf(release: StoredRelease): ReleaseSummary {
-  return {
-    number: release.number,
-    time: release.time,
-    kind: release.kind,
-    ...(release.rollbackOf !== undefined ? {rollbackOf: release.rollbackOf} : {}),
-    changes: release.changes,
-    outcome: release.outcome,
   }
 }
 
