@@ -28,3 +28,11 @@ export function releaseRefused(releases: ReleaseStore, number: number): LaunchoE
 export function stoppedRefusal(process: string, what: string): LaunchoError {
   return new LaunchoError('conflict', `process "${process}" is stopped (launcho stop); it was not ${what}ed`, {hint: `launcho start ${process} runs it again`})
 }
+
+/** A rollback never stops every process by the way: that takes an explicit `t set --allow-empty`. */
+export function emptyReleaseRefused(number: number, running: string[]): LaunchoError {
+  const names = running.slice(0, 10).join(', ') + (running.length > 10 ? ` and ${running.length - 10} more` : '')
+  return new LaunchoError('conflict', `refused: release ${number} has no processes; going back to it would stop every process (${names}). Nothing was changed`, {
+    hint: 'to stop every process on purpose, set an empty target with launcho t set FILE --allow-empty',
+  })
+}

@@ -26,7 +26,7 @@ import type {HostPort} from '../target/socket-overlap.js'
 import type {Applied} from '../protocol/changes.js'
 import {changesBetween, markAdoptions, type ProcessChange} from './changes.js'
 import {detailOf, historyOf, releaseDraft, type ReleaseMaking} from './release-record.js'
-import {releaseRefused, releaseToRollBackTo, stoppedRefusal} from './release-rules.js'
+import {emptyReleaseRefused, releaseRefused, releaseToRollBackTo, stoppedRefusal} from './release-rules.js'
 import {emptyTargetRefused} from './empty-target.js'
 import {resourceInUse, resourceKeptFor, resourceUsesOf, type ResourceUses} from './resource-uses.js'
 import {serverFacts} from './server-facts.js'
@@ -248,6 +248,8 @@ export class TargetService {
     return this.serially(async () => {
       const release = releaseToRollBackTo(this.releases, number)
       const resolved = await this.resolveRelease(release)
+      const now = [...this.reconciler.getDesired().keys()]
+      if (resolved.desired.size === 0 && now.length > 0) throw emptyReleaseRefused(release.number, now)
       await this.commit(resolved, async () => {
         await this.secrets.replace(new Map(resolved.secrets))
         await this.generations.replace(resolved.generations)

@@ -5,6 +5,8 @@
  * a version already runs, and a resource a kept release lists cannot be removed.
  */
 import assert from 'node:assert/strict'
+import {readFile} from 'node:fs/promises'
+import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {historyResponseSchema, releaseDetailSchema, type HistoryResponse} from '../../src/protocol/releases.js'
 import {Harness, waitFor, type StatusJson} from '../helpers/harness.js'
@@ -14,7 +16,7 @@ const SERVICE = 'http://127.0.0.1:5000/'
 const FIRST_SECRET = 'postgres://first-secret-value'
 const SECOND_SECRET = 'postgres://second-secret-value'
 
-function target(version: string, options: {health?: 'never'; resource?: string} = {}): string {
+function target(version: string, options: {health?: 'never'; resource?: string; before?: string} = {}): string {
   return `processes:
   - name: web
     command: ["node", "${webApp}"]
@@ -22,7 +24,7 @@ function target(version: string, options: {health?: 'never'; resource?: string} 
     env:
       APP_VERSION: "${version}"
       DB_URL: "\${DB_URL}"${options.health ? `\n      HEALTH: "${options.health}"` : ''}
-    receives: [web]${options.resource ? `\n    resources: [{id: "${options.resource}", file: data.txt}]` : ''}
+    receives: [web]${options.before ? `\n    before: "${options.before}"` : ''}${options.resource ? `\n    resources: [{id: "${options.resource}", file: data.txt}]` : ''}
     health: {service: web, path: /health, interval: 200ms, failureThreshold: 2, startupDeadline: ${options.health ? '2s' : '20s'}}
 services:
   - name: web
@@ -156,5 +158,21 @@ describe('releases, history and rollback', () => {
     assert.match(refused.stderr, new RegExp(`^Error: resource ${id} is kept for release ${using} \\(launcho rollback can go back to it\\); it was not removed$`, 'm'))
     assert.match((await h.ok(['resource', 'ls'])), new RegExp(id.slice(0, 12)))
     assert.equal((await h.cli(['rollback', '999'])).code, 2, 'an unknown release is refused')
+  })
+
+  it('a release still rolling out when the server is killed is settled after the restart', async () => {
+    // Its new instance's `before` takes 3 s: the kill comes while the rollout is under way.
+    const out = await h.ok(['t', 'set', '--detach', await h.writeFile('slow.yaml', target('v7', {before: 'sleep 3'}))])
+    const number = Number(/^Release (\d+):$/m.exec(out)?.[1])
+    await h.stopServer('SIGKILL')
+    const onDisk = JSON.parse(await readFile(join(h.stateDir, 'releases', `${number}.json`), 'utf8')) as {outcome: {state: string}}
+    assert.equal(onDisk.outcome.state, 'rolling-out', 'killed while rolling out')
+    await h.startServer([], {printAuth: false})
+    const settled = await waitFor('the release settled', async () => {
+      const [latest] = (await history()).releases
+      return latest?.number === number && latest.outcome.state !== 'rolling-out' ? latest : undefined
+    }, 30_000)
+    assert.equal(settled.outcome.state, 'serving')
+    assert.equal((await get(h, SERVICE)).split(' ')[1], 'v7')
   })
 })

@@ -88,4 +88,18 @@ describe('TargetService', () => {
     assert.deepEqual(service.release(2).secrets, ['SECRET_X'])
     assert.ok(!JSON.stringify(service.release(2)).includes('second'), 'no secret value in a release as the API shows it')
   })
+
+  it('a rollback to a release without processes is refused while processes run', async () => {
+    const holder = new DesiredHolder()
+    const sub = join(dir, 'empty-case')
+    const service = new TargetService(new TargetStore(`${sub}-target.yaml`), new SecretStore(`${sub}-secrets.json`), new GenerationStore(`${sub}-restarts.json`), holder as unknown as Reconciler, new EventLog(), pino({level: 'silent'}), Buffer.alloc(32, 1))
+    await service.load()
+    await service.changeSecrets({SECRET_X: 'x'})
+    await service.setTarget(target(1))
+    const empty = await service.setTarget('processes: []\n', {allowEmpty: true})
+    await service.setTarget(target(2))
+    await assert.rejects(service.rollback(empty.release), /^LaunchoError: refused: release 2 has no processes; going back to it would stop every process \(app\)\. Nothing was changed$/)
+    assert.deepEqual(holder.getDesired().get('app')!.spec.env.GEN, '2')
+    await assert.rejects(service.rollback(99), /release 99 is not kept: the server keeps releases 1 to 3/)
+  })
 })
