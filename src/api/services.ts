@@ -2,25 +2,36 @@
  * What the routes need from the server behind them, as interfaces: the daemon passes its services
  * (src/daemon/*), tests may pass their own. Types are the protocol's.
  */
-import type {ProcessChange} from '../protocol/changes.js'
+import type {Applied, ProcessChange} from '../protocol/changes.js'
 import type {LaunchoEvent} from '../protocol/events.js'
+import type {HistoryResponse, ReleaseDetail} from '../protocol/releases.js'
 import type {StatusReport} from '../protocol/status.js'
 
 export interface TargetApi {
   currentText(): {text: string; isDefault: boolean}
-  setTarget(text: string, options?: {allowEmpty?: boolean}): Promise<ProcessChange[]>
+  setTarget(text: string, options?: {allowEmpty?: boolean}): Promise<Applied>
   preview(text: string): Promise<ProcessChange[]>
+}
+
+export interface ReleaseApi {
+  history(): HistoryResponse
+  release(number: number): ReleaseDetail
+  rollback(number?: number): Promise<Applied>
+  previewRelease(number: number): Promise<ProcessChange[]>
 }
 
 export interface SecretApi {
   secretNames(): string[]
   secretValue(name: string): string
   /** Sets (string) or removes (undefined) secrets. */
-  changeSecrets(changes: Record<string, string | undefined>): Promise<ProcessChange[]>
+  changeSecrets(changes: Record<string, string | undefined>): Promise<Applied>
 }
 
 export interface ProcessApi {
-  restart(process: string): Promise<ProcessChange[]>
+  restart(process: string): Promise<Applied>
+  /** Stops it and keeps it stopped until `start`. */
+  stop(process: string): Promise<Applied>
+  start(process: string): Promise<Applied>
 }
 
 export interface StatusApi {

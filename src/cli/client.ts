@@ -64,6 +64,31 @@ export class ApiClient {
     return this.call(routes.restart, {params: {name: process}})
   }
 
+  stop(process: string) {
+    return this.call(routes.stop, {params: {name: process}})
+  }
+
+  start(process: string) {
+    return this.call(routes.start, {params: {name: process}})
+  }
+
+  history() {
+    return this.call(routes.history)
+  }
+
+  release(number: number) {
+    return this.call(routes.release, {params: {number: String(number)}})
+  }
+
+  diffRelease(number: number) {
+    return this.call(routes.diffRelease, {params: {number: String(number)}})
+  }
+
+  /** Without `release`: the newest before the latest that ended serving. */
+  rollback(release?: number) {
+    return this.call(routes.rollback, {body: release === undefined ? {} : {release}})
+  }
+
   resources() {
     return this.call(routes.listResources)
   }

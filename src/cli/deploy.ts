@@ -34,11 +34,11 @@ export async function finishDeploy(client: ApiClient, response: ChangesResponse,
   const timeoutMs = parseDuration(flags.timeout ?? DEFAULT_TIMEOUT, '--timeout')
   const followed = changesToFollow(response.changes)
   if (flags.detach || followed.length === 0) {
-    if (flags.json) log(JSON.stringify({changes: response.changes}, null, 2))
-    else log(describeChanges(response.changes))
+    if (flags.json) log(JSON.stringify({changes: response.changes, ...releaseOf(response)}, null, 2))
+    else log(describeChanges(response.changes, response.release))
     return
   }
-  if (!flags.json) log(describeChanges(response.changes))
+  if (!flags.json) log(describeChanges(response.changes, response.release))
   const terminal = !flags.json && process.stdout.isTTY ? new TerminalRolloutView() : undefined
   const view = flags.json ? silentView : (terminal ?? new LineRolloutView(log))
   const stop = new AbortController()
@@ -66,8 +66,12 @@ export async function finishDeploy(client: ApiClient, response: ChangesResponse,
       hint: 'the rollout goes on on the server: "launcho status" shows it, "launcho events -f" follows it; --timeout waits longer',
     })
   }
-  if (flags.json) log(JSON.stringify({changes: response.changes, rollout: progress.map(summary)}, null, 2))
+  if (flags.json) log(JSON.stringify({changes: response.changes, ...releaseOf(response), rollout: progress.map(summary)}, null, 2))
   else if (terminal) log(`Done: ${progress.map(outcomeLine).join(', ')}.`)
+}
+
+function releaseOf(response: ChangesResponse): {release?: number} {
+  return response.release !== undefined ? {release: response.release} : {}
 }
 
 function rolloutFailed(failures: Progress[]): LaunchoError {
@@ -83,7 +87,7 @@ function rolloutFailed(failures: Progress[]): LaunchoError {
 }
 
 function keepsServing(progress: Progress): string {
-  return progress.change.change === 'replace' ? `; the previous version (${progress.change.from}) keeps serving` : ''
+  return progress.change.change === 'replace' || progress.change.change === 'adopt' ? `; the previous version (${progress.change.from}) keeps serving` : ''
 }
 
 function summary(progress: Progress) {

@@ -1,22 +1,27 @@
 /** Prints what a target or secret change does to each process, and why. */
 import type {ProcessChange} from '../protocol/changes.js'
 
-export function describeChanges(changes: ProcessChange[]): string {
+export function describeChanges(changes: ProcessChange[], release?: number): string {
   const moved = changes.filter((change) => change.change !== 'unchanged')
-  if (moved.length === 0) return 'No process changes.'
-  return moved
-    .map((change) => {
-      const why = change.reasons?.length ? `: ${change.reasons.join(', ')}` : ''
-      switch (change.change) {
-        case 'start':
-          return `start    ${change.process} (${change.to})${why}`
-        case 'stop':
-          return `stop     ${change.process} (${change.from})${why}`
-        case 'scale':
-          return `scale    ${change.process} (${change.to})${why}`
-        default:
-          return `replace  ${change.process} (${change.from} -> ${change.to})${why}`
-      }
-    })
-    .join('\n')
+  // Stopped with `launcho stop` and staying so, whatever the change did to the target.
+  const kept = changes.filter((change) => change.change === 'unchanged' && change.stopped)
+  const lines = moved.map((change) => {
+    const why = change.reasons?.length ? `: ${change.reasons.join(', ')}` : ''
+    switch (change.change) {
+      case 'start':
+        return `start    ${change.process} (${change.to})${why}`
+      case 'stop':
+        return `stop     ${change.process} (${change.from})${why}`
+      case 'scale':
+        return `scale    ${change.process} (${change.to})${why}`
+      case 'adopt':
+        return `adopt    ${change.process} (${change.from} -> ${change.to})${why}`
+      default:
+        return `replace  ${change.process} (${change.from} -> ${change.to})${why}`
+    }
+  })
+  if (moved.length === 0) lines.push('No process changes.')
+  else if (release !== undefined) lines.unshift(`Release ${release}:`)
+  for (const change of kept) lines.push(`stopped  ${change.process}: stays stopped; launcho start ${change.process} runs it`)
+  return lines.join('\n')
 }

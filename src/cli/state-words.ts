@@ -3,23 +3,9 @@
  * same words for the old ones of a rollout (never systemd's `active/running` pairs), with a colour
  * for each on a terminal.
  */
-import type {InstanceStatus} from '../protocol/status.js'
+import {instanceState} from '../protocol/instance-state.js'
 
-export function instanceState(instance: Pick<InstanceStatus, 'activeState' | 'subState' | 'traffic'>): string {
-  if (instance.traffic === 'draining') return 'draining'
-  switch (instance.activeState) {
-    case 'active':
-      return instance.subState === 'running' ? 'running' : instance.subState
-    case 'activating':
-      return 'starting'
-    case 'deactivating':
-      return 'stopping'
-    case 'failed':
-      return 'failed'
-    default:
-      return instance.activeState
-  }
-}
+export {instanceState}
 
 const GREEN = '\u001b[32m'
 const YELLOW = '\u001b[33m'

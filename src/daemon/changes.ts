@@ -42,3 +42,23 @@ function reasonsFor(old: DesiredProcess, next: DesiredProcess): string[] {
   if (old.generation !== next.generation) reasons.push('restart')
   return reasons
 }
+
+/**
+ * `replace` becomes `adopt` where every replica of the new version already serves (an older
+ * version kept serving after a failed rollout, say): going there starts nothing.
+ */
+export function markAdoptions(changes: ProcessChange[], after: DesiredState, serving: ReadonlySet<string>): ProcessChange[] {
+  return changes.map((change) => {
+    if (change.change !== 'replace') return change
+    const units = after.get(change.process)?.units ?? []
+    if (units.length === 0 || !units.every((unit) => serving.has(unit))) return change
+    return {...change, change: 'adopt', reasons: ['already running', ...(change.reasons ?? [])]}
+  })
+}
+
+/** History's lines for a release's changes (`web: replace (env.APP_VERSION, secret DB_URL)`), never a secret's value. */
+export function changeLines(changes: ProcessChange[]): string[] {
+  return changes
+    .filter((change) => change.change !== 'unchanged')
+    .map((change) => `${change.process}: ${change.change}${change.reasons?.length ? ` (${change.reasons.join(', ')})` : ''}`)
+}

@@ -41,6 +41,8 @@ export const configSchema = z.strictObject({
     .default('20000-29999'),
   /** How long a draining instance may keep its connections before it is stopped. */
   drainTimeoutSeconds: z.number().min(0).max(3600).default(30),
+  /** Releases kept for history and rollback (their resources are kept too). */
+  releases: z.number().int().min(1).max(1000).default(20),
 })
 
 export type ServerConfig = z.infer<typeof configSchema>

@@ -11,6 +11,7 @@ import {loadOrCreateServerAuth} from '../api/server-auth.js'
 import {registerEventRoutes} from '../api/routes/events.js'
 import {registerLogRoutes} from '../api/routes/logs.js'
 import {registerProcessRoutes} from '../api/routes/processes.js'
+import {registerReleaseRoutes} from '../api/routes/releases.js'
 import {registerResourceRoutes} from '../api/routes/resources.js'
 import {registerSecretRoutes} from '../api/routes/secrets.js'
 import {registerStatusRoutes} from '../api/routes/status.js'
@@ -21,7 +22,9 @@ import {Journal} from '../logs/journal.js'
 import {Reconciler} from '../reconcile/reconciler.js'
 import {SecretRedactor} from '../secrets/redact.js'
 import {GenerationStore} from '../store/generation-store.js'
+import {ReleaseStore} from '../store/release-store.js'
 import {ResourcePins} from '../store/resource-pins.js'
+import {StoppedStore} from '../store/stopped-store.js'
 import {ResourceStore} from '../store/resource-store.js'
 import {SecretStore} from '../store/secret-store.js'
 import {StateDir} from '../store/state-dir.js'
@@ -33,6 +36,7 @@ import {createBalancer} from '../lb/select.js'
 import type {HostPort} from '../target/socket-overlap.js'
 import {portRangeOf, splitHostPort, type ServerConfig} from './config.js'
 import {serverIdOf} from './server-id.js'
+import {ReleaseWatch} from './release-watch.js'
 import {StatusService} from './status-service.js'
 import {TargetService} from './target-service.js'
 import {packageVersion} from '../package-version.js'
@@ -126,10 +130,14 @@ async function startOwner(config: ServerConfig, logger: Logger, redactor: Secret
       api: () => apiAddress,
       portRange: portRangeOf(config),
       redactor,
+      releases: new ReleaseStore(stateDir.releasesDir, config.releases, (message) => logger.warn(message)),
+      stopped: new StoppedStore(stateDir.stoppedFile),
+      servingUnits: () => new Set(reconciler?.registry.all().filter((instance) => instance.membership === 'in').map((instance) => instance.unit)),
     },
   )
   await targets.load()
   const status = new StatusService(packageVersion(), systemd, reconciler, targets, events, redactor)
+  const releaseWatch = new ReleaseWatch(targets.releases, () => status.status(0), events, logger.child({component: 'releases'}))
   const api = await createApiServer({
     auth,
     logger,
@@ -143,6 +151,7 @@ async function startOwner(config: ServerConfig, logger: Logger, redactor: Secret
       registerEventRoutes(app, events)
       registerLogRoutes(app, journal, (process) => reconciler?.getDesired().get(process))
       registerProcessRoutes(app, targets, events)
+      registerReleaseRoutes(app, targets, events)
       registerResourceRoutes(app, resources, {users: () => targets.resourceUsers(), remove: (id, remove) => targets.removeResource(id, remove)})
     },
   })
@@ -150,12 +159,14 @@ async function startOwner(config: ServerConfig, logger: Logger, redactor: Secret
   apiAddress = {host, port: listening.port}
   owner.update({apiAddress: `${host.includes(':') ? `[${host}]` : host}:${listening.port}`})
   reconciler.start()
+  releaseWatch.start()
   logger.info({listen: `${host}:${listening.port}`, stateDir: stateDir.root, fingerprint: auth.fingerprint, serverId}, 'launcho server ready')
   return {
     port: listening.port,
     failed,
     async stop() {
       await api.close()
+      await releaseWatch.stop()
       await reconciler?.stop()
       systemd.close()
       // Last: no other server may take this systemd while this one still acts on it.

@@ -33,3 +33,10 @@ export function resourceInUse(id: string, uses: ResourceUse[]): LaunchoError {
     problems: uses.map((use) => use.where),
   })
 }
+
+export function resourceKeptFor(id: string, releases: number[], keep: number): LaunchoError {
+  const which = releases.length === 1 ? `release ${releases[0]}` : `releases ${releases.join(', ')}`
+  return new LaunchoError('conflict', `resource ${id} is kept for ${which} (launcho rollback can go back to ${releases.length === 1 ? 'it' : 'them'}); it was not removed`, {
+    hint: `the server keeps the last ${keep} releases (its "releases" setting); once no kept release lists the resource it can be removed ("launcho history" shows them)`,
+  })
+}

@@ -5,6 +5,7 @@
  */
 import {LaunchoError} from '../errors.js'
 import type {EventLog} from '../events.js'
+import type {ReleaseStatus} from '../protocol/releases.js'
 import type {StatusReport} from '../protocol/status.js'
 import type {Reconciler} from '../reconcile/reconciler.js'
 import type {SecretRedactor} from '../secrets/redact.js'
@@ -36,7 +37,16 @@ export class StatusService {
       lastCheck: (unit: string) => reconciler.monitor.snapshot(unit)?.lastResult,
       failedRollouts: reconciler.failedRollouts,
       problem: (name: string) => reconciler.problemOf(name),
+      stopped: this.targets.stoppedProcesses(),
     }
+  }
+
+  private releaseStatus(): {release?: ReleaseStatus} {
+    const releases = this.targets.releases
+    const latest = releases.latest()
+    if (!latest) return {}
+    const serving = latest.outcome.state === 'serving' ? latest : releases.lastServing(latest.number)
+    return {release: {current: {number: latest.number, kind: latest.kind, outcome: latest.outcome}, ...(serving ? {serving: serving.number} : {})}}
   }
 
   async status(eventCount: number): Promise<StatusReport> {
@@ -56,6 +66,7 @@ export class StatusService {
         ...(problem ? {targetProblem: problem.message} : {}),
       },
       processes: buildStatus(this.statusSources(), [...units, ...unknown], Date.now()),
+      ...this.releaseStatus(),
       events: this.events.recent(eventCount),
     }
     return this.redactor ? this.redactor.redactDeep(report) : report

@@ -6,7 +6,7 @@
  */
 import type {Logger} from 'pino'
 import {LaunchoError} from '../errors.js'
-import type {EventLog} from '../events.js'
+import type {EventKind, EventLog} from '../events.js'
 import type {PortRange} from '../lb/ports.js'
 import {desiredStateOf, type DesiredState} from '../reconcile/desired.js'
 import type {Reconciler} from '../reconcile/reconciler.js'
@@ -16,22 +16,41 @@ import type {ResourceStore} from '../store/resource-store.js'
 import {assertSecretName, type SecretStore} from '../store/secret-store.js'
 import type {TargetStore} from '../store/target-store.js'
 import type {GenerationStore} from '../store/generation-store.js'
+import {ReleaseStore, type StoredRelease} from '../store/release-store.js'
+import {StoppedStore} from '../store/stopped-store.js'
+import type {HistoryResponse, ReleaseDetail} from '../protocol/releases.js'
 import {invalidTarget, type LoadedTarget, type ServiceSpec, type Target} from '../target/load.js'
 import {loadTargetOffThread} from '../target/load-off-thread.js'
 import {checkOnServer, serverProblems, type ServerCheckMode} from '../target/server-rules.js'
 import type {HostPort} from '../target/socket-overlap.js'
-import {changesBetween, type ProcessChange} from './changes.js'
+import type {Applied} from '../protocol/changes.js'
+import {changesBetween, markAdoptions, type ProcessChange} from './changes.js'
+import {detailOf, historyOf, releaseDraft, type ReleaseMaking} from './release-record.js'
+import {emptyReleaseRefused, releaseRefused, releaseToRollBackTo, stoppedRefusal} from './release-rules.js'
 import {emptyTargetRefused} from './empty-target.js'
-import {resourceInUse, resourceUsesOf, type ResourceUses} from './resource-uses.js'
+import {resourceInUse, resourceKeptFor, resourceUsesOf, type ResourceUses} from './resource-uses.js'
 import {serverFacts} from './server-facts.js'
 
 interface Resolved {
+  /** Every process of the target, the stopped ones included (the reconciler gets the others). */
   desired: DesiredState
   services: ServiceSpec[]
   /** Each resource prefix of the target → the full id it names (kept for what runs). */
   pins: Pins
   /** Which processes list each resource, and where. */
   uses: ResourceUses
+  /** What it was resolved with: the target text, the secrets and the restart generations. */
+  text: string
+  secrets: ReadonlyMap<string, string>
+  generations: ReadonlyMap<string, number>
+}
+
+
+/** How a change is told and recorded. */
+interface ChangeKind extends ReleaseMaking {
+  event: EventKind
+  /** `target set`, `secret DB_URL changed`, `rollback to release 3` … */
+  what: string
 }
 
 export interface SetOptions {
@@ -49,6 +68,12 @@ export interface TargetServiceOptions {
   portRange?: PortRange
   /** Kept up to date with the secrets, for the events and the log. */
   redactor?: SecretRedactor
+  /** Where releases are kept (in memory when not given). */
+  releases?: ReleaseStore
+  /** Where the processes paused with `launcho stop` are kept (in memory when not given). */
+  stopped?: StoppedStore
+  /** Units in the balancer now: a change to a version they run is an adoption. */
+  servingUnits?: () => ReadonlySet<string>
 }
 
 export class TargetService {
@@ -60,10 +85,12 @@ export class TargetService {
    */
   private queue: Promise<unknown> = Promise.resolve()
   private readonly pins: ResourcePins
+  readonly releases: ReleaseStore
+  private readonly stopped: StoppedStore
+  /** The target applied last, resolved (undefined while the stored one cannot be applied). */
+  private current?: Resolved
   /** Of the target applied last. */
   private uses: ResourceUses = new Map()
-  /** What the desired state was resolved from, so that setting the same text again is answered at once. */
-  private appliedFrom?: AppliedInputs
 
   constructor(
     private readonly target: TargetStore,
@@ -76,6 +103,8 @@ export class TargetService {
     private readonly options: TargetServiceOptions = {},
   ) {
     this.pins = options.pins ?? new ResourcePins()
+    this.releases = options.releases ?? new ReleaseStore(undefined)
+    this.stopped = options.stopped ?? new StoppedStore()
   }
 
   /** Reads the state dir and hands the desired state to the reconciler. */
@@ -84,6 +113,8 @@ export class TargetService {
     await this.secrets.load()
     await this.generations.load()
     await this.pins.load()
+    await this.releases.load()
+    await this.stopped.load()
     this.options.redactor?.update(this.secrets.snapshot())
     try {
       // Accepted when it was set: only the resource prefixes are looked up again (as pinned).
@@ -92,9 +123,9 @@ export class TargetService {
       await this.pins.save(unionOfPins(this.pins.snapshot(), resolved.pins)).catch((error: Error) => {
         this.logger.warn({err: error.message}, 'could not record the resolved resource prefixes; they are resolved again at the next start')
       })
-      this.reconciler.setDesired(resolved.desired, resolved.services)
+      this.reconciler.setDesired(running(resolved.desired, this.stopped.snapshot()), resolved.services)
       this.uses = resolved.uses
-      this.appliedFrom = this.inputs(this.target.current().text)
+      this.current = resolved
     } catch (error) {
       // Never stop what runs because the stored target cannot be read back: leave it alone.
       this.loadError = error as LaunchoError
@@ -112,20 +143,21 @@ export class TargetService {
 
   /** What setting `text` would change, without changing anything. */
   preview(text: string): Promise<ProcessChange[]> {
-    return this.serially(async () => changesBetween(this.reconciler.getDesired(), (await this.resolve(text, this.secrets.snapshot())).desired))
+    return this.serially(async () => {
+      const resolved = await this.resolve(text, this.secrets.snapshot())
+      return this.changesTo(resolved, this.stoppedIn(resolved))
+    })
   }
 
-  setTarget(text: string, options: SetOptions = {}): Promise<ProcessChange[]> {
+  setTarget(text: string, options: SetOptions = {}): Promise<Applied> {
     return this.serially(async () => {
       // The text that is applied, with the same secrets and restarts: nothing can change, and a
       // 1000-process target need not be parsed and checked again to say so.
-      if (this.appliedFrom && sameInputs(this.appliedFrom, this.inputs(text)) && this.reconciler.getDesired().size > 0) {
-        return this.unchanged('target set')
-      }
+      if (this.isApplied(text)) return this.unchanged({release: 'target-set', event: 'target-set', what: 'target set'}, this.current!)
       const resolved = await this.resolve(text, this.secrets.snapshot())
       if (resolved.desired.size === 0 && !options.allowEmpty) throw emptyTargetRefused(text, [...this.reconciler.getDesired().keys()])
       await this.commit(resolved, () => this.target.save(text))
-      return this.apply(resolved, 'target-set', 'target set', text)
+      return this.apply(resolved, {release: 'target-set', event: 'target-set', what: 'target set'})
     })
   }
 
@@ -143,6 +175,8 @@ export class TargetService {
     return this.serially(async () => {
       const uses = this.uses.get(id) ?? []
       if (uses.length > 0) throw resourceInUse(id, uses)
+      const kept = this.releases.usersOf(id)
+      if (kept.length > 0) throw resourceKeptFor(id, kept, this.releases.keep)
       await remove()
     })
   }
@@ -161,11 +195,11 @@ export class TargetService {
   }
 
   /** Sets (string) or removes (undefined) secrets; refused when the target would stop validating. */
-  changeSecrets(changes: Record<string, string | undefined>): Promise<ProcessChange[]> {
+  changeSecrets(changes: Record<string, string | undefined>): Promise<Applied> {
     return this.serially(() => this.changeSecretsNow(changes))
   }
 
-  private async changeSecretsNow(changes: Record<string, string | undefined>): Promise<ProcessChange[]> {
+  private async changeSecretsNow(changes: Record<string, string | undefined>): Promise<Applied> {
     for (const name of Object.keys(changes)) assertSecretName(name)
     for (const [name, value] of Object.entries(changes)) {
       if (value === undefined && !this.secrets.has(name)) {
@@ -189,21 +223,108 @@ export class TargetService {
       throw error
     }
     await this.commit(resolved, () => this.secrets.replace(next))
-    const names = Object.keys(changes).sort().join(', ')
-    return this.apply(resolved, 'secret-changed', `secret ${names} changed`, this.target.current().text)
+    const names = Object.keys(changes).sort()
+    const lines = names.map((name) => `secret ${name}${changes[name] === undefined ? ' removed' : ''}`)
+    return this.apply(resolved, {release: 'secret', event: 'secret-changed', what: `secret ${names.join(', ')} changed`, lines})
   }
 
   /** Replaces every instance of a process with a fresh one, the way an upgrade does. */
-  restart(process: string): Promise<ProcessChange[]> {
+  restart(process: string): Promise<Applied> {
     return this.serially(async () => {
+      if (this.stopped.snapshot().has(process) && this.current?.desired.has(process)) throw stoppedRefusal(process, 'restart')
       if (!this.reconciler.getDesired().has(process)) {
         throw new LaunchoError('not_found', `process "${process}" is not in the target`, {hint: 'launcho status lists the processes'})
       }
-      const generations = await this.generations.bump(process)
+      const generations = this.generations.bumped(process)
       const resolved = await this.resolve(this.target.current().text, this.secrets.snapshot(), generations)
-      await this.commit(resolved, async () => {})
-      return this.apply(resolved, 'restart', `restart of ${process}`, this.target.current().text)
+      await this.commit(resolved, () => this.generations.replace(generations))
+      return this.apply(resolved, {release: 'restart', event: 'restart', what: `restart of ${process}`})
     })
+  }
+
+  /**
+   * Goes back to release `number` (default: the newest before the latest that ended serving): its
+   * target, the values its secrets had, its resources and restart generations, rolled out like any
+   * change and recorded as a new release. Processes stopped now stay stopped.
+   */
+  rollback(number?: number): Promise<Applied> {
+    return this.serially(async () => {
+      const release = releaseToRollBackTo(this.releases, number)
+      const resolved = await this.resolveRelease(release)
+      const now = [...this.reconciler.getDesired().keys()]
+      if (resolved.desired.size === 0 && now.length > 0) throw emptyReleaseRefused(release.number, now)
+      await this.commit(resolved, async () => {
+        await this.secrets.replace(new Map(resolved.secrets))
+        await this.generations.replace(resolved.generations)
+        await this.target.save(release.target)
+      })
+      return this.apply(resolved, {release: 'rollback', event: 'rollback', what: `rollback to release ${release.number}`, lines: [`rollback to release ${release.number}`], rollbackOf: release.number})
+    })
+  }
+
+  history(): HistoryResponse {
+    return historyOf(this.releases.list(), this.releases.keep)
+  }
+
+  /** One release in full: secret names, never values. */
+  release(number: number): ReleaseDetail {
+    const release = this.releases.get(number)
+    if (!release) throw releaseRefused(this.releases, number)
+    return detailOf(release)
+  }
+
+  /** What `rollback number` would change, without changing anything. */
+  previewRelease(number: number): Promise<ProcessChange[]> {
+    return this.serially(async () => {
+      const release = this.releases.get(number)
+      if (!release) throw releaseRefused(this.releases, number)
+      const resolved = await this.resolveRelease(release)
+      return this.changesTo(resolved, this.stoppedIn(resolved))
+    })
+  }
+
+  /** Stops a process and keeps it stopped (target and secret changes, restarts) until `start`. */
+  stop(process: string): Promise<Applied> {
+    return this.serially(async () => {
+      const current = this.appliedTarget(process)
+      if (this.stopped.snapshot().has(process)) return {changes: []}
+      const next = new Set([...this.stopped.snapshot(), process])
+      return this.apply(current, {release: 'stop', event: 'stop', what: `stop of ${process}`}, next)
+    })
+  }
+
+  /** Runs a process stopped with `stop` again. */
+  start(process: string): Promise<Applied> {
+    return this.serially(async () => {
+      const current = this.appliedTarget(process)
+      if (!this.stopped.snapshot().has(process)) return {changes: []}
+      const next = new Set([...this.stopped.snapshot()].filter((name) => name !== process))
+      return this.apply(current, {release: 'start', event: 'start', what: `start of ${process}`}, next)
+    })
+  }
+
+  /** The processes of the target stopped with `launcho stop`. */
+  stoppedProcesses(): string[] {
+    const desired = this.current?.desired
+    return [...this.stopped.snapshot()].filter((name) => desired?.has(name)).sort()
+  }
+
+  /** The versions of the stopped processes, for status. */
+  stoppedVersion(process: string): string | undefined {
+    return this.stopped.snapshot().has(process) ? this.current?.desired.get(process)?.version : undefined
+  }
+
+  private appliedTarget(process: string): Resolved {
+    const current = this.current
+    if (!current) {
+      throw new LaunchoError('conflict', `the stored target cannot be applied${this.loadError ? `: ${this.loadError.message}` : ''}`, {
+        hint: 'set a target (launcho t set) first',
+      })
+    }
+    if (!current.desired.has(process)) {
+      throw new LaunchoError('not_found', `process "${process}" is not in the target`, {hint: 'launcho status lists the processes'})
+    }
+    return current
   }
 
   private serially<T>(change: () => Promise<T>): Promise<T> {
@@ -217,23 +338,44 @@ export class TargetService {
     secrets: ReadonlyMap<string, string>,
     generations: ReadonlyMap<string, number> = this.generations.snapshot(),
     mode: ServerCheckMode = 'set',
+    pins: Pins = this.pins.snapshot(),
   ): Promise<Resolved> {
     const loaded = await loadTargetOffThread(text, secrets)
-    const {resolved, issues} = await checkOnServer(loaded, this.facts(), mode)
+    const {resolved, issues} = await checkOnServer(loaded, this.facts(pins), mode)
     if (issues.length > 0) throw invalidTarget(serverProblems(loaded, issues))
     return {
       desired: desiredStateOf(loaded.template, resolved, secrets, generations, this.versionKey),
       services: resolved.services,
       pins: pinsOf(loaded, resolved),
       uses: resourceUsesOf(loaded, resolved),
+      text,
+      secrets,
+      generations,
     }
   }
 
-  private facts() {
+  /** A release's target with the values its secrets had (the others as they are now) and its resources. */
+  private async resolveRelease(release: StoredRelease): Promise<Resolved> {
+    const secrets = new Map([...this.secrets.snapshot(), ...Object.entries(release.secrets)])
+    // From now on: a restored value is redacted even if going back is refused.
+    this.options.redactor?.update(secrets)
+    try {
+      const pins = unionOfPins(this.pins.snapshot(), new Map(Object.entries(release.pins)))
+      return await this.resolve(release.target, secrets, new Map(Object.entries(release.generations)), 'set', pins)
+    } catch (error) {
+      this.options.redactor?.update(this.secrets.snapshot())
+      if (error instanceof LaunchoError) {
+        throw new LaunchoError(error.code, `release ${release.number} can no longer be rolled out: ${error.message}`, {problems: error.problems, hint: error.hint})
+      }
+      throw error
+    }
+  }
+
+  private facts(pins: Pins) {
     const {resources, api, portRange} = this.options
     const listening = api?.()
     return serverFacts({
-      pins: this.pins.snapshot(),
+      pins,
       ...(resources ? {resources} : {}),
       ...(listening ? {api: listening} : {}),
       ...(portRange ? {portRange} : {}),
@@ -251,40 +393,88 @@ export class TargetService {
     this.options.redactor?.update(this.secrets.snapshot())
   }
 
-  private inputs(text: string): AppliedInputs {
-    return {text, secrets: this.secrets.snapshot(), generations: this.generations.snapshot()}
+  /** The target applied last with the secrets and restarts as they are now: setting its text again changes nothing. */
+  private isApplied(text: string): boolean {
+    const current = this.current
+    return (
+      current !== undefined &&
+      current.desired.size > 0 &&
+      current.text === text &&
+      sameEntries(current.secrets, this.secrets.snapshot()) &&
+      sameEntries(current.generations, this.generations.snapshot())
+    )
   }
 
-  /** The answer to a change that changes nothing, recorded like any other. */
-  private unchanged(what: string): ProcessChange[] {
-    const desired = this.reconciler.getDesired()
-    this.events.add('target-set', `${what}: no process changes`)
-    this.logger.info({changes: []}, what)
-    return changesBetween(desired, desired)
+  /** The answer to a change that changes nothing, told like any other. */
+  private unchanged(kind: ChangeKind, resolved: Resolved): Applied {
+    const changes = this.changesTo(resolved, this.stoppedIn(resolved))
+    this.events.add(kind.event, `${kind.what}: no process changes`)
+    this.logger.info({changes: []}, kind.what)
+    return {changes}
   }
 
-  private apply({desired, services, uses}: Resolved, kind: 'target-set' | 'secret-changed' | 'restart', what: string, text: string): ProcessChange[] {
-    const changes = changesBetween(this.reconciler.getDesired(), desired)
-    this.loadError = undefined
-    this.reconciler.setDesired(desired, services)
-    this.uses = uses
-    this.appliedFrom = this.inputs(text)
+  /** The processes that stay stopped with `resolved`: those still in its target. */
+  private stoppedIn(resolved: Resolved): ReadonlySet<string> {
+    return new Set([...this.stopped.snapshot()].filter((name) => resolved.desired.has(name)))
+  }
+
+  /** What going to `resolved` (with `stopped` kept stopped) does to each process, from what runs now. */
+  private changesTo(resolved: Resolved, stopped: ReadonlySet<string>): ProcessChange[] {
+    const before = this.reconciler.getDesired()
+    const after = running(resolved.desired, stopped)
+    const wasStopped = (name: string) => !before.has(name) && this.current?.desired.has(name) === true && this.stopped.snapshot().has(name)
+    const changes = markAdoptions(changesBetween(before, after), after, this.options.servingUnits?.() ?? new Set())
+    const explained = changes.map((change): ProcessChange => {
+      if (change.change === 'stop' && stopped.has(change.process)) return {...change, reasons: ['launcho stop'], stopped: true}
+      if (change.change === 'start' && wasStopped(change.process)) return {...change, reasons: ['launcho start']}
+      return change
+    })
+    // Stopped and staying so: told, so that a `t set` does not look as if it forgot them.
+    for (const name of [...stopped].sort()) {
+      if (before.has(name) || !resolved.desired.has(name)) continue
+      explained.push({process: name, change: 'unchanged', to: resolved.desired.get(name)!.version, stopped: true, reasons: ['stopped (launcho start runs it)']})
+    }
+    return explained
+  }
+
+  /**
+   * Hands a stored change to the reconciler and records it as a release when it changes what runs.
+   * `stopped`: the processes kept stopped from now on (default: as they are, less those no longer in the target).
+   */
+  private async apply(resolved: Resolved, kind: ChangeKind, stopped?: ReadonlySet<string>): Promise<Applied> {
+    const keptStopped = stopped ?? this.stoppedIn(resolved)
+    // Judged against the processes stopped until now, then the new set is stored (before anything runs differently).
+    const changes = this.changesTo(resolved, keptStopped)
+    await this.stopped.replace(keptStopped)
     const moved = changes.filter((change) => change.change !== 'unchanged')
+    const release = moved.length > 0 ? await this.record(resolved, kind, changes, keptStopped) : undefined
+    this.loadError = undefined
+    this.reconciler.setDesired(running(resolved.desired, keptStopped), resolved.services)
+    this.uses = resolved.uses
+    this.current = resolved
     const summary = moved.map((change) => `${change.change} ${change.process}`).join(', ') || 'no process changes'
-    this.events.add(kind, `${what}: ${summary}`)
-    this.logger.info({changes: moved.map(({process, change}) => ({process, change}))}, what)
-    return changes
+    this.events.add(kind.event, `${kind.what}: ${summary}${release ? ` (release ${release})` : ''}`)
+    this.logger.info({changes: moved.map(({process, change}) => ({process, change})), release}, kind.what)
+    return {changes, ...(release ? {release} : {})}
+  }
+
+  /** The release's number; a release that cannot be written is said, and the change goes on. */
+  private async record(resolved: Resolved, kind: ChangeKind, changes: ProcessChange[], stopped: ReadonlySet<string>): Promise<number | undefined> {
+    try {
+      const release = await this.releases.record(releaseDraft(resolved, kind, changes, stopped))
+      return release.number
+    } catch (error) {
+      this.logger.error({err: (error as Error).message}, 'could not record the release; the change is applied without one')
+      this.events.add('error', `could not record a release for this change: ${(error as Error).message}`)
+      return undefined
+    }
   }
 }
 
-interface AppliedInputs {
-  text: string
-  secrets: ReadonlyMap<string, string>
-  generations: ReadonlyMap<string, number>
-}
-
-function sameInputs(a: AppliedInputs, b: AppliedInputs): boolean {
-  return a.text === b.text && sameEntries(a.secrets, b.secrets) && sameEntries(a.generations, b.generations)
+/** The processes that run: the target's, less the stopped ones. */
+function running(desired: DesiredState, stopped: ReadonlySet<string>): DesiredState {
+  if (stopped.size === 0) return desired
+  return new Map([...desired].filter(([name]) => !stopped.has(name)))
 }
 
 function sameEntries<V>(a: ReadonlyMap<string, V>, b: ReadonlyMap<string, V>): boolean {

@@ -1,8 +1,12 @@
 /** What a target or secret change, or a restart, does to each process: the answer of those routes. */
 import {z} from 'zod'
 
-/** `scale`: same version, another number of replicas (nothing is replaced). */
-export const changeKindSchema = z.enum(['start', 'replace', 'scale', 'stop', 'unchanged'])
+/**
+ * `scale`: same version, another number of replicas (nothing is replaced). `adopt`: the new
+ * version already runs and serves (an older one kept serving after a failed rollout, say), so
+ * going to it starts nothing.
+ */
+export const changeKindSchema = z.enum(['start', 'replace', 'adopt', 'scale', 'stop', 'unchanged'])
 export type ChangeKind = z.infer<typeof changeKindSchema>
 
 export const processChangeSchema = z.object({
@@ -14,6 +18,8 @@ export const processChangeSchema = z.object({
   to: z.string().optional(),
   /** e.g. `command`, `env.PORT`, `secret DB_URL`, `restart`, `replicas 3 -> 4` */
   reasons: z.array(z.string()).optional(),
+  /** Stopped with `launcho stop`: it stays stopped whatever this change does to it (`launcho start` runs it). */
+  stopped: z.boolean().optional(),
 })
 export type ProcessChange = z.infer<typeof processChangeSchema>
 
@@ -24,7 +30,15 @@ export const changesResponseSchema = z.object({
    * `GET /v1/events?since=eventSeq&follow=1` shows everything the change caused.
    */
   eventSeq: z.number().int().nonnegative(),
+  /** The release the change made (absent when it changed nothing that runs, and from older servers). */
+  release: z.number().int().positive().optional(),
 })
 export type ChangesResponse = z.infer<typeof changesResponseSchema>
 
 export const diffResponseSchema = z.object({changes: z.array(processChangeSchema)})
+
+/** What a change did on the server: each process's change, and the release it made (none when nothing that runs changed). */
+export interface Applied {
+  changes: ProcessChange[]
+  release?: number
+}

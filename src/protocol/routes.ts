@@ -11,6 +11,7 @@ import {z} from 'zod'
 import {changesResponseSchema, diffResponseSchema} from './changes.js'
 import {launchoEventSchema, type EventsQuery} from './events.js'
 import {logEntrySchema, type LogsQuery} from './logs.js'
+import {historyResponseSchema, releaseDetailSchema} from './releases.js'
 import {resourceInfoSchema} from './resources.js'
 import {statusReportSchema, type StatusQuery} from './status.js'
 
@@ -59,6 +60,7 @@ function ndjson<const Path extends string, Item, Query>(path: Path, item: z.ZodT
 
 const targetBody = z.object({text: z.string(), allowEmpty: z.boolean().optional()})
 const secretBody = z.object({value: z.string()})
+const rollbackBody = z.object({release: z.number().int().positive().optional()})
 
 export const routes = {
   ping: json('GET', '/v1/ping', z.object({ok: z.literal(true), version: z.string()})),
@@ -76,6 +78,17 @@ export const routes = {
   removeSecret: json('DELETE', '/v1/secrets/:name', changesResponseSchema),
 
   restart: json('POST', '/v1/processes/:name/restart', changesResponseSchema),
+  /** Stops the process and keeps it stopped (target and secret changes, server restarts) until start. */
+  stop: json('POST', '/v1/processes/:name/stop', changesResponseSchema),
+  start: json('POST', '/v1/processes/:name/start', changesResponseSchema),
+
+  /** Newest first. */
+  history: json('GET', '/v1/releases', historyResponseSchema),
+  release: json('GET', '/v1/releases/:number', releaseDetailSchema),
+  /** What a rollback to the release would change. */
+  diffRelease: json('GET', '/v1/releases/:number/diff', diffResponseSchema),
+  /** Without `release`: the newest before the latest that ended serving. */
+  rollback: json('POST', '/v1/rollback', changesResponseSchema, {body: rollbackBody, bodyShape: '{"release": 3}'}),
 
   /** Lines of one process: its current version, or with follow/allVersions every version. */
   processLogs: ndjson<'/v1/logs/:process', z.infer<typeof logEntrySchema>, LogsQuery>('/v1/logs/:process', logEntrySchema),

@@ -5,8 +5,9 @@
  */
 import {z} from 'zod'
 import {launchoEventSchema} from './events.js'
+import {releaseStatusSchema} from './releases.js'
 
-export const PROCESS_STATES = ['running', 'starting', 'failing-to-start', 'crash-looping', 'stopping', 'pending', 'rolling-out', 'rollout-failed'] as const
+export const PROCESS_STATES = ['running', 'starting', 'failing-to-start', 'crash-looping', 'stopping', 'pending', 'rolling-out', 'rollout-failed', 'stopped'] as const
 export const processStateSchema = z.enum(PROCESS_STATES)
 export type ProcessState = z.infer<typeof processStateSchema>
 
@@ -69,6 +70,8 @@ export const serverFactsSchema = z.object({
 export const statusReportSchema = z.object({
   server: serverFactsSchema,
   processes: z.array(processStatusSchema),
+  /** Absent before the first release (and from older servers). */
+  release: releaseStatusSchema.optional(),
   events: z.array(launchoEventSchema),
 })
 export type StatusReport = z.infer<typeof statusReportSchema>

@@ -239,6 +239,27 @@ export class Reconciler implements ReconcilerContext {
   }
 
   /**
+   * Desired instances systemd no longer has, though launcho neither stopped nor is starting them,
+   * and whose last run did not fail (a crash is systemd's to restart, and the crash policy's):
+   * someone ran `systemctl stop`. Each is forgotten and started again like any missing replica;
+   * status (its last failure) and an event say why.
+   */
+  private noticeOutsideStops(process: string, wanted: DesiredProcess, observation: Observation): void {
+    for (const unit of wanted.units) {
+      const instance = this.registry.get(unit)
+      if (!instance || observation.byName.has(unit) || ['starting', 'stopping', 'gone', 'failed'].includes(instance.phase)) continue
+      if (this.startJobs.get(process) === unit || this.cancellations.has(unit)) continue
+      const exit = this.exits.get(unit)
+      if (exit && exit.result !== 'success') continue
+      const reason = 'stopped outside launcho (systemctl stop?); launcho starts it again'
+      this.registry.forget(unit)
+      this.tracker(process).lastFailure = {at: Date.now(), unit, reason}
+      this.logger.warn({process, unit}, 'stopped outside launcho; starting it again')
+      this.events.add('exited', `${unit} was ${reason}`, process)
+    }
+  }
+
+  /**
    * systemd says an instance's main process is gone (it died, or is being stopped): out of the
    * balancer now, before any health check could notice; it rejoins once it is healthy again.
    */
@@ -386,6 +407,7 @@ export class Reconciler implements ReconcilerContext {
     const wanted = this.desired.get(name)
     const units = observation.byProcess.get(name) ?? []
     if (!wanted && units.length === 0) return this.forget(name)
+    if (wanted) this.noticeOutsideStops(name, wanted, observation)
     // Running under systemd (also after systemd's own retry of a failed start): the start worked.
     if (wanted?.units.some((unit) => observation.byName.get(unit)?.activeState === 'active')) this.trackers.get(name)?.startSucceeded()
     const draining = await this.countDrainingConnections(units)

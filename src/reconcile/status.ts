@@ -9,7 +9,7 @@ import type {CrashTracker, Failure} from './crash-policy.js'
 import {isDesiredUnit, type DesiredProcess, type DesiredState} from './desired.js'
 import {replicaOf} from '../systemd/unit-name.js'
 
-export type ProcessState = 'running' | 'starting' | 'failing-to-start' | 'crash-looping' | 'stopping' | 'pending' | 'rolling-out' | 'rollout-failed'
+export type ProcessState = 'running' | 'starting' | 'failing-to-start' | 'crash-looping' | 'stopping' | 'pending' | 'rolling-out' | 'rollout-failed' | 'stopped'
 
 export interface InstanceStatus {
   unit: string
@@ -58,6 +58,8 @@ export interface StatusSources {
   failedRollouts: Map<string, FailedRollout>
   /** A terminal problem: why the process cannot run until the target changes. */
   problem?: (process: string) => string | undefined
+  /** Processes of the target stopped with `launcho stop` (not desired, so not in `desired`). */
+  stopped?: readonly string[]
 }
 
 /** `observed` may include units that could not be read (with `readError`): shown, marked. */
@@ -69,10 +71,14 @@ export function buildStatus(sources: StatusSources, observed: Array<ObservedUnit
     if (units) units.push(unit)
     else byProcess.set(unit.process, [unit])
   }
-  const names = [...new Set([...desired.keys(), ...byProcess.keys()])].sort()
+  const stopped = new Set(sources.stopped ?? [])
+  const names = [...new Set([...desired.keys(), ...byProcess.keys(), ...stopped])].sort()
   return names.map((name) => {
     const wanted = desired.get(name)
     const units = byProcess.get(name) ?? []
+    if (!wanted && stopped.has(name)) {
+      return {name, state: units.length > 0 ? 'stopping' : 'stopped', instances: units.map((unit) => instanceStatus(unit, false, now, sources))}
+    }
     const crash = tracker(name).view(now)
     const current = units.find((unit) => unit.name === wanted?.unit) ?? units.find((unit) => isDesiredUnit(wanted, unit.name))
     const failed = sources.failedRollouts.get(name)

@@ -19,12 +19,22 @@ export class GenerationStore {
     return new Map(this.generations)
   }
 
-  /** Persists the bumped generation, then makes it current. */
-  async bump(process: string): Promise<ReadonlyMap<string, number>> {
+  /** The generations with this process's bumped, without storing anything. */
+  bumped(process: string): ReadonlyMap<string, number> {
     const next = new Map(this.generations)
     next.set(process, (next.get(process) ?? 0) + 1)
+    return next
+  }
+
+  /** Persists `next` (a rollback's, or a bump's), then makes it current. */
+  async replace(next: ReadonlyMap<string, number>): Promise<void> {
     await writeFileAtomic(this.file, `${JSON.stringify(Object.fromEntries(next), null, 2)}\n`, 0o600)
-    this.generations = next
+    this.generations = new Map(next)
+  }
+
+  /** Persists the bumped generation, then makes it current. */
+  async bump(process: string): Promise<ReadonlyMap<string, number>> {
+    await this.replace(this.bumped(process))
     return this.snapshot()
   }
 }

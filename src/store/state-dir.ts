@@ -8,6 +8,8 @@
  *   secrets.json              secret values (0600)
  *   restarts.json             restart generation per process (0600)
  *   version-key               key of the version hashes, so they reveal nothing of secrets (0600)
+ *   releases/<n>.json         each kept release: target, the secret values it used, resources (dir 0700, files 0600)
+ *   stopped.json              processes paused with `launcho stop` (0600)
  *   environments/<unit>.env   each instance's env, read by systemd as root (dir 0700, files 0600)
  *   instances/<unit>/         fresh working directory of each instance, owned by its user
  */
@@ -34,6 +36,14 @@ export class StateDir {
 
   get generationsFile(): string {
     return join(this.root, 'restarts.json')
+  }
+
+  get releasesDir(): string {
+    return join(this.root, 'releases')
+  }
+
+  get stoppedFile(): string {
+    return join(this.root, 'stopped.json')
   }
 
   get versionKeyFile(): string {

@@ -103,7 +103,9 @@ describe('refusals that leave everything as it runs', () => {
     assert.match(out, /stop\s+web/)
     assert.match(out, /stop\s+app/)
     await waitFor('every unit gone', async () => (await h.units()).length === 0, 20_000, 100)
-    // Nothing uses the resource any more: it can go.
-    assert.equal(await h.ok(['resource', 'rm', resourceId]), `removed ${resourceId}\n`)
+    // The target no longer uses the resource, but the releases kept for rollback do.
+    const kept = await h.cli(['resource', 'rm', resourceId])
+    assert.equal(kept.code, 2, kept.stderr)
+    assert.match(kept.stderr, new RegExp(`^Error: resource ${resourceId} is kept for releases? [\\d, ]+ \\(launcho rollback can go back to (it|them)\\); it was not removed$`, 'm'))
   })
 })

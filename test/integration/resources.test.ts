@@ -231,6 +231,14 @@ processes:
     assert.match(await h.ok(['r', 'ls']), /\s+web, worker$/m)
 
     await h.setTarget('processes:\n  - name: other\n    command: ["sleep", "600"]\n')
+    // The target no longer lists it, but the release kept for rollback does.
+    const kept = await h.cli(['r', 'rm', id])
+    assert.equal(kept.code, 2, kept.stderr)
+    assert.match(kept.stderr, new RegExp(`^Error: resource ${id} is kept for release \\d+ \\(launcho rollback can go back to it\\); it was not removed$`, 'm'))
+    assert.match(kept.stderr, /^Hint: the server keeps the last 20 releases \(its "releases" setting\)/m)
+    // Once no kept release lists it (here: a server keeping only the latest release), it goes.
+    await h.stopServer()
+    await h.startServer(['--config', await h.writeFile('one-release.yaml', 'releases: 1\n')], {printAuth: false})
     assert.equal(await h.ok(['r', 'rm', id]), `removed ${id}\n`)
     assert.deepEqual(await ls(), [])
   })

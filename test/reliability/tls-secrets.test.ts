@@ -268,6 +268,10 @@ describe('secrets stay secret; state files have the promised permissions', () =>
     }, 20_000, 200)
     outputs.push(await h.ok(['status']), await h.ok(['status', '--json', '--events', '200']), await h.ok(['logs', 'crasher', '--lines', '50', '--all-versions']), await h.ok(['t', 'get']))
     outputs.push((await cli(['secret', 'ls'])).stdout)
+    // Releases keep the values (0600, for rollback) but show only the names.
+    const history = JSON.parse(await h.ok(['history', '--json'])) as {releases: {number: number}[]}
+    outputs.push(await h.ok(['history']), JSON.stringify(history))
+    for (const {number} of history.releases) outputs.push(await h.ok(['history', String(number)]), await h.ok(['history', String(number), '--json']), await h.ok(['t', 'diff', '--release', String(number)]))
     const token = (await credentials(h)).token
     const needles = [...Object.values(secrets), `${secrets.DB_PASS}-2`, token]
     const allOutput = outputs.join('\n')
@@ -298,6 +302,8 @@ describe('secrets stay secret; state files have the promised permissions', () =>
       expect('environments', 0o700, 0),
       expect('instances', 0o711, 0),
       expect('resources', 0o700, 0),
+      // Each release holds the values of the secrets its target used.
+      expect('releases', 0o700, 0),
     ]
     for (const rule of rules) {
       const s = await stat(join(h.stateDir, rule.path))
@@ -324,6 +330,14 @@ describe('secrets stay secret; state files have the promised permissions', () =>
     for (const file of await readdir(join(h.stateDir, 'environments'))) {
       const s = await stat(join(h.stateDir, 'environments', file))
       const line = `environments/${file} ${(s.mode & 0o777).toString(8)} uid ${s.uid}`
+      t.diagnostic(line)
+      if ((s.mode & 0o777) !== 0o600 || s.uid !== 0) problems.push(`${line}, expected 600 owned by root`)
+    }
+    const releases = await readdir(join(h.stateDir, 'releases'))
+    assert.ok(releases.length > 0, 'the restart made a release')
+    for (const file of releases) {
+      const s = await stat(join(h.stateDir, 'releases', file))
+      const line = `releases/${file} ${(s.mode & 0o777).toString(8)} uid ${s.uid}`
       t.diagnostic(line)
       if ((s.mode & 0o777) !== 0o600 || s.uid !== 0) problems.push(`${line}, expected 600 owned by root`)
     }

@@ -74,6 +74,22 @@ describe('status table', () => {
     const plain = coloured.replace(/\u001b\[\d+m/g, '')
     assert.equal(plain, renderStatus(report, {width: 80}))
   })
+
+  it('names the latest release and, when it is another, the one serving; a stopped process reads stopped', () => {
+    const failed = {state: 'failed' as const, reason: 'web: rollout-failed: not healthy within its start-up deadline'}
+    const lines = renderStatus({
+      ...report,
+      processes: [{name: 'web', state: 'stopped', instances: []}],
+      release: {current: {number: 12, kind: 'target-set', outcome: failed}, serving: 11},
+      events: [],
+    }).split('\n')
+    assert.equal(lines[1], 'Release 12 failed: web: rollout-failed: not healthy within its start-up deadline; serving release 11')
+    assert.match(lines.find((line) => line.startsWith('web'))!, /^web\s+-\s+-\s+stopped\s/)
+    const serving = renderStatus({...report, release: {current: {number: 13, kind: 'rollback', outcome: {state: 'serving'}}, serving: 13}})
+    assert.equal(serving.split('\n')[1], 'Release 13 serving')
+    const rolling = renderStatus({...report, release: {current: {number: 14, kind: 'secret', outcome: {state: 'rolling-out'}}, serving: 13}})
+    assert.equal(rolling.split('\n')[1], 'Release 14 rolling out; serving release 13')
+  })
 })
 
 describe('status of a process that cannot run until the target changes', () => {

@@ -189,7 +189,7 @@ describe('TargetService: checks against this server', () => {
 
     const other = await upload(second)
     assert.equal(other.slice(0, 8), id.slice(0, 8))
-    assert.deepEqual((await targets.setTarget(target)).map((c) => c.change), ['unchanged'], 'setting it again keeps the pinned id')
+    assert.deepEqual((await targets.setTarget(target)).changes.map((c) => c.change), ['unchanged'], 'setting it again keeps the pinned id')
     assert.deepEqual(targets.resourceUsers(), new Map([[id, ['web']]]), 'the new upload is not in use, so it can be removed')
 
     holder = new DesiredHolder()

@@ -62,18 +62,72 @@ describe('TargetService', () => {
     const version = holder.getDesired().get('app')!.version
     const handedOver = holder.handedOver
     const again = await service.setTarget(target(0))
-    assert.deepEqual(again.map(({process, change}) => ({process, change})), [{process: 'app', change: 'unchanged'}])
+    assert.deepEqual(again.changes.map(({process, change}) => ({process, change})), [{process: 'app', change: 'unchanged'}])
     assert.equal(holder.handedOver, handedOver, 'the same text with the same secrets is not resolved and handed over again')
     // A secret change or a restart in between is applied by itself; the same text afterwards changes nothing more.
     await service.changeSecrets({SECRET_X: 'b'})
     const afterSecret = holder.getDesired().get('app')!.version
     assert.notEqual(afterSecret, version)
-    assert.equal((await service.setTarget(target(0)))[0]!.change, 'unchanged')
+    assert.equal((await service.setTarget(target(0))).changes[0]!.change, 'unchanged')
     assert.equal(holder.getDesired().get('app')!.spec.env.SECRET, 'b')
     await service.restart('app')
     assert.notEqual(holder.getDesired().get('app')!.version, afterSecret)
-    assert.equal((await service.setTarget(target(0)))[0]!.change, 'unchanged')
+    assert.equal((await service.setTarget(target(0))).changes[0]!.change, 'unchanged')
     // Another text is resolved as ever.
-    assert.equal((await service.setTarget(target(1)))[0]!.change, 'replace')
+    assert.equal((await service.setTarget(target(1))).changes[0]!.change, 'replace')
+  })
+
+  it('records a release only for a change of what runs; stop keeps a process out of what runs until start; rollback restores a release', async () => {
+    const holder = new DesiredHolder()
+    const sub = join(dir, 'releases-case')
+    const service = new TargetService(new TargetStore(`${sub}-target.yaml`), new SecretStore(`${sub}-secrets.json`), new GenerationStore(`${sub}-restarts.json`), holder as unknown as Reconciler, new EventLog(), pino({level: 'silent'}), Buffer.alloc(32, 1))
+    await service.load()
+    await service.changeSecrets({SECRET_X: 'first'})
+    assert.equal((await service.setTarget(target(1))).release, 1)
+    assert.equal((await service.setTarget(target(1))).release, undefined, 'the same target again changes nothing')
+    assert.equal((await service.changeSecrets({UNUSED: 'x'})).release, undefined, 'a secret no process uses changes nothing')
+    assert.equal((await service.changeSecrets({SECRET_X: 'second'})).release, 2)
+    assert.equal((await service.restart('app')).release, 3)
+    const stopped = await service.stop('app')
+    assert.deepEqual([stopped.release, stopped.changes.map((c) => [c.change, c.stopped])], [4, [['stop', true]]])
+    assert.equal(holder.getDesired().has('app'), false)
+    const set = await service.setTarget(target(2))
+    assert.deepEqual(set.changes.map((c) => [c.process, c.change, c.stopped]), [['app', 'unchanged', true]])
+    assert.equal(set.release, undefined)
+    assert.deepEqual(service.stoppedProcesses(), ['app'])
+    await assert.rejects(service.restart('app'), /process "app" is stopped/)
+    const started = await service.start('app')
+    assert.deepEqual([started.release, started.changes.map((c) => [c.change, c.reasons])], [5, [['start', ['launcho start']]]])
+    assert.deepEqual(holder.getDesired().get('app')!.spec.env, {GEN: '2', SECRET: 'second'})
+
+    const back = await service.rollback(1)
+    assert.equal(back.release, 6)
+    assert.deepEqual(holder.getDesired().get('app')!.spec.env, {GEN: '1', SECRET: 'first'}, 'the target and secret value of release 1')
+    assert.equal(holder.getDesired().get('app')!.version, service.release(1).versions.app)
+    assert.equal(service.secretValue('SECRET_X'), 'first')
+    assert.deepEqual(service.history().releases.map((r) => [r.number, r.kind, r.changes]), [
+      [6, 'rollback', ['rollback to release 1', 'app: replace (env.GEN, secret SECRET_X, restart)']],
+      [5, 'start', ['app: start (launcho start)']],
+      [4, 'stop', ['app: stop (launcho stop)']],
+      [3, 'restart', ['app: replace (restart)']],
+      [2, 'secret', ['secret SECRET_X', 'app: replace (secret SECRET_X)']],
+      [1, 'target-set', ['app: start (new in the target)']],
+    ])
+    assert.deepEqual(service.release(2).secrets, ['SECRET_X'])
+    assert.ok(!JSON.stringify(service.release(2)).includes('second'), 'no secret value in a release as the API shows it')
+  })
+
+  it('a rollback to a release without processes is refused while processes run', async () => {
+    const holder = new DesiredHolder()
+    const sub = join(dir, 'empty-case')
+    const service = new TargetService(new TargetStore(`${sub}-target.yaml`), new SecretStore(`${sub}-secrets.json`), new GenerationStore(`${sub}-restarts.json`), holder as unknown as Reconciler, new EventLog(), pino({level: 'silent'}), Buffer.alloc(32, 1))
+    await service.load()
+    await service.changeSecrets({SECRET_X: 'x'})
+    await service.setTarget(target(1))
+    const empty = await service.setTarget('processes: []\n', {allowEmpty: true})
+    await service.setTarget(target(2))
+    await assert.rejects(service.rollback(empty.release), /^LaunchoError: refused: release 2 has no processes; going back to it would stop every process \(app\)\. Nothing was changed$/)
+    assert.deepEqual(holder.getDesired().get('app')!.spec.env.GEN, '2')
+    await assert.rejects(service.rollback(99), /release 99 is not kept: the server keeps releases 1 to 3/)
   })
 })

@@ -15,13 +15,13 @@ export function registerSecretRoutes(app: FastifyInstance, secrets: SecretApi, e
     routes.setSecret,
     async ({params, body}) => {
       const eventSeq = events.lastSeq()
-      return {changes: await secrets.changeSecrets({[params.name]: body.value}), eventSeq}
+      return {...(await secrets.changeSecrets({[params.name]: body.value})), eventSeq}
     },
     {bodyLimit: MAX_SECRET_BYTES + 4096},
   )
 
   serve(app, routes.removeSecret, async ({params}) => {
     const eventSeq = events.lastSeq()
-    return {changes: await secrets.changeSecrets({[params.name]: undefined}), eventSeq}
+    return {...(await secrets.changeSecrets({[params.name]: undefined})), eventSeq}
   })
 }

@@ -14,7 +14,7 @@ export function registerTargetRoutes(app: FastifyInstance, targets: TargetApi, e
   serve(app, routes.setTarget, async ({body}) => {
     // Read before the change: every event it causes comes after this number.
     const eventSeq = events.lastSeq()
-    return {changes: await targets.setTarget(body.text, {allowEmpty: body.allowEmpty === true}), eventSeq}
+    return {...(await targets.setTarget(body.text, {allowEmpty: body.allowEmpty === true})), eventSeq}
   })
 
   serve(app, routes.diffTarget, async ({body}) => ({changes: await targets.preview(body.text)}))

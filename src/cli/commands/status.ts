@@ -1,8 +1,10 @@
 import {Flags} from '@oclif/core'
 import {ClientCommand} from '../base-command.js'
+import type {ReleaseStatus} from '../../protocol/releases.js'
 import type {StatusReport} from '../../protocol/status.js'
 import type {ApiClient} from '../client.js'
 import {cut, duration, fittedTable, localTime, outputWidth, useColour} from '../format.js'
+import {outcomeText} from '../release-text.js'
 import {instanceState, stateColour} from '../state-words.js'
 import {streamStop} from '../stream-stop.js'
 
@@ -46,6 +48,12 @@ export default class Status extends ClientCommand {
 const HEADERS = ['PROCESS', 'VERSION', 'UNIT', 'STATE', 'PID', 'RESTARTS', 'UPTIME', 'HEALTH', 'TRAFFIC', 'LAST FAILURE']
 const [PROCESS, UNIT, STATE, RESTARTS, UPTIME, HEALTH, TRAFFIC, LAST_FAILURE] = [0, 2, 3, 5, 6, 7, 8, 9]
 
+/** `release 12 failed: web: …; serving release 11` */
+export function releaseLine({current, serving}: ReleaseStatus): string {
+  const state = current.outcome.state === 'rolling-out' ? 'rolling out' : outcomeText(current.outcome)
+  return `Release ${current.number} ${state}${serving !== undefined && serving !== current.number ? `; serving release ${serving}` : ''}`
+}
+
 export function renderStatus(report: StatusReport, view: {width?: number; colour?: boolean} = {}): string {
   const rows: string[][] = []
   const notes: string[] = []
@@ -74,7 +82,9 @@ export function renderStatus(report: StatusReport, view: {width?: number; colour
       ])
     }
   }
-  const out = [`launcho ${report.server.version}${report.server.lb ? `, load balancer: ${report.server.lb}` : ''}`, '']
+  const out = [`launcho ${report.server.version}${report.server.lb ? `, load balancer: ${report.server.lb}` : ''}`]
+  if (report.release) out.push(releaseLine(report.release))
+  out.push('')
   if (rows.length === 0) out.push('No processes in the target. Set one with: launcho t set target.yaml')
   else {
     const {text, hidden} = fittedTable(HEADERS, rows, {

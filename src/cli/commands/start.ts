@@ -1,0 +1,16 @@
+import {Args, Flags} from '@oclif/core'
+import {ClientCommand} from '../base-command.js'
+import {deployFlags, finishDeploy} from '../deploy.js'
+
+export default class Start extends ClientCommand {
+  static override description = 'Run a process stopped with launcho stop again'
+  static override examples = ['<%= config.bin %> start web']
+  static override args = {process: Args.string({description: 'process name from the target', required: true})}
+  static override flags = {json: Flags.boolean({description: 'print the changes (and how the rollout ended) as JSON'}), ...deployFlags}
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Start)
+    const client = await this.client(flags.auth)
+    await finishDeploy(client, await client.start(args.process), flags, (line) => this.log(line))
+  }
+}

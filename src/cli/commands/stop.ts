@@ -1,0 +1,16 @@
+import {Args, Flags} from '@oclif/core'
+import {ClientCommand} from '../base-command.js'
+import {deployFlags, finishDeploy} from '../deploy.js'
+
+export default class Stop extends ClientCommand {
+  static override description = 'Stop a process and keep it stopped across t set, secret changes and server restarts, without editing the target (launcho start runs it again)'
+  static override examples = ['<%= config.bin %> stop web']
+  static override args = {process: Args.string({description: 'process name from the target', required: true})}
+  static override flags = {json: Flags.boolean({description: 'print the changes (and how the rollout ended) as JSON'}), ...deployFlags}
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Stop)
+    const client = await this.client(flags.auth)
+    await finishDeploy(client, await client.stop(args.process), flags, (line) => this.log(line))
+  }
+}
