@@ -126,6 +126,7 @@ async function startOwner(config: ServerConfig, logger: Logger, redactor: Secret
       api: () => apiAddress,
       portRange: portRangeOf(config),
       redactor,
+      defaults: {sandbox: config.sandbox, ...(config.maxExposure === undefined ? {} : {maxExposure: config.maxExposure})},
     },
   )
   await targets.load()

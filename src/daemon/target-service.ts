@@ -8,7 +8,7 @@ import type {Logger} from 'pino'
 import {LaunchoError} from '../errors.js'
 import type {EventLog} from '../events.js'
 import type {PortRange} from '../lb/ports.js'
-import {desiredStateOf, type DesiredState} from '../reconcile/desired.js'
+import {desiredStateOf, NO_DEFAULTS, type DesiredState, type ProcessDefaults} from '../reconcile/desired.js'
 import type {Reconciler} from '../reconcile/reconciler.js'
 import type {SecretRedactor} from '../secrets/redact.js'
 import {ResourcePins, unionOfPins, type Pins} from '../store/resource-pins.js'
@@ -49,6 +49,8 @@ export interface TargetServiceOptions {
   portRange?: PortRange
   /** Kept up to date with the secrets, for the events and the log. */
   redactor?: SecretRedactor
+  /** The server's `sandbox` and `maxExposure` for processes that do not say. */
+  defaults?: ProcessDefaults
 }
 
 export class TargetService {
@@ -214,7 +216,7 @@ export class TargetService {
     const {resolved, issues} = await checkOnServer(loaded, this.facts(), mode)
     if (issues.length > 0) throw invalidTarget(serverProblems(loaded, issues))
     return {
-      desired: desiredStateOf(loaded.template, resolved, secrets, generations, this.versionKey),
+      desired: desiredStateOf(loaded.template, resolved, secrets, generations, this.versionKey, this.options.defaults ?? NO_DEFAULTS),
       services: resolved.services,
       pins: pinsOf(loaded, resolved),
       uses: resourceUsesOf(loaded, resolved),

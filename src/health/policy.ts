@@ -8,6 +8,7 @@ import {portVariable} from '../lb/ports.js'
 import {argvOfResolved, renderArgv, type ArgvWord} from '../target/argv-ports.js'
 import type {HealthSpec} from '../target/schema.js'
 import type {HealthCheck} from './check.js'
+import type {SandboxSpec} from '../systemd/sandbox-presets.js'
 
 export type HealthKind = 'http' | 'tcp' | 'exec'
 
@@ -145,6 +146,9 @@ export interface CheckContext {
   /** The instance's private env file (what systemd gives the instance, secrets included). */
   environmentFile?: string
   memoryMax?: string
+  /** The instance's sandbox and credential files: its checks run under the same. */
+  sandbox?: SandboxSpec
+  credentials?: Record<string, string>
   /** `health.command` with secrets substituted and `SERVICE_PORT_*` references marked. */
   command?: ArgvWord[]
 }
@@ -173,7 +177,16 @@ export function healthCheckFor(
       ...(context.uid === undefined ? {} : {user: context.uid}),
       ...(context.gid === undefined ? {} : {group: context.gid}),
       ...(unit !== undefined && environmentFile !== undefined
-        ? {instance: {unit, environmentFile, portEnv, ...(context.memoryMax === undefined ? {} : {memoryMax: context.memoryMax})}}
+        ? {
+            instance: {
+              unit,
+              environmentFile,
+              portEnv,
+              ...(context.memoryMax === undefined ? {} : {memoryMax: context.memoryMax}),
+              ...(context.sandbox === undefined ? {} : {sandbox: context.sandbox}),
+              ...(context.credentials === undefined ? {} : {credentials: context.credentials}),
+            },
+          }
         : {}),
     }
   }

@@ -66,6 +66,8 @@ export function systemdExecRunner(options: SystemdExecRunnerOptions): ExecRunner
       environmentFile: instance.environmentFile,
       env: instance.portEnv,
       ...(memoryMaxBytes !== undefined ? {memoryMaxBytes} : {}),
+      ...(instance.sandbox !== undefined ? {sandbox: instance.sandbox} : {}),
+      ...(instance.credentials !== undefined ? {credentials: instance.credentials} : {}),
       timeoutMs: check.timeoutMs,
       stdoutFile,
       stderrFile,

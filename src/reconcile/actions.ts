@@ -11,6 +11,7 @@ import {isDesiredUnit, unitSpecOf, type DesiredProcess} from './desired.js'
 import {failureReasonOf} from './failure-reason.js'
 import {prepareWorkDir, removeWorkDir} from './work-dir.js'
 import {removeEnvironmentFile} from './leftovers.js'
+import {removeCredentialFiles, writeCredentialFiles} from './credential-files.js'
 import {renderEnvironmentFile} from '../systemd/environment-file.js'
 import {writeFileAtomic} from '../store/atomic.js'
 import type {ReconcilerContext} from './context.js'
@@ -143,8 +144,11 @@ async function start(ctx: ReconcilerContext, systemd: SystemdManager, name: stri
     const portEnv = Object.fromEntries(Object.entries(ports).map(([service, port]) => [portVariable(service), String(port)]))
     const environmentFile = ctx.stateDir.environmentFile(unit)
     await writeFileAtomic(environmentFile, renderEnvironmentFile(spec.env), 0o600)
+    const credentialsDir = ctx.stateDir.credentialsDir(unit)
+    if (spec.credentials) await writeCredentialFiles(credentialsDir, spec.credentials)
+    const place = {workingDirectory: workDir, environmentFile, ports: portEnv, ...(spec.credentials ? {credentialsDir} : {})}
     // Checked right before the call: a cancel sent after it reaches systemd after the start.
-    result = superseded(ctx, name, unit) ? 'canceled' : await systemd.start(unitSpecOf(process, unit, {workingDirectory: workDir, environmentFile, ports: portEnv}, ctx.timings))
+    result = superseded(ctx, name, unit) ? 'canceled' : await systemd.start(unitSpecOf(process, unit, place, ctx.timings))
     if (result === 'exists') {
       // systemd runs it already (a listing did not show it): not a failed start. The next pass
       // adopts it with the ports its environment names; the ones allocated here are released.
@@ -238,6 +242,7 @@ export async function stopUnits(ctx: ReconcilerContext, systemd: SystemdManager,
       ctx.tracker(process).forget(unit)
       ctx.registry.forget(unit)
       await removeEnvironmentFile(ctx.stateDir.environmentFile(unit))
+      await removeCredentialFiles(ctx.stateDir.credentialsDir(unit))
       // The unit is stopped either way; a work dir that could not go (yet) is the sweep's to retry.
       if (ctx.desired.get(process)?.spec.cwd === undefined) {
         await removeWorkDir(ctx.stateDir.instanceDir(unit)).catch((error: Error) => {

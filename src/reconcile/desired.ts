@@ -5,12 +5,14 @@
  * units (so an upgrade that renders them differently replaces each instance once).
  */
 import {createHmac} from 'node:crypto'
+import {join} from 'node:path'
 import type {ProcessSpec, Target} from '../target/load.js'
 import {secretsUsedBy} from '../target/substitute.js'
 import {versionOf} from '../target/version.js'
 import {memorySizeBytes} from '../target/memory-size.js'
 import {unitNameOf} from '../systemd/unit-name.js'
 import type {UnitSpec} from '../systemd/unit-spec.js'
+import type {SandboxPreset, SandboxSpec} from '../systemd/sandbox-presets.js'
 import {argvTemplateOf, renderArgv, type ArgvWord} from '../target/argv-ports.js'
 import type {CheckContext} from '../health/policy.js'
 import type {StateDir} from '../store/state-dir.js'
@@ -33,7 +35,19 @@ export interface DesiredProcess {
   units: string[]
   /** `command` and `health.command` with secrets substituted and port references marked. */
   argv: {command: ArgvWord[]; healthCommand?: ArgvWord[]}
+  /** Its sandbox preset: the target's, else the server's default (absent: none). */
+  sandbox?: SandboxPreset
+  /** The worst exposure its units may have: the target's, else the server's; none when absent. */
+  maxExposure?: number
 }
+
+/** What the server adds to a process that does not say (config `sandbox`, `maxExposure`). */
+export interface ProcessDefaults {
+  sandbox: SandboxPreset
+  maxExposure?: number
+}
+
+export const NO_DEFAULTS: ProcessDefaults = {sandbox: 'none'}
 
 /**
  * How units are rendered, in every version: 2 = commands passed with no `$` expansion by systemd
@@ -49,10 +63,17 @@ export function desiredStateOf(
   secrets: ReadonlyMap<string, string>,
   generations: ReadonlyMap<string, number>,
   versionKey: Buffer,
+  defaults: ProcessDefaults = NO_DEFAULTS,
 ): DesiredState {
   const used = secretsUsedBy(template)
   const desired: DesiredState = new Map()
-  resolved.processes.forEach((spec, i) => {
+  resolved.processes.forEach((given, i) => {
+    // The effective preset is part of what runs (and of the version); `none` is left out, so a
+    // target that never had a sandbox keeps its versions.
+    const sandbox = given.sandbox ?? defaults.sandbox
+    const {sandbox: _, ...rest} = given
+    const spec: ProcessSpec = sandbox === 'none' ? rest : {...rest, sandbox}
+    const maxExposure = given.maxExposure ?? defaults.maxExposure
     const generation = generations.get(spec.name) ?? 0
     const base = versionOf(spec, versionKey)
     const version = createHmac('sha256', versionKey).update(`${base}#${generation}#rendering-${RENDERING}`).digest('hex').slice(0, 8)
@@ -73,6 +94,8 @@ export function desiredStateOf(
         command: argvTemplateOf(written.command, spec.command, secrets),
         ...(healthCommand ? {healthCommand: argvTemplateOf(healthCommand, spec.health?.command ?? [], secrets)} : {}),
       },
+      ...(sandbox === 'none' ? {} : {sandbox}),
+      ...(maxExposure === undefined ? {} : {maxExposure}),
     })
   })
   return desired
@@ -108,9 +131,11 @@ export interface UnitTimings {
 export function unitSpecOf(
   process: DesiredProcess,
   unit: string,
-  place: {workingDirectory: string; environmentFile: string; ports: Record<string, string>},
+  place: {workingDirectory: string; environmentFile: string; ports: Record<string, string>; credentialsDir?: string},
   timings: UnitTimings,
 ): UnitSpec {
+  const sandbox = sandboxOf(process, place.workingDirectory)
+  const credentials = credentialFilesOf(process, place.credentialsDir)
   const {spec, version} = process
   return {
     name: unit,
@@ -126,15 +151,37 @@ export function unitSpecOf(
     journalFields: {LAUNCHO_PROCESS: spec.name, LAUNCHO_VERSION: version},
     ...timings,
     ...(spec.memoryMax !== undefined ? {memoryMaxBytes: memorySizeBytes(spec.memoryMax)!} : {}),
+    ...(sandbox ? {sandbox} : {}),
+    ...(credentials ? {credentials} : {}),
   }
+}
+
+/** The sandbox of a unit of this process working in `workingDirectory`; none for `sandbox: none` alone. */
+export function sandboxOf(process: DesiredProcess, workingDirectory: string): SandboxSpec | undefined {
+  const {memoryDenyWriteExecute} = process.spec
+  const preset = process.sandbox ?? 'none'
+  if (preset === 'none' && !memoryDenyWriteExecute) return undefined
+  return {preset, writablePaths: [workingDirectory], ...(memoryDenyWriteExecute ? {memoryDenyWriteExecute} : {})}
+}
+
+/** Credential name → its file in `dir` (the instance's credentials dir), or undefined without credentials. */
+export function credentialFilesOf(process: DesiredProcess, dir: string | undefined): Record<string, string> | undefined {
+  const names = Object.keys(process.spec.credentials ?? {})
+  if (names.length === 0 || dir === undefined) return undefined
+  return Object.fromEntries(names.map((name) => [name, join(dir, name)]))
 }
 
 /** What an exec health check of this process's instance runs like: that instance's user, directory, env and limits. */
 export function checkContextOf(process: DesiredProcess, unit: string, stateDir: StateDir): CheckContext {
   const {spec} = process
+  const cwd = spec.cwd ?? stateDir.instanceDir(unit)
+  const sandbox = sandboxOf(process, cwd)
+  const credentials = credentialFilesOf(process, stateDir.credentialsDir(unit))
   return {
     unit,
-    cwd: spec.cwd ?? stateDir.instanceDir(unit),
+    cwd,
+    ...(sandbox ? {sandbox} : {}),
+    ...(credentials ? {credentials} : {}),
     env: spec.env,
     environmentFile: stateDir.environmentFile(unit),
     ...(spec.uid !== undefined ? {uid: spec.uid} : {}),

@@ -9,10 +9,13 @@
  *   restarts.json             restart generation per process (0600)
  *   version-key               key of the version hashes, so they reveal nothing of secrets (0600)
  *   environments/<unit>.env   each instance's env, read by systemd as root (dir 0700, files 0600)
+ *   environments/<unit>.credentials/NAME  each instance's credentials, copied by systemd (dirs 0700, files 0600)
  *   instances/<unit>/         fresh working directory of each instance, owned by its user
  */
 import {join} from 'node:path'
 import {ensurePrivateDir, removeStaleTempFiles} from './atomic.js'
+
+export const CREDENTIALS_SUFFIX = '.credentials'
 
 export class StateDir {
   constructor(
@@ -46,6 +49,11 @@ export class StateDir {
 
   environmentFile(unitName: string): string {
     return join(this.environmentsDir, `${unitName.replace(/\.service$/, '')}.env`)
+  }
+
+  /** The instance's credential files (root's, 0700), one per name: systemd's LoadCredential= sources. */
+  credentialsDir(unitName: string): string {
+    return join(this.environmentsDir, `${unitName.replace(/\.service$/, '')}${CREDENTIALS_SUFFIX}`)
   }
 
   get instancesDir(): string {

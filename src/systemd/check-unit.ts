@@ -11,7 +11,8 @@
 import {randomBytes} from 'node:crypto'
 import dbus from 'dbus-next'
 import {SLICE, UNIT_PREFIX} from './unit-name.js'
-import {execCommand, usec, type DbusProperties} from './unit-spec.js'
+import {credentialProperties, execCommand, usec, type DbusProperties} from './unit-spec.js'
+import {sandboxProperties, type SandboxSpec} from './sandbox-presets.js'
 
 const {Variant} = dbus
 
@@ -35,6 +36,9 @@ export interface CheckUnitSpec {
   /** Public environment (the ports). */
   env: Record<string, string>
   memoryMaxBytes?: bigint
+  /** Its instance's sandbox and credentials: a check runs under the same confinement. */
+  sandbox?: SandboxSpec
+  credentials?: Record<string, string>
   /** The check's whole run; past it systemd kills it. */
   timeoutMs: number
   /** Root-only files for its stdout and stderr (systemd opens them before dropping privileges). */
@@ -70,5 +74,6 @@ export function toCheckProperties(spec: CheckUnitSpec): DbusProperties {
   if (spec.memoryMaxBytes !== undefined) {
     properties.push(['MemoryMax', new Variant('t', spec.memoryMaxBytes)], ['MemorySwapMax', new Variant('t', 0n)])
   }
+  properties.push(...sandboxProperties(spec.sandbox), ...credentialProperties(spec.credentials))
   return properties
 }

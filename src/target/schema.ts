@@ -10,6 +10,7 @@ import {memorySizeProblem} from './memory-size.js'
 import {hostPortProblem, nameProblem} from './rules.js'
 import {hasPlaceholder, invalidPlaceholderIn} from './substitute.js'
 import {cwdProblem, numericIdProblem, programProblem} from './systemd-values.js'
+import {SANDBOX_PRESETS, type SandboxPreset} from '../systemd/sandbox-presets.js'
 
 export interface ResourceRef {
   id: string
@@ -44,6 +45,14 @@ export interface ProcessSpec {
   replicas?: number
   /** How many new replicas a rollout starts above `replicas` at a time (default 1). */
   maxSurge?: number
+  /** systemd sandbox preset; absent: the server's default (config `sandbox`). */
+  sandbox?: SandboxPreset
+  /** MemoryDenyWriteExecute=yes (no JIT: not for Node, Java, .NET). */
+  memoryDenyWriteExecute?: boolean
+  /** Credential name → value (secrets substituted): files in $CREDENTIALS_DIRECTORY, never in the environment. */
+  credentials?: Record<string, string>
+  /** The worst `systemd-analyze security` exposure its unit may have; absent: the server's (config `maxExposure`). */
+  maxExposure?: number
 }
 export interface ServiceSpec {
   name: string
@@ -57,6 +66,8 @@ export interface Target {
 export type Mode = 'template' | 'resolved'
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
+/** A file name systemd accepts as a credential (no "/", not "." or ".."), kept to plain characters. */
+const CREDENTIAL_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/
 
 /** Short description of a parsed YAML value, for "got ..." in messages. */
 export function describeValue(value: unknown): string {
@@ -146,6 +157,30 @@ function envSchema(mode: Mode) {
   const value = scalarText(mode, 'env values', undefined, '; write "" for an empty value', 'env')
   return z.record(key, value, {error: mapError('env')})
 }
+
+function credentialsSchema(mode: Mode) {
+  const key = z.string().superRefine((name, ctx) => {
+    if (CREDENTIAL_NAME.test(name)) return
+    const message = `credential names are letters, digits, "_", "." and "-", not starting with "." or "-", at most 255 characters (got ${JSON.stringify(name)})`
+    ctx.addIssue({code: 'custom', message})
+  })
+  const value = scalarText(mode, 'credential values', undefined, '; write "" for an empty value', 'env')
+  return z.record(key, value, {error: mapError('credentials')})
+}
+
+const sandboxSchema = z.enum(SANDBOX_PRESETS, {
+  error: (issue) => (issue.input === undefined ? 'sandbox is required' : `sandbox must be one of ${SANDBOX_PRESETS.join(', ')} (got ${describeValue(issue.input)})`),
+})
+
+function flag(what: string) {
+  return z.boolean({error: (issue) => `${what} must be true or false (got ${describeValue(issue.input)})`})
+}
+
+/** An exposure score as systemd-analyze security prints it: 0.0 (confined) to 10.0 (exposed). */
+export const exposureLimitSchema = z
+  .number({error: (issue) => `maxExposure must be a number from 0 to 10, e.g. 4.0 (got ${describeValue(issue.input)})`})
+  .min(0, {error: 'maxExposure must be a number from 0 to 10, e.g. 4.0'})
+  .max(10, {error: 'maxExposure must be a number from 0 to 10, e.g. 4.0'})
 
 /** An argv: a non-empty list of strings (its first item is checked with the process, see programIssues). */
 function argv(mode: Mode, what: string, example: string, error: Parameters<typeof z.array>[1]) {
@@ -242,6 +277,10 @@ export function processSchema(mode: Mode) {
           .optional(),
         replicas: wholeNumber('replicas', 1, MAX_REPLICAS).optional(),
         maxSurge: wholeNumber('maxSurge', 1, MAX_REPLICAS).optional(),
+        sandbox: sandboxSchema.optional(),
+        memoryDenyWriteExecute: flag('memoryDenyWriteExecute').optional(),
+        credentials: credentialsSchema(mode).optional(),
+        maxExposure: exposureLimitSchema.optional(),
       },
       {error: mapError('each process')},
     )
@@ -263,6 +302,10 @@ export function processSchema(mode: Mode) {
         ...(p.memoryMax === undefined ? {} : {memoryMax: p.memoryMax}),
         ...(p.replicas === undefined ? {} : {replicas: p.replicas}),
         ...(p.maxSurge === undefined ? {} : {maxSurge: p.maxSurge}),
+        ...(p.sandbox === undefined ? {} : {sandbox: p.sandbox}),
+        ...(p.memoryDenyWriteExecute === undefined ? {} : {memoryDenyWriteExecute: p.memoryDenyWriteExecute}),
+        ...(p.credentials === undefined || Object.keys(p.credentials).length === 0 ? {} : {credentials: p.credentials}),
+        ...(p.maxExposure === undefined ? {} : {maxExposure: p.maxExposure}),
       }),
     )
 }
@@ -303,7 +346,7 @@ export function allowedKeysAt(path: ReadonlyArray<string | number>): string[] {
   const shape = path.map((p) => (typeof p === 'number' ? '#' : p)).join('/')
   const keys: Record<string, string[]> = {
     '': ['processes', 'services'],
-    'processes/#': ['name', 'command', 'env', 'cwd', 'uid', 'gid', 'before', 'resources', 'receives', 'health', 'memoryMax', 'replicas', 'maxSurge'],
+    'processes/#': ['name', 'command', 'env', 'cwd', 'uid', 'gid', 'before', 'resources', 'receives', 'health', 'memoryMax', 'replicas', 'maxSurge', 'sandbox', 'memoryDenyWriteExecute', 'credentials', 'maxExposure'],
     'processes/#/resources/#': ['id', 'file'],
     'processes/#/health': [
       'service',

@@ -25,6 +25,11 @@ export function versionOf(process: ProcessSpec, key: Buffer): string {
     // and a target that never had the newer keys keeps its versions (absent keys hash as before).
     health: process.health ?? null,
     memoryMax: process.memoryMax,
+    // Absent (undefined) when not used, so targets without them keep their versions. `sandbox` is
+    // the effective preset (desired.ts fills in the server's default, and leaves out `none`).
+    sandbox: process.sandbox,
+    memoryDenyWriteExecute: process.memoryDenyWriteExecute || undefined,
+    credentials: process.credentials,
   }
   return createHmac('sha256', key).update(canonicalJson(material)).digest('hex').slice(0, 8)
 }

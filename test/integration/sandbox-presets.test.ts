@@ -1,0 +1,107 @@
+/**
+ * `sandbox: strict` confines what a process (its command, its `before` and its exec health check)
+ * can touch, and ordinary programs still work under it: a Node HTTP app serves through its
+ * service, a shell script runs; both can write their working directory and nothing else.
+ */
+import assert from 'node:assert/strict'
+import {existsSync} from 'node:fs'
+import {after, before, describe, it} from 'node:test'
+import {Harness, repoRoot, waitFor} from '../helpers/harness.js'
+import {get} from '../helpers/services.js'
+
+const probe = `${repoRoot}test/fixtures/sandbox-probe.cjs`
+/** Outside every working directory, in a place the sandboxed processes could write without a sandbox. */
+const outside = `/var/lib/launcho-sandbox-probe-${process.pid}`
+
+const target = `processes:
+  - name: app
+    command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(probe)}]
+    uid: nobody
+    sandbox: strict
+    before: |
+      echo from-before > before-inside.txt
+      if echo x > ${outside}-before; then echo wrote > before-outside.txt; else echo refused > before-outside.txt; fi
+    receives: [web]
+    health: {service: web, path: /health}
+  - name: script
+    command: ["sh", "-c", "echo in > inside.txt; if echo out > ${outside}-script; then echo wrote > outside.txt; else echo refused > outside.txt; fi; exec sleep 600"]
+    sandbox: strict
+    health:
+      command: ["sh", "-c", "! touch ${outside}-check && touch check-inside.txt"]
+      interval: 200ms
+  - name: plain
+    command: ["sleep", "600"]
+services:
+  - name: web
+    on: "127.0.0.1:5000"
+`
+
+describe('sandbox presets', () => {
+  let h: Harness
+  before(async () => {
+    h = await Harness.start()
+    await h.setTarget(target, {wait: true})
+  })
+  after(async () => h?.close())
+
+  const workDir = async (process: string) => {
+    const unit = (await h.status()).processes.find((p) => p.name === process)!.instances[0]!.unit
+    return {unit, dir: `${h.stateDir}/instances/${unit.replace(/\.service$/, '')}`}
+  }
+
+  it('a strict Node HTTP app serves through its service and writes only its working directory', async () => {
+    assert.equal(await get(h, 'http://127.0.0.1:5000/'), '200 ok')
+    const {dir} = await workDir('app')
+    assert.equal(await get(h, `http://127.0.0.1:5000/write?path=${encodeURIComponent(`${dir}/inside.txt`)}`), '200 ok')
+    assert.ok(existsSync(`${dir}/inside.txt`))
+    assert.equal(await get(h, `http://127.0.0.1:5000/write?path=${encodeURIComponent(`${outside}-node`)}`), '200 EROFS')
+    assert.equal(await get(h, `http://127.0.0.1:5000/write?path=/etc/launcho-probe`), '200 EROFS')
+    assert.ok(!existsSync(`${outside}-node`))
+  })
+
+  it('its before step runs under the same sandbox', async () => {
+    const {dir} = await workDir('app')
+    assert.equal(await h.readFile(`${dir}/before-inside.txt`), 'from-before\n')
+    assert.equal(await h.readFile(`${dir}/before-outside.txt`), 'refused\n')
+    assert.ok(!existsSync(`${outside}-before`))
+  })
+
+  it('a strict shell script runs as root without any power outside its working directory', async () => {
+    const {dir} = await workDir('script')
+    const written = await waitFor('the script wrote its report', async () => existsSync(`${dir}/outside.txt`) && h.readFile(`${dir}/outside.txt`))
+    assert.equal(written, 'refused\n')
+    assert.equal(await h.readFile(`${dir}/inside.txt`), 'in\n')
+    assert.ok(!existsSync(`${outside}-script`))
+  })
+
+  it('its exec health check runs under the same sandbox (healthy only when confined)', async () => {
+    const {dir} = await workDir('script')
+    const script = (await h.status()).processes.find((p) => p.name === 'script')!
+    assert.equal(script.instances[0]!.health, 'healthy')
+    assert.ok(existsSync(`${dir}/check-inside.txt`))
+    assert.ok(!existsSync(`${outside}-check`))
+  })
+
+  it('systemd reports the preset on the unit, and none on a process without one', async () => {
+    const {unit} = await workDir('script')
+    const shown = await h.unit(unit, ['ProtectSystem', 'PrivateTmp', 'NoNewPrivileges', 'CapabilityBoundingSet', 'SystemCallArchitectures', 'RestrictAddressFamilies', 'ProtectProc', 'BindPaths', 'MemoryDenyWriteExecute'])
+    assert.equal(shown.ProtectSystem, 'strict')
+    assert.equal(shown.PrivateTmp, 'yes')
+    assert.equal(shown.NoNewPrivileges, 'yes')
+    assert.equal(shown.CapabilityBoundingSet, '')
+    assert.equal(shown.SystemCallArchitectures, 'native')
+    assert.equal(shown.RestrictAddressFamilies, 'AF_INET AF_INET6 AF_UNIX')
+    assert.equal(shown.ProtectProc, 'invisible')
+    assert.equal(shown.MemoryDenyWriteExecute, 'no')
+    assert.match(shown.BindPaths ?? '', new RegExp(`${(await workDir('script')).dir}:`))
+    const plain = await h.unit((await workDir('plain')).unit, ['ProtectSystem', 'PrivateTmp'])
+    assert.deepEqual(plain, {ProtectSystem: 'no', PrivateTmp: 'no'})
+  })
+
+  it('refuses an unknown preset with its line at t set', async () => {
+    const file = await h.writeFile('bad.yaml', 'processes:\n  - name: x\n    command: ["sleep", "1"]\n    sandbox: paranoid\n')
+    const result = await h.cli(['t', 'set', file])
+    assert.equal(result.code, 2)
+    assert.match(result.stderr, /bad\.yaml:4:14: processes\[0\]\.sandbox: sandbox must be one of none, basic, strict \(got "paranoid"\)/)
+  })
+})
