@@ -1,5 +1,6 @@
 /** What a target or secret change, or a restart, does to each process: the answer of those routes. */
 import {z} from 'zod'
+import {exposureSchema} from './status.js'
 
 /** `scale`: same version, another number of replicas (nothing is replaced). */
 export const changeKindSchema = z.enum(['start', 'replace', 'scale', 'stop', 'unchanged'])
@@ -14,6 +15,8 @@ export const processChangeSchema = z.object({
   to: z.string().optional(),
   /** e.g. `command`, `env.PORT`, `secret DB_URL`, `restart`, `replicas 3 -> 4` */
   reasons: z.array(z.string()).optional(),
+  /** The exposure (systemd-analyze security) of the version before and after, where measured. */
+  exposure: z.object({from: exposureSchema.optional(), to: exposureSchema.optional()}).optional(),
 })
 export type ProcessChange = z.infer<typeof processChangeSchema>
 

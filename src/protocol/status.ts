@@ -42,6 +42,16 @@ export const instanceStatusSchema = z.object({
 })
 export type InstanceStatus = z.infer<typeof instanceStatusSchema>
 
+/** systemd-analyze security's exposure of a process's unit as launcho creates it (0.0 confined – 10.0 exposed). */
+export const exposureSchema = z.object({
+  score: z.number(),
+  /** OK | MEDIUM | EXPOSED | UNSAFE */
+  rating: z.string(),
+  /** The settings that cost most, highest first. */
+  costs: z.array(z.object({setting: z.string(), description: z.string(), exposure: z.number()})).optional(),
+})
+export type ExposureSummary = z.infer<typeof exposureSchema>
+
 export const processStatusSchema = z.object({
   name: z.string(),
   /** The desired version; absent for a process leaving the target. */
@@ -54,6 +64,9 @@ export const processStatusSchema = z.object({
   retryDelayMs: z.number().optional(),
   lastFailure: z.object({at: z.string(), unit: z.string(), reason: z.string()}).optional(),
   rolloutFailure: z.object({at: z.string(), version: z.string(), reason: z.string()}).optional(),
+  /** Its desired version's sandbox preset and exposure (absent until measured, and from older servers). */
+  sandbox: z.string().optional(),
+  exposure: exposureSchema.optional(),
 })
 export type ProcessStatus = z.infer<typeof processStatusSchema>
 

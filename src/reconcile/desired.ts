@@ -13,6 +13,7 @@ import {memorySizeBytes} from '../target/memory-size.js'
 import {unitNameOf} from '../systemd/unit-name.js'
 import type {UnitSpec} from '../systemd/unit-spec.js'
 import type {SandboxPreset, SandboxSpec} from '../systemd/sandbox-presets.js'
+import type {Exposure} from '../systemd/exposure.js'
 import {argvTemplateOf, renderArgv, type ArgvWord} from '../target/argv-ports.js'
 import type {CheckContext} from '../health/policy.js'
 import type {StateDir} from '../store/state-dir.js'
@@ -39,6 +40,8 @@ export interface DesiredProcess {
   sandbox?: SandboxPreset
   /** The worst exposure its units may have: the target's, else the server's; none when absent. */
   maxExposure?: number
+  /** Its unit's exposure, once measured (daemon/exposure-service.ts). */
+  exposure?: Exposure
 }
 
 /** What the server adds to a process that does not say (config `sandbox`, `maxExposure`). */

@@ -8,6 +8,7 @@ import type {FailedRollout} from './context.js'
 import type {CrashTracker, Failure} from './crash-policy.js'
 import {isDesiredUnit, type DesiredProcess, type DesiredState} from './desired.js'
 import {replicaOf} from '../systemd/unit-name.js'
+import type {Exposure} from '../systemd/exposure.js'
 
 export type ProcessState = 'running' | 'starting' | 'failing-to-start' | 'crash-looping' | 'stopping' | 'pending' | 'rolling-out' | 'rollout-failed'
 
@@ -46,6 +47,8 @@ export interface ProcessStatus {
   retryDelayMs?: number
   lastFailure?: {at: string; unit: string; reason: string}
   rolloutFailure?: {at: string; version: string; reason: string}
+  sandbox?: string
+  exposure?: Exposure
 }
 
 export interface StatusSources {
@@ -86,6 +89,8 @@ export function buildStatus(sources: StatusSources, observed: Array<ObservedUnit
       ...(crash.retryAt !== undefined ? {retryAt: new Date(crash.retryAt).toISOString()} : {}),
       ...(crash.delayMs !== undefined ? {retryDelayMs: crash.delayMs} : {}),
       ...(crash.lastFailure ? {lastFailure: failureJson(crash.lastFailure)} : {}),
+      ...(wanted ? {sandbox: wanted.sandbox ?? 'none'} : {}),
+      ...(wanted?.exposure ? {exposure: wanted.exposure} : {}),
     }
   })
 }

@@ -151,6 +151,35 @@ const words = (section: Section, name: string) =>
 const paths = (name: string) =>
   directive('Service', name, 'as', typed(isStrings, 'a list of strings', (v) => (v.length === 0 ? [] : [v.map(quotedWord).join(' ')])))
 
+/** `(bas)` lists (RestrictAddressFamilies, SystemCallFilter): an allow list, or a deny list after `~`. */
+const listFilter = (name: string) =>
+  directive(
+    'Service',
+    name,
+    '(bas)',
+    typed(
+      (v): v is [boolean, string[]] => Array.isArray(v) && v.length === 2 && isBoolean(v[0]) && isStrings(v[1]),
+      'an (allow, names) pair',
+      ([allow, names]) => [`${allow ? '' : '~'}${names.map(plainWord).join(' ')}`],
+    ),
+  )
+
+const ERRNO_NAMES: Record<number, string> = {1: 'EPERM', 13: 'EACCES', 38: 'ENOSYS'}
+const MS_REC = 16384n
+
+/** A mask that launcho only ever sends as all bits clear or all set. */
+function allOrNothing(mask: bigint, none: string, all: string): string {
+  if (mask === 0n) return none
+  if (mask === UINT64_MAX) return all
+  throw new Error(`the mask ${mask} is neither empty nor full`)
+}
+
+/** A path in BindPaths= / LoadCredential=, where ":" separates fields and blanks split entries. */
+function bindPath(path: string): string {
+  if (/[\s:"'\\]/.test(path)) throw new Error(`${JSON.stringify(path)} holds a blank, ":", a quote or a backslash`)
+  return rawText(path)
+}
+
 /** Keyed by D-Bus property name. Add a property here before sending it, so render and start never differ. */
 const DIRECTIVES: Record<string, Directive> = {
   Description: text('Unit', 'Description'),
@@ -271,6 +300,7 @@ const DIRECTIVES: Record<string, Directive> = {
   LockPersonality: bool('LockPersonality'),
   MemoryDenyWriteExecute: bool('MemoryDenyWriteExecute'),
   RemoveIPC: bool('RemoveIPC'),
+  PrivateMounts: bool('PrivateMounts'),
   ProtectSystem: word('Service', 'ProtectSystem'),
   ProtectHome: word('Service', 'ProtectHome'),
   ProtectProc: word('Service', 'ProtectProc'),
@@ -279,6 +309,32 @@ const DIRECTIVES: Record<string, Directive> = {
   ReadOnlyPaths: paths('ReadOnlyPaths'),
   InaccessiblePaths: paths('InaccessiblePaths'),
   SystemCallArchitectures: words('Service', 'SystemCallArchitectures'),
+  RestrictAddressFamilies: listFilter('RestrictAddressFamilies'),
+  SystemCallFilter: listFilter('SystemCallFilter'),
+  SystemCallErrorNumber: directive('Service', 'SystemCallErrorNumber', 'i', typed(isNumber, 'an errno', (v) => [ERRNO_NAMES[v] ?? String(v)])),
+  RestrictNamespaces: directive('Service', 'RestrictNamespaces', 't', typed(isBigint, 'a uint64', (v) => [allOrNothing(v, 'yes', 'no')])),
+  CapabilityBoundingSet: directive('Service', 'CapabilityBoundingSet', 't', typed(isBigint, 'a uint64', (v) => [allOrNothing(v, '', '~')])),
+  BindPaths: directive(
+    'Service',
+    'BindPaths',
+    'a(ssbt)',
+    typed(
+      (v): v is Array<[string, string, boolean, bigint]> =>
+        Array.isArray(v) && v.every((b) => Array.isArray(b) && isString(b[0]) && isString(b[1]) && isBoolean(b[2]) && isBigint(b[3])),
+      'a list of (source, destination, ignore-missing, flags)',
+      (binds) => binds.map(([source, destination, optional, flags]) => `${optional ? '-' : ''}${bindPath(source)}:${bindPath(destination)}:${flags & MS_REC ? 'rbind' : 'norbind'}`),
+    ),
+  ),
+  LoadCredential: directive(
+    'Service',
+    'LoadCredential',
+    'a(ss)',
+    typed(
+      (v): v is Array<[string, string]> => Array.isArray(v) && v.every((c) => Array.isArray(c) && isString(c[0]) && isString(c[1])),
+      'a list of (name, path)',
+      (credentials) => credentials.map(([name, path]) => `${plainWord(name)}:${bindPath(path)}`),
+    ),
+  ),
 }
 
 /** The directive `property` becomes, or undefined when launcho cannot render it. */

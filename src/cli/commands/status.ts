@@ -43,8 +43,8 @@ export default class Status extends ClientCommand {
   }
 }
 
-const HEADERS = ['PROCESS', 'VERSION', 'UNIT', 'STATE', 'PID', 'RESTARTS', 'UPTIME', 'HEALTH', 'TRAFFIC', 'LAST FAILURE']
-const [PROCESS, UNIT, STATE, RESTARTS, UPTIME, HEALTH, TRAFFIC, LAST_FAILURE] = [0, 2, 3, 5, 6, 7, 8, 9]
+const HEADERS = ['PROCESS', 'VERSION', 'UNIT', 'STATE', 'PID', 'RESTARTS', 'UPTIME', 'HEALTH', 'TRAFFIC', 'EXPOSURE', 'LAST FAILURE']
+const [PROCESS, UNIT, STATE, RESTARTS, UPTIME, HEALTH, TRAFFIC, EXPOSURE, LAST_FAILURE] = [0, 2, 3, 5, 6, 7, 8, 9, 10]
 
 export function renderStatus(report: StatusReport, view: {width?: number; colour?: boolean} = {}): string {
   const rows: string[][] = []
@@ -54,8 +54,10 @@ export function renderStatus(report: StatusReport, view: {width?: number; colour
     let state: string = process.state
     if (process.retryAt) state += ` (next start in ${Math.max(0, Math.ceil((Date.parse(process.retryAt) - Date.now()) / 1000))}s)`
     if (process.rolloutFailure) notes.push(`${process.name}: rollout of ${process.rolloutFailure.version} failed: ${process.rolloutFailure.reason}`)
+    // systemd-analyze security's score of the desired version's unit, e.g. "1.9 OK".
+    const exposure = process.exposure ? `${process.exposure.score.toFixed(1)} ${process.exposure.rating}` : '-'
     if (process.instances.length === 0) {
-      rows.push([process.name, process.version ?? '-', '-', state, '-', '-', '-', '-', '-', failure])
+      rows.push([process.name, process.version ?? '-', '-', state, '-', '-', '-', '-', '-', exposure, failure])
       continue
     }
     for (const instance of process.instances) {
@@ -69,6 +71,7 @@ export function renderStatus(report: StatusReport, view: {width?: number; colour
         duration(instance.uptimeSeconds),
         instance.lastCheck && !instance.lastCheck.ok ? `${instance.health} (${instance.lastCheck.detail})` : instance.health,
         Object.keys(instance.ports).length > 0 ? instance.traffic : '-',
+        instance.current ? exposure : '-',
         instance.current ? failure : '-',
       ])
     }
@@ -80,7 +83,7 @@ export function renderStatus(report: StatusReport, view: {width?: number; colour
       ...(view.width !== undefined ? {width: view.width} : {}),
       // On a narrow terminal: failures move below the table, then the least telling columns go;
       // what is left is cut, the unit name (needed for systemctl) last.
-      optional: [LAST_FAILURE, RESTARTS, TRAFFIC, UPTIME],
+      optional: [LAST_FAILURE, EXPOSURE, RESTARTS, TRAFFIC, UPTIME],
       shrink: [HEALTH, STATE, PROCESS, UNIT],
       ...(view.colour ? {decorate: (column, text) => (column === STATE || column === HEALTH ? stateColour(text) : text)} : {}),
     })
