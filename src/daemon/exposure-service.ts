@@ -5,7 +5,7 @@
  * an instance starts; they are only environment values and weigh nothing in the score.
  */
 import {portVariable} from '../lb/ports.js'
-import {unitSpecOf, type DesiredProcess, type UnitTimings} from '../reconcile/desired.js'
+import {unitSpecOf, workDirOf, type DesiredProcess, type UnitTimings} from '../reconcile/desired.js'
 import type {StateDir} from '../store/state-dir.js'
 import {ExposureScorer, type Exposure} from '../systemd/exposure.js'
 import {unitFileText} from '../systemd/unit-file.js'
@@ -42,7 +42,7 @@ export class ExposureService implements ExposureMeter {
       process,
       unit,
       {
-        workingDirectory: process.spec.cwd ?? this.stateDir.instanceDir(unit),
+        workingDirectory: workDirOf(process, unit, this.stateDir).workingDirectory,
         environmentFile: this.stateDir.environmentFile(unit),
         ports,
         credentialsDir: this.stateDir.credentialsDir(unit),

@@ -14,6 +14,7 @@ import {unitNameOf} from '../systemd/unit-name.js'
 import type {UnitSpec} from '../systemd/unit-spec.js'
 import type {SandboxPreset, SandboxSpec} from '../systemd/sandbox-presets.js'
 import type {Exposure} from '../systemd/exposure.js'
+import {dynamicNameOf, dynamicWorkDirOf, dynamicWorkingDirectoryOf} from './dynamic-user.js'
 import {argvTemplateOf, renderArgv, type ArgvWord} from '../target/argv-ports.js'
 import type {CheckContext} from '../health/policy.js'
 import type {StateDir} from '../store/state-dir.js'
@@ -137,7 +138,7 @@ export function unitSpecOf(
   place: {workingDirectory: string; environmentFile: string; ports: Record<string, string>; credentialsDir?: string},
   timings: UnitTimings,
 ): UnitSpec {
-  const sandbox = sandboxOf(process, place.workingDirectory)
+  const sandbox = sandboxOf(process, unit, place.workingDirectory)
   const credentials = credentialFilesOf(process, place.credentialsDir)
   const {spec, version} = process
   return {
@@ -159,12 +160,39 @@ export function unitSpecOf(
   }
 }
 
-/** The sandbox of a unit of this process working in `workingDirectory`; none for `sandbox: none` alone. */
-export function sandboxOf(process: DesiredProcess, workingDirectory: string): SandboxSpec | undefined {
-  const {memoryDenyWriteExecute} = process.spec
+/**
+ * The sandbox of a unit of this process (its instance `unit`, or a check of it) working in
+ * `workingDirectory`; none for `sandbox: none` alone. A dynamic user's directory is its
+ * StateDirectory, writable without a bind.
+ */
+export function sandboxOf(process: DesiredProcess, unit: string, workingDirectory: string): SandboxSpec | undefined {
+  const {memoryDenyWriteExecute, dynamicUser} = process.spec
   const preset = process.sandbox ?? 'none'
-  if (preset === 'none' && !memoryDenyWriteExecute) return undefined
-  return {preset, writablePaths: [workingDirectory], ...(memoryDenyWriteExecute ? {memoryDenyWriteExecute} : {})}
+  if (preset === 'none' && !memoryDenyWriteExecute && !dynamicUser) return undefined
+  return {
+    preset,
+    writablePaths: dynamicUser ? [] : [workingDirectory],
+    ...(memoryDenyWriteExecute ? {memoryDenyWriteExecute} : {}),
+    ...(dynamicUser ? {dynamicUser: dynamicNameOf(unit)} : {}),
+  }
+}
+
+export interface WorkDir {
+  /** Where launcho (root, on the host) makes, fills and removes it. */
+  path: string
+  /** The unit's WorkingDirectory=. */
+  workingDirectory: string
+  /** launcho's own (made for the instance, removed with it), not the target's `cwd`. */
+  own: boolean
+}
+
+/** An instance's working directory: the target's `cwd`, a dynamic user's StateDirectory, or a fresh one under instances/. */
+export function workDirOf(process: DesiredProcess, unit: string, stateDir: StateDir): WorkDir {
+  const {cwd, dynamicUser} = process.spec
+  if (cwd !== undefined) return {path: cwd, workingDirectory: cwd, own: false}
+  if (dynamicUser) return {path: dynamicWorkDirOf(unit), workingDirectory: dynamicWorkingDirectoryOf(unit), own: true}
+  const path = stateDir.instanceDir(unit)
+  return {path, workingDirectory: path, own: true}
 }
 
 /** Credential name → its file in `dir` (the instance's credentials dir), or undefined without credentials. */
@@ -177,8 +205,8 @@ export function credentialFilesOf(process: DesiredProcess, dir: string | undefin
 /** What an exec health check of this process's instance runs like: that instance's user, directory, env and limits. */
 export function checkContextOf(process: DesiredProcess, unit: string, stateDir: StateDir): CheckContext {
   const {spec} = process
-  const cwd = spec.cwd ?? stateDir.instanceDir(unit)
-  const sandbox = sandboxOf(process, cwd)
+  const cwd = workDirOf(process, unit, stateDir).workingDirectory
+  const sandbox = sandboxOf(process, unit, cwd)
   const credentials = credentialFilesOf(process, stateDir.credentialsDir(unit))
   return {
     unit,

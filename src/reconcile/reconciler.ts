@@ -39,6 +39,7 @@ import {RetryBackoff} from './retry-backoff.js'
 import {removeWorkDir} from './work-dir.js'
 import {LeftoverSweep, removeEnvironmentFile} from './leftovers.js'
 import {removeCredentialFiles} from './credential-files.js'
+import {dynamicWorkDirOf, removeDynamicWorkDir} from './dynamic-user.js'
 import {noticeCrashes} from './crash-watch.js'
 import {after, done, terminal, WorkQueue, type Outcome} from './work-queue.js'
 import {LaunchoError} from '../errors.js'
@@ -572,6 +573,12 @@ export class Reconciler implements ReconcilerContext {
     for (const entry of await readdir(this.stateDir.instancesDir).catch(() => [] as string[])) {
       const unit = `${entry}.service`
       add(unit, this.stateDir.instanceDir(unit), removeWorkDir)
+    }
+    // Dynamic users' work dirs: only those this server recorded as made by it.
+    const records = this.stateDir.dynamicUsersDir
+    for (const entry of await readdir(records).catch(() => [] as string[])) {
+      const unit = `${entry}.service`
+      add(unit, dynamicWorkDirOf(unit), () => removeDynamicWorkDir(unit, records, this.stateDir.instanceDir(unit)))
     }
     for (const entry of await readdir(this.stateDir.environmentsDir).catch(() => [] as string[])) {
       const unit = `${entry.slice(0, -'.env'.length)}.service`

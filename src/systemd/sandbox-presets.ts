@@ -24,8 +24,11 @@ export interface SandboxSpec {
   writablePaths: string[]
   /** MemoryDenyWriteExecute=yes: no JIT. */
   memoryDenyWriteExecute?: boolean
-  /** DynamicUser=yes: a user of its own, allocated by systemd for as long as the unit runs. */
-  dynamicUser?: boolean
+  /**
+   * DynamicUser=yes with this user name and StateDirectory= (the working directory): a user of its
+   * own, allocated by systemd while any unit of that name runs (the instance and its checks share it).
+   */
+  dynamicUser?: string
 }
 
 export interface Directive {
@@ -86,11 +89,17 @@ export function presetDirectives(preset: SandboxPreset): Directive[] {
 export function sandboxDirectives(sandbox: SandboxSpec): Directive[] {
   const directives = [...presetDirectives(sandbox.preset)]
   if (sandbox.memoryDenyWriteExecute) directives.push(yes('MemoryDenyWriteExecute'))
-  if (sandbox.dynamicUser) directives.push(yes('DynamicUser'))
+  if (sandbox.dynamicUser !== undefined) {
+    directives.push(
+      yes('DynamicUser'),
+      {name: 'User', value: sandbox.dynamicUser, variant: new Variant('s', sandbox.dynamicUser)},
+      {name: 'StateDirectory', value: sandbox.dynamicUser, variant: new Variant('as', [sandbox.dynamicUser])},
+    )
+  }
   // Bound onto itself, the working directory stays visible and writable under PrivateTmp (a cwd
   // below /tmp or /var/tmp), ProtectHome and ProtectSystem=strict alike; ReadWritePaths= would
   // not show it under PrivateTmp.
-  const hides = sandbox.preset !== 'none' || sandbox.dynamicUser === true
+  const hides = sandbox.preset !== 'none' || sandbox.dynamicUser !== undefined
   if (hides && sandbox.writablePaths.length > 0) {
     directives.push({
       name: 'BindPaths',

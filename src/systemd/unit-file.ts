@@ -306,6 +306,7 @@ const DIRECTIVES: Record<string, Directive> = {
   ProtectProc: word('Service', 'ProtectProc'),
   ProcSubset: word('Service', 'ProcSubset'),
   ReadWritePaths: paths('ReadWritePaths'),
+  StateDirectory: paths('StateDirectory'),
   ReadOnlyPaths: paths('ReadOnlyPaths'),
   InaccessiblePaths: paths('InaccessiblePaths'),
   SystemCallArchitectures: words('Service', 'SystemCallArchitectures'),

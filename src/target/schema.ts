@@ -49,6 +49,8 @@ export interface ProcessSpec {
   sandbox?: SandboxPreset
   /** MemoryDenyWriteExecute=yes (no JIT: not for Node, Java, .NET). */
   memoryDenyWriteExecute?: boolean
+  /** DynamicUser=yes: a user of its own while it runs; its work dir is its StateDirectory (no uid, gid or cwd). */
+  dynamicUser?: boolean
   /** Credential name → value (secrets substituted): files in $CREDENTIALS_DIRECTORY, never in the environment. */
   credentials?: Record<string, string>
   /** The worst `systemd-analyze security` exposure its unit may have; absent: the server's (config `maxExposure`). */
@@ -279,6 +281,7 @@ export function processSchema(mode: Mode) {
         maxSurge: wholeNumber('maxSurge', 1, MAX_REPLICAS).optional(),
         sandbox: sandboxSchema.optional(),
         memoryDenyWriteExecute: flag('memoryDenyWriteExecute').optional(),
+        dynamicUser: flag('dynamicUser').optional(),
         credentials: credentialsSchema(mode).optional(),
         maxExposure: exposureLimitSchema.optional(),
       },
@@ -286,6 +289,13 @@ export function processSchema(mode: Mode) {
     )
     .superRefine((process, ctx) => {
       for (const issue of programIssues(mode, process)) ctx.addIssue({code: 'custom', ...issue})
+      if (process.dynamicUser) {
+        for (const key of ['uid', 'gid', 'cwd'] as const) {
+          if (process[key] === undefined) continue
+          const message = `${key} cannot be set with dynamicUser: true (systemd allocates the user, and its working directory is launcho's); leave out ${key}, or dynamicUser`
+          ctx.addIssue({code: 'custom', path: [key], message})
+        }
+      }
     })
     .transform(
       (p): ProcessSpec => ({
@@ -304,6 +314,7 @@ export function processSchema(mode: Mode) {
         ...(p.maxSurge === undefined ? {} : {maxSurge: p.maxSurge}),
         ...(p.sandbox === undefined ? {} : {sandbox: p.sandbox}),
         ...(p.memoryDenyWriteExecute === undefined ? {} : {memoryDenyWriteExecute: p.memoryDenyWriteExecute}),
+        ...(p.dynamicUser ? {dynamicUser: true} : {}),
         ...(p.credentials === undefined || Object.keys(p.credentials).length === 0 ? {} : {credentials: p.credentials}),
         ...(p.maxExposure === undefined ? {} : {maxExposure: p.maxExposure}),
       }),
@@ -346,7 +357,7 @@ export function allowedKeysAt(path: ReadonlyArray<string | number>): string[] {
   const shape = path.map((p) => (typeof p === 'number' ? '#' : p)).join('/')
   const keys: Record<string, string[]> = {
     '': ['processes', 'services'],
-    'processes/#': ['name', 'command', 'env', 'cwd', 'uid', 'gid', 'before', 'resources', 'receives', 'health', 'memoryMax', 'replicas', 'maxSurge', 'sandbox', 'memoryDenyWriteExecute', 'credentials', 'maxExposure'],
+    'processes/#': ['name', 'command', 'env', 'cwd', 'uid', 'gid', 'before', 'resources', 'receives', 'health', 'memoryMax', 'replicas', 'maxSurge', 'sandbox', 'memoryDenyWriteExecute', 'dynamicUser', 'credentials', 'maxExposure'],
     'processes/#/resources/#': ['id', 'file'],
     'processes/#/health': [
       'service',

@@ -120,6 +120,7 @@ export function mapProcessStrings(
     ...(process.maxSurge !== undefined ? {maxSurge: process.maxSurge} : {}),
     ...(process.sandbox !== undefined ? {sandbox: process.sandbox} : {}),
     ...(process.memoryDenyWriteExecute !== undefined ? {memoryDenyWriteExecute: process.memoryDenyWriteExecute} : {}),
+    ...(process.dynamicUser !== undefined ? {dynamicUser: process.dynamicUser} : {}),
     ...(process.credentials !== undefined
       ? {credentials: Object.fromEntries(Object.entries(process.credentials).map(([key, value]) => [key, fn(value, [...at, 'credentials', key])]))}
       : {}),

@@ -29,6 +29,7 @@ export function versionOf(process: ProcessSpec, key: Buffer): string {
     // the effective preset (desired.ts fills in the server's default, and leaves out `none`).
     sandbox: process.sandbox,
     memoryDenyWriteExecute: process.memoryDenyWriteExecute || undefined,
+    dynamicUser: process.dynamicUser || undefined,
     credentials: process.credentials,
   }
   return createHmac('sha256', key).update(canonicalJson(material)).digest('hex').slice(0, 8)

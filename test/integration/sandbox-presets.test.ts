@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import {existsSync} from 'node:fs'
+import {readdir, stat} from 'node:fs/promises'
 import {after, before, describe, it} from 'node:test'
 import {Harness, repoRoot, waitFor} from '../helpers/harness.js'
 import {get} from '../helpers/services.js'
@@ -13,7 +14,7 @@ const probe = `${repoRoot}test/fixtures/sandbox-probe.cjs`
 /** Outside every working directory, in a place the sandboxed processes could write without a sandbox. */
 const outside = `/var/lib/launcho-sandbox-probe-${process.pid}`
 
-const target = `processes:
+const target = (bundle: string) => `processes:
   - name: app
     command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(probe)}]
     uid: nobody
@@ -31,6 +32,15 @@ const target = `processes:
       interval: 200ms
   - name: plain
     command: ["sleep", "600"]
+  - name: dynamic
+    command: ["sh", "-c", "id -u > uid.txt; cat bundle.txt > copy.txt; exec sleep 600"]
+    dynamicUser: true
+    sandbox: strict
+    before: echo from-before > before.txt
+    resources: [{id: "${bundle}", file: bundle.txt}]
+    health:
+      command: ["sh", "-c", "test -s uid.txt && touch checked.txt"]
+      interval: 200ms
 services:
   - name: web
     on: "127.0.0.1:5000"
@@ -40,7 +50,8 @@ describe('sandbox presets', () => {
   let h: Harness
   before(async () => {
     h = await Harness.start()
-    await h.setTarget(target, {wait: true})
+    const bundle = (await h.ok(['resource', 'up', await h.writeFile('bundle.txt', 'bundled\n')])).trim()
+    await h.setTarget(target(bundle), {wait: true})
   })
   after(async () => h?.close())
 
@@ -96,6 +107,28 @@ describe('sandbox presets', () => {
     assert.match(shown.BindPaths ?? '', new RegExp(`${(await workDir('script')).dir}:`))
     const plain = await h.unit((await workDir('plain')).unit, ['ProtectSystem', 'PrivateTmp'])
     assert.deepEqual(plain, {ProtectSystem: 'no', PrivateTmp: 'no'})
+  })
+
+  it('dynamicUser: a user of its own owns its work dir, resources included, and its check shares it; all gone when it stops', async () => {
+    const {unit} = await workDir('dynamic')
+    const dir = `/var/lib/private/${unit.replace(/\.service$/, '')}`
+    const uid = Number((await waitFor('the dynamic process wrote its uid', async () => existsSync(`${dir}/copy.txt`) && h.readFile(`${dir}/uid.txt`))).trim())
+    assert.ok(uid >= 61184 && uid <= 65519, `a dynamic uid, got ${uid}`)
+    assert.equal(await h.readFile(`${dir}/copy.txt`), 'bundled\n')
+    assert.equal(await h.readFile(`${dir}/before.txt`), 'from-before\n')
+    const owners = await Promise.all(['bundle.txt', 'before.txt', 'checked.txt', '.'].map(async (file) => (await stat(`${dir}/${file}`)).uid))
+    assert.deepEqual(owners, [uid, uid, uid, uid])
+    assert.deepEqual(await h.unit(unit, ['DynamicUser', 'User', 'StateDirectory']), {DynamicUser: 'yes', User: unit.replace(/\.service$/, ''), StateDirectory: unit.replace(/\.service$/, '')})
+    await h.setTarget(`processes:\n  - name: plain\n    command: ["sleep", "600"]\n`, {wait: true})
+    await waitFor('the dynamic work dir removed', async () => !existsSync(dir) && !existsSync(`/var/lib/${unit.replace(/\.service$/, '')}`))
+    assert.deepEqual(await readdir(`${h.stateDir}/dynamic-users`), [])
+  })
+
+  it('refuses uid with dynamicUser at t set', async () => {
+    const file = await h.writeFile('dyn.yaml', 'processes:\n  - name: x\n    command: ["sleep", "1"]\n    uid: nobody\n    dynamicUser: true\n')
+    const result = await h.cli(['t', 'set', file])
+    assert.equal(result.code, 2)
+    assert.match(result.stderr, /dyn\.yaml:4:10: processes\[0\]\.uid: uid cannot be set with dynamicUser: true/)
   })
 
   it('refuses an unknown preset with its line at t set', async () => {
