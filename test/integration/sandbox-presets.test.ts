@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import {existsSync} from 'node:fs'
-import {readdir, stat} from 'node:fs/promises'
+import {readdir, rm, stat} from 'node:fs/promises'
 import {after, before, describe, it} from 'node:test'
 import {Harness, repoRoot, waitFor} from '../helpers/harness.js'
 import {get} from '../helpers/services.js'
@@ -32,6 +32,9 @@ const target = (bundle: string) => `processes:
       interval: 200ms
   - name: plain
     command: ["sleep", "600"]
+  - name: basic
+    command: ["sh", "-c", "echo in > inside.txt; (echo x > /etc/launcho-probe && echo wrote || echo refused) > etc.txt; echo x > ${outside}-basic; exec sleep 600"]
+    sandbox: basic
   - name: dynamic
     command: ["sh", "-c", "id -u > uid.txt; cat bundle.txt > copy.txt; exec sleep 600"]
     dynamicUser: true
@@ -107,6 +110,14 @@ describe('sandbox presets', () => {
     assert.match(shown.BindPaths ?? '', new RegExp(`${(await workDir('script')).dir}:`))
     const plain = await h.unit((await workDir('plain')).unit, ['ProtectSystem', 'PrivateTmp'])
     assert.deepEqual(plain, {ProtectSystem: 'no', PrivateTmp: 'no'})
+  })
+
+  it('basic keeps /usr, /boot and /etc read-only but leaves /var writable', async () => {
+    const {dir} = await workDir('basic')
+    assert.equal(await waitFor('the basic script wrote its report', async () => existsSync(`${dir}/etc.txt`) && h.readFile(`${dir}/etc.txt`)), 'refused\n')
+    assert.equal(await h.readFile(`${dir}/inside.txt`), 'in\n')
+    await waitFor('its write under /var', async () => existsSync(`${outside}-basic`))
+    await rm(`${outside}-basic`, {force: true})
   })
 
   it('dynamicUser: a user of its own owns its work dir, resources included, and its check shares it; all gone when it stops', async () => {
