@@ -35,6 +35,7 @@ export class StatusService {
       ports: (unit: string) => reconciler.registry.get(unit)?.ports ?? {},
       lastCheck: (unit: string) => reconciler.monitor.snapshot(unit)?.lastResult,
       failedRollouts: reconciler.failedRollouts,
+      problem: (name: string) => reconciler.problemOf(name),
     }
   }
 

@@ -69,6 +69,8 @@ export class TargetService {
   private readonly pins: ResourcePins
   /** Of the target applied last. */
   private uses: ResourceUses = new Map()
+  /** What the desired state was resolved from, so that setting the same text again is answered at once. */
+  private appliedFrom?: AppliedInputs
 
   constructor(
     private readonly target: TargetStore,
@@ -99,6 +101,7 @@ export class TargetService {
       })
       this.reconciler.setDesired(resolved.desired, resolved.services)
       this.uses = resolved.uses
+      this.appliedFrom = this.inputs(this.target.current().text)
     } catch (error) {
       // Never stop what runs because the stored target cannot be read back: leave it alone.
       this.loadError = error as LaunchoError
@@ -121,10 +124,15 @@ export class TargetService {
 
   setTarget(text: string, options: SetOptions = {}): Promise<ProcessChange[]> {
     return this.serially(async () => {
+      // The text that is applied, with the same secrets and restarts: nothing can change, and a
+      // 1000-process target need not be parsed and checked again to say so.
+      if (this.appliedFrom && sameInputs(this.appliedFrom, this.inputs(text)) && this.reconciler.getDesired().size > 0) {
+        return this.unchanged('target set')
+      }
       const resolved = await this.resolve(text, this.secrets.snapshot())
       if (resolved.desired.size === 0 && !options.allowEmpty) throw emptyTargetRefused(text, [...this.reconciler.getDesired().keys()])
       await this.commit(resolved, () => this.target.save(text))
-      return this.apply(resolved, 'target-set', 'target set')
+      return this.apply(resolved, 'target-set', 'target set', text)
     })
   }
 
@@ -189,7 +197,7 @@ export class TargetService {
     }
     await this.commit(resolved, () => this.secrets.replace(next))
     const names = Object.keys(changes).sort().join(', ')
-    return this.apply(resolved, 'secret-changed', `secret ${names} changed`)
+    return this.apply(resolved, 'secret-changed', `secret ${names} changed`, this.target.current().text)
   }
 
   /** Replaces every instance of a process with a fresh one, the way an upgrade does. */
@@ -201,7 +209,7 @@ export class TargetService {
       const generations = await this.generations.bump(process)
       const resolved = await this.resolve(this.target.current().text, this.secrets.snapshot(), generations)
       await this.commit(resolved, async () => {})
-      return this.apply(resolved, 'restart', `restart of ${process}`)
+      return this.apply(resolved, 'restart', `restart of ${process}`, this.target.current().text)
     })
   }
 
@@ -286,17 +294,46 @@ export class TargetService {
     this.options.redactor?.update(this.secrets.snapshot())
   }
 
-  private apply({desired, services, uses}: Resolved, kind: 'target-set' | 'secret-changed' | 'restart', what: string): ProcessChange[] {
+  private inputs(text: string): AppliedInputs {
+    return {text, secrets: this.secrets.snapshot(), generations: this.generations.snapshot()}
+  }
+
+  /** The answer to a change that changes nothing, recorded like any other. */
+  private unchanged(what: string): ProcessChange[] {
+    const desired = this.reconciler.getDesired()
+    this.events.add('target-set', `${what}: no process changes`)
+    this.logger.info({changes: []}, what)
+    return changesBetween(desired, desired)
+  }
+
+  private apply({desired, services, uses}: Resolved, kind: 'target-set' | 'secret-changed' | 'restart', what: string, text: string): ProcessChange[] {
     const changes = changesBetween(this.reconciler.getDesired(), desired)
     this.loadError = undefined
     this.reconciler.setDesired(desired, services)
     this.uses = uses
+    this.appliedFrom = this.inputs(text)
     const moved = changes.filter((change) => change.change !== 'unchanged')
     const summary = moved.map((change) => `${change.change} ${change.process}`).join(', ') || 'no process changes'
     this.events.add(kind, `${what}: ${summary}`)
     this.logger.info({changes: moved.map(({process, change}) => ({process, change}))}, what)
     return changes
   }
+}
+
+interface AppliedInputs {
+  text: string
+  secrets: ReadonlyMap<string, string>
+  generations: ReadonlyMap<string, number>
+}
+
+function sameInputs(a: AppliedInputs, b: AppliedInputs): boolean {
+  return a.text === b.text && sameEntries(a.secrets, b.secrets) && sameEntries(a.generations, b.generations)
+}
+
+function sameEntries<V>(a: ReadonlyMap<string, V>, b: ReadonlyMap<string, V>): boolean {
+  if (a.size !== b.size) return false
+  for (const [key, value] of a) if (b.get(key) !== value) return false
+  return true
 }
 
 /** Each prefix (shorter than a full id) of the target → the full id it was resolved to. */

@@ -5,6 +5,7 @@
  */
 import {execFile} from 'node:child_process'
 import {promisify} from 'node:util'
+import {systemTool} from '../systemd/system-tool.js'
 import {parseUnitName} from '../systemd/unit-name.js'
 import {journalctlOutput} from './journalctl-output.js'
 
@@ -48,7 +49,7 @@ export class Journal {
 
   /** The instance units of `process` that have written to the journal (journald's own `_SYSTEMD_UNIT`). */
   async unitsOf(process: string): Promise<string[]> {
-    const {stdout} = await run('journalctl', ['--no-pager', '-q', ...this.rootArgs(), '--field=_SYSTEMD_UNIT'], {maxBuffer: 64 * 1024 * 1024})
+    const {stdout} = await run(systemTool('journalctl'), ['--no-pager', '-q', ...this.rootArgs(), '--field=_SYSTEMD_UNIT'], {maxBuffer: 64 * 1024 * 1024})
     return stdout
       .split('\n')
       .filter((unit) => parseUnitName(unit)?.process === process)
@@ -74,7 +75,7 @@ export class Journal {
     // newest first instead, so -n keeps the newest N, and put them back in order.
     const newestFirst = query.lines !== undefined && query.sinceUs !== undefined
     if (newestFirst) args.push('--reverse')
-    const {stdout} = await run('journalctl', args, {maxBuffer: 64 * 1024 * 1024})
+    const {stdout} = await run(systemTool('journalctl'), args, {maxBuffer: 64 * 1024 * 1024})
     const entries = stdout
       .split('\n')
       .filter((line) => line.startsWith('{'))

@@ -7,6 +7,7 @@
  * runs no cleanup), instead of lingering until its next write hits a closed pipe.
  */
 import {spawn} from 'node:child_process'
+import {systemTool} from '../systemd/system-tool.js'
 import {LaunchoError} from '../errors.js'
 
 const MAX_STDERR = 4096
@@ -15,7 +16,7 @@ const COMMAND_NOT_FOUND = 127
 
 export async function* journalctlOutput(args: string[], signal: AbortSignal): AsyncGenerator<Buffer> {
   if (signal.aborted) return
-  const child = spawn('setpriv', ['--pdeathsig', 'TERM', '--', 'journalctl', ...args], {stdio: ['ignore', 'pipe', 'pipe']})
+  const child = spawn(systemTool('setpriv'), ['--pdeathsig', 'TERM', '--', systemTool('journalctl'), ...args], {stdio: ['ignore', 'pipe', 'pipe']})
   const stop = () => child.kill('SIGTERM')
   signal.addEventListener('abort', stop, {once: true})
   let stderr = ''

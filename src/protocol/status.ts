@@ -67,6 +67,8 @@ export const processStatusSchema = z.object({
   /** Its desired version's sandbox preset and exposure (absent until measured, and from older servers). */
   sandbox: z.string().optional(),
   exposure: exposureSchema.optional(),
+  /** Why the process cannot run until the target (or a secret) changes; launcho does not retry it. */
+  problem: z.string().optional(),
 })
 export type ProcessStatus = z.infer<typeof processStatusSchema>
 

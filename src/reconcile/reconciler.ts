@@ -153,6 +153,11 @@ export class Reconciler implements ReconcilerContext {
     })
   }
 
+  /** Why a process cannot run until its desired state changes (a terminal problem), if it cannot. */
+  problemOf(name: string): string | undefined {
+    return this.queue.terminalReason(name)
+  }
+
   get logger(): Logger {
     return this.options.logger
   }

@@ -49,6 +49,7 @@ export interface ProcessStatus {
   rolloutFailure?: {at: string; version: string; reason: string}
   sandbox?: string
   exposure?: Exposure
+  problem?: string
 }
 
 export interface StatusSources {
@@ -58,6 +59,8 @@ export interface StatusSources {
   ports: (unit: string) => Record<string, number>
   lastCheck: (unit: string) => {ok: boolean; detail: string; at: number} | undefined
   failedRollouts: Map<string, FailedRollout>
+  /** A terminal problem: why the process cannot run until the target changes. */
+  problem?: (process: string) => string | undefined
 }
 
 /** `observed` may include units that could not be read (with `readError`): shown, marked. */
@@ -76,8 +79,10 @@ export function buildStatus(sources: StatusSources, observed: Array<ObservedUnit
     const crash = tracker(name).view(now)
     const current = units.find((unit) => unit.name === wanted?.unit) ?? units.find((unit) => isDesiredUnit(wanted, unit.name))
     const failed = sources.failedRollouts.get(name)
+    const problem = wanted ? sources.problem?.(name) : undefined
     let state = stateOf(wanted !== undefined, current, crash.looping)
     if (wanted && crash.failingToStart && !crash.looping && current?.activeState !== 'active') state = 'failing-to-start'
+    if (problem !== undefined && current?.activeState !== 'active') state = 'failing-to-start'
     if (failed && failed.version === wanted?.version) state = 'rollout-failed'
     else if (state === 'running' && rollingOut(wanted, units)) state = 'rolling-out'
     return {
@@ -91,6 +96,7 @@ export function buildStatus(sources: StatusSources, observed: Array<ObservedUnit
       ...(crash.lastFailure ? {lastFailure: failureJson(crash.lastFailure)} : {}),
       ...(wanted ? {sandbox: wanted.sandbox ?? 'none'} : {}),
       ...(wanted?.exposure ? {exposure: wanted.exposure} : {}),
+      ...(problem !== undefined ? {problem} : {}),
     }
   })
 }

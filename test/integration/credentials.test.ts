@@ -80,14 +80,14 @@ describe('credentials', () => {
 
   it('a secret change redeploys with the new value, and the old files go with the old instance', async () => {
     const before = unit
+    // Waits for the rollout: the new version serves when it returns.
     const changed = await h.ok(['secret', 'set', 'DB_PASSWORD', 'rotated-value'])
     assert.match(changed, /secret DB_PASSWORD/)
-    const next = await waitFor('the new instance serving', async () => {
-      const app = (await h.status()).processes[0]!
-      return app.state === 'running' && app.instances.length === 1 && app.instances[0]!.unit !== before && app.instances[0]!.unit
-    }, 30_000)
+    const next = (await h.status()).processes[0]!.instances.find((instance) => instance.current)!.unit
+    assert.notEqual(next, before)
     assert.equal(await get(h, 'http://127.0.0.1:5000/cred?name=DB_PASSWORD'), '200 rotated-value')
-    await waitFor('the old credential files removed', async () => !existsSync(`${h.stateDir}/environments/${before.replace(/\.service$/, '')}.credentials`))
+    // The old instance drains first (up to drainTimeoutSeconds, 30 s) and is then stopped.
+    await waitFor('the old credential files removed', async () => !existsSync(`${h.stateDir}/environments/${before.replace(/\.service$/, '')}.credentials`), 60_000)
     assert.deepEqual((await readdir(`${h.stateDir}/environments`)).sort(), [`${next.replace(/\.service$/, '')}.credentials`, `${next.replace(/\.service$/, '')}.env`])
   })
 

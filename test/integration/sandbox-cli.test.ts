@@ -42,6 +42,26 @@ describe('launcho sandbox from a clone', () => {
     assert.match(bus!, /^bus=unix:path=\/proc\/\d+\/root\/run\/dbus\/system_bus_socket$/)
   })
 
+  it('runs a launcho server whose logs show what its processes print, as the README tells a newcomer', async () => {
+    // Inside the sandbox, PATH starts with the journalctl wrapper: the server must read the
+    // sandbox's journal all the same. The sandbox has its own network: 12888 is free there.
+    const script = [
+      'set -eu',
+      'd=$(mktemp -d /var/tmp/launcho-sandbox-logs-XXXXXX)',
+      'trap \'kill $server 2>/dev/null; rm -rf "$d"\' EXIT',
+      'launcho server --state-dir "$d/state" >"$d/server.log" 2>&1 & server=$!',
+      'i=0; until grep -q "launcho server ready" "$d/server.log"; do i=$((i+1)); [ $i -lt 300 ] || { cat "$d/server.log"; exit 9; }; sleep 0.1; done',
+      'launcho print-auth --state-dir "$d/state" --host 127.0.0.1:12888 >"$d/auth.yaml"',
+      'printf \'processes:\\n  - name: hello\\n    command: ["sh", "-c", "echo hello-from-the-sandbox; exec sleep 600"]\\n\' >"$d/target.yaml"',
+      'launcho t set "$d/target.yaml" --auth "$d/auth.yaml" >/dev/null',
+      'i=0; until launcho logs hello --auth "$d/auth.yaml" | grep -q hello-from-the-sandbox; do i=$((i+1)); [ $i -lt 100 ] || exit 8; sleep 0.2; done',
+      'launcho logs hello -n 1 --auth "$d/auth.yaml"',
+    ].join('\n')
+    const {code, stdout, stderr} = await sandbox('--', 'sh', '-c', script)
+    assert.equal(code, 0, `${stderr}${stdout}`)
+    assert.match(stdout, /hello-from-the-sandbox/)
+  })
+
   it("exits with the command's status and removes its helper directory", async () => {
     const before = await toolDirs()
     const {code} = await sandbox('--', 'sh', '-c', 'exit 3')

@@ -62,3 +62,20 @@ describe('status with replicas', () => {
     assert.equal(buildStatus(sources(NEW), replicas.slice(0, 2), 10_000)[0]!.state, 'rolling-out')
   })
 })
+
+describe('status of a process with a terminal problem', () => {
+  const VERSION = 'cccccccc'
+  const withProblem = (): StatusSources => ({...sources(VERSION), problem: (name) => (name === 'web' ? 'beforeRollout hook exited 1' : undefined)})
+
+  it('says why it cannot run, as failing to start while none of its replicas runs', () => {
+    const [web] = buildStatus(withProblem(), [], 10_000)
+    assert.equal(web!.state, 'failing-to-start')
+    assert.equal(web!.problem, 'beforeRollout hook exited 1')
+  })
+
+  it('keeps the state of a replica that runs, with the problem beside it', () => {
+    const [web] = buildStatus(withProblem(), desired(VERSION).units.map((name) => unit(name, VERSION)), 10_000)
+    assert.equal(web!.state, 'running')
+    assert.equal(web!.problem, 'beforeRollout hook exited 1')
+  })
+})

@@ -75,3 +75,10 @@ describe('status table', () => {
     assert.equal(plain, renderStatus(report, {width: 80}))
   })
 })
+
+describe('status of a process that cannot run until the target changes', () => {
+  it('warns under the table with the reason', () => {
+    const text = renderStatus({...report, processes: [{name: 'web', version: 'abcdef12', state: 'failing-to-start', instances: [], problem: 'beforeRollout hook exited 1'}], events: []}, {width: 120})
+    assert.match(text, /^Warning: web cannot run until the target changes: beforeRollout hook exited 1$/m)
+  })
+})

@@ -17,8 +17,10 @@ const target = (generation: number) => `processes:\n  - name: app\n    command: 
 /** Stands in for the reconciler: only what TargetService hands it matters here. */
 class DesiredHolder {
   desired: DesiredState = new Map()
+  handedOver = 0
   setDesired(desired: DesiredState): void {
     this.desired = desired
+    this.handedOver++
   }
   getDesired(): DesiredState {
     return this.desired
@@ -47,5 +49,31 @@ describe('TargetService', () => {
       assert.equal(stores.target.current().text, target(round))
       assert.equal(stores.secrets.get('SECRET_X'), `s${round}`)
     }
+  })
+
+  it('answers a t set of the text already applied without re-resolving it, but not once a secret or a restart changed what it means', async () => {
+    const holder = new DesiredHolder()
+    const sub = await mkdtemp(join(dir, 'same-'))
+    const stores = {target: new TargetStore(join(sub, 'target.yaml')), secrets: new SecretStore(join(sub, 'secrets.json'))}
+    const service = new TargetService(stores.target, stores.secrets, new GenerationStore(join(sub, 'restarts.json')), holder as unknown as Reconciler, new EventLog(), pino({level: 'silent'}), Buffer.alloc(32, 1))
+    await service.load()
+    await service.changeSecrets({SECRET_X: 'a'})
+    await service.setTarget(target(0))
+    const version = holder.getDesired().get('app')!.version
+    const handedOver = holder.handedOver
+    const again = await service.setTarget(target(0))
+    assert.deepEqual(again.map(({process, change}) => ({process, change})), [{process: 'app', change: 'unchanged'}])
+    assert.equal(holder.handedOver, handedOver, 'the same text with the same secrets is not resolved and handed over again')
+    // A secret change or a restart in between is applied by itself; the same text afterwards changes nothing more.
+    await service.changeSecrets({SECRET_X: 'b'})
+    const afterSecret = holder.getDesired().get('app')!.version
+    assert.notEqual(afterSecret, version)
+    assert.equal((await service.setTarget(target(0)))[0]!.change, 'unchanged')
+    assert.equal(holder.getDesired().get('app')!.spec.env.SECRET, 'b')
+    await service.restart('app')
+    assert.notEqual(holder.getDesired().get('app')!.version, afterSecret)
+    assert.equal((await service.setTarget(target(0)))[0]!.change, 'unchanged')
+    // Another text is resolved as ever.
+    assert.equal((await service.setTarget(target(1)))[0]!.change, 'replace')
   })
 })

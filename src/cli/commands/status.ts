@@ -53,6 +53,7 @@ export function renderStatus(report: StatusReport, view: {width?: number; colour
     const failure = process.lastFailure ? `${localTime(process.lastFailure.at)} ${process.lastFailure.reason}` : '-'
     let state: string = process.state
     if (process.retryAt) state += ` (next start in ${Math.max(0, Math.ceil((Date.parse(process.retryAt) - Date.now()) / 1000))}s)`
+    if (process.problem) notes.push(`${process.name} cannot run until the target changes: ${process.problem}`)
     if (process.rolloutFailure) notes.push(`${process.name}: rollout of ${process.rolloutFailure.version} failed: ${process.rolloutFailure.reason}`)
     // systemd-analyze security's score of the desired version's unit, e.g. "1.9 OK".
     const exposure = process.exposure ? `${process.exposure.score.toFixed(1)} ${process.exposure.rating}` : '-'
