@@ -203,6 +203,18 @@ function programIssues(mode: Mode, process: {command?: unknown; cwd?: unknown; h
   return issues
 }
 
+/** Runtimes whose JIT cannot run under MemoryDenyWriteExecute=yes (Node only without --jitless). */
+const JIT_RUNTIME = /^(node|nodejs|java|dotnet|bun|deno|pypy3?|luajit)(\d[\d.]*)?$/
+
+/** The JIT runtime a process with memoryDenyWriteExecute runs as its command, if any. */
+function jitRuntimeOf(process: {command?: unknown; memoryDenyWriteExecute?: boolean}): string | undefined {
+  if (!process.memoryDenyWriteExecute || !Array.isArray(process.command)) return undefined
+  const program = process.command[0]
+  const name = typeof program === 'string' ? program.slice(program.lastIndexOf('/') + 1) : ''
+  if (!JIT_RUNTIME.test(name)) return undefined
+  return name.startsWith('node') && process.command.includes('--jitless') ? undefined : name
+}
+
 /** Replica indexes must fit the unit name's 1 or 2 digits (src/systemd/unit-name.ts). */
 export const MAX_REPLICAS = 100
 
@@ -289,6 +301,11 @@ export function processSchema(mode: Mode) {
     )
     .superRefine((process, ctx) => {
       for (const issue of programIssues(mode, process)) ctx.addIssue({code: 'custom', ...issue})
+      const jit = jitRuntimeOf(process)
+      if (jit) {
+        const message = `${jit} needs writable executable memory for its JIT and dies at start under MemoryDenyWriteExecute (Node 24: SIGTRAP); leave out memoryDenyWriteExecute${jit.startsWith('node') ? ', or run node --jitless' : ''}`
+        ctx.addIssue({code: 'custom', path: ['memoryDenyWriteExecute'], message})
+      }
       if (process.dynamicUser) {
         for (const key of ['uid', 'gid', 'cwd'] as const) {
           if (process[key] === undefined) continue
