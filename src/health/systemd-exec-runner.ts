@@ -66,6 +66,8 @@ export function systemdExecRunner(options: SystemdExecRunnerOptions): ExecRunner
       environmentFile: instance.environmentFile,
       env: instance.portEnv,
       ...(memoryMaxBytes !== undefined ? {memoryMaxBytes} : {}),
+      ...(instance.limits !== undefined ? {limits: instance.limits} : {}),
+      ...(instance.extra !== undefined ? {extra: instance.extra} : {}),
       timeoutMs: check.timeoutMs,
       stdoutFile,
       stderrFile,

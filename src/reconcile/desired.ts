@@ -11,6 +11,9 @@ import {versionOf} from '../target/version.js'
 import {memorySizeBytes} from '../target/memory-size.js'
 import {unitNameOf} from '../systemd/unit-name.js'
 import type {UnitSpec} from '../systemd/unit-spec.js'
+import {UINT64_MAX, type RawProperty, type UnitLimits} from '../systemd/unit-limits.js'
+import {cpuQuotaUsecPerSec, fileLimitOf} from '../target/limits.js'
+import {extraPropertiesOf} from '../target/systemd-map.js'
 import {argvTemplateOf, renderArgv, type ArgvWord} from '../target/argv-ports.js'
 import type {CheckContext} from '../health/policy.js'
 import type {StateDir} from '../store/state-dir.js'
@@ -126,7 +129,26 @@ export function unitSpecOf(
     journalFields: {LAUNCHO_PROCESS: spec.name, LAUNCHO_VERSION: version},
     ...timings,
     ...(spec.memoryMax !== undefined ? {memoryMaxBytes: memorySizeBytes(spec.memoryMax)!} : {}),
+    ...unitLimitsOf(spec),
   }
+}
+
+/** The limits and `systemd:` properties of a process as its units (instances and checks) take them. */
+export function unitLimitsOf(spec: ProcessSpec): {limits?: UnitLimits; extra?: RawProperty[]} {
+  const limits: UnitLimits = {
+    ...(spec.cpuQuota !== undefined ? {cpuQuotaPerSecUSec: cpuQuotaUsecPerSec(spec.cpuQuota)} : {}),
+    ...(spec.cpuWeight !== undefined ? {cpuWeight: BigInt(spec.cpuWeight)} : {}),
+    ...(spec.memoryHigh !== undefined ? {memoryHighBytes: memorySizeBytes(spec.memoryHigh)!} : {}),
+    ...(spec.tasksMax !== undefined ? {tasksMax: spec.tasksMax === 'infinity' ? UINT64_MAX : BigInt(spec.tasksMax)} : {}),
+    ...(spec.ioWeight !== undefined ? {ioWeight: BigInt(spec.ioWeight)} : {}),
+    ...(spec.nice !== undefined ? {nice: spec.nice} : {}),
+  }
+  if (spec.limitNOFILE !== undefined) {
+    const {soft, hard} = fileLimitOf(spec.limitNOFILE)
+    limits.openFiles = {soft: BigInt(soft), hard: BigInt(hard)}
+  }
+  const extra = extraPropertiesOf(spec.systemd)
+  return {...(Object.keys(limits).length > 0 ? {limits} : {}), ...(extra.length > 0 ? {extra} : {})}
 }
 
 /** What an exec health check of this process's instance runs like: that instance's user, directory, env and limits. */
@@ -140,6 +162,7 @@ export function checkContextOf(process: DesiredProcess, unit: string, stateDir: 
     ...(spec.uid !== undefined ? {uid: spec.uid} : {}),
     ...(spec.gid !== undefined ? {gid: spec.gid} : {}),
     ...(spec.memoryMax !== undefined ? {memoryMax: spec.memoryMax} : {}),
+    ...unitLimitsOf(spec),
     ...(process.argv.healthCommand ? {command: process.argv.healthCommand} : {}),
   }
 }

@@ -2,7 +2,7 @@
  * What `launcho status` reports per process: its desired version, each instance systemd runs for
  * it (every replica, with its phase), and the crash policy's view (crash-looping, next start, last failure).
  */
-import type {ObservedUnit} from '../systemd/manager.js'
+import type {ObservedUnit, UnitUsage} from '../systemd/manager.js'
 import type {InstanceFacts} from '../rollout/rollout.js'
 import type {FailedRollout} from './context.js'
 import type {CrashTracker, Failure} from './crash-policy.js'
@@ -34,6 +34,9 @@ export interface InstanceStatus {
   lastCheck?: {ok: boolean; detail: string; at: string}
   /** systemd lists the unit but reading it failed just now; the other fields are from the last read. */
   readError?: string
+  memoryBytes?: number
+  cpuSeconds?: number
+  tasks?: number
 }
 
 export interface ProcessStatus {
@@ -55,6 +58,8 @@ export interface StatusSources {
   ports: (unit: string) => Record<string, number>
   lastCheck: (unit: string) => {ok: boolean; detail: string; at: number} | undefined
   failedRollouts: Map<string, FailedRollout>
+  /** systemd's accounting of running units (left out where it was not read). */
+  usage?: (unit: string) => UnitUsage | undefined
 }
 
 /** `observed` may include units that could not be read (with `readError`): shown, marked. */
@@ -109,6 +114,7 @@ function instanceStatus(unit: ObservedUnit & {readError?: string}, current: bool
   const running = unit.activeState === 'active' && unit.execMainStartUs > 0
   const facts = sources.facts(unit)
   const check = sources.lastCheck(unit.name)
+  const usage = sources.usage?.(unit.name)
   return {
     health: facts.health,
     traffic: facts.membership,
@@ -124,6 +130,9 @@ function instanceStatus(unit: ObservedUnit & {readError?: string}, current: bool
     pid: unit.mainPid,
     restarts: unit.nRestarts,
     ...(unit.readError !== undefined ? {readError: unit.readError} : {}),
+    ...(usage?.memoryBytes !== undefined ? {memoryBytes: usage.memoryBytes} : {}),
+    ...(usage?.cpuNs !== undefined ? {cpuSeconds: Number(usage.cpuNs / 1_000_000n) / 1000} : {}),
+    ...(usage?.tasks !== undefined ? {tasks: usage.tasks} : {}),
     ...(running
       ? {
           startedAt: new Date(unit.execMainStartUs / 1000).toISOString(),

@@ -11,6 +11,7 @@
 import {randomBytes} from 'node:crypto'
 import dbus from 'dbus-next'
 import {SLICE, UNIT_PREFIX} from './unit-name.js'
+import {accountingProperties, limitProperties, type RawProperty, type UnitLimits} from './unit-limits.js'
 import {execCommand, usec, type DbusProperties} from './unit-spec.js'
 
 const {Variant} = dbus
@@ -35,6 +36,9 @@ export interface CheckUnitSpec {
   /** Public environment (the ports). */
   env: Record<string, string>
   memoryMaxBytes?: bigint
+  /** The instance's limits and `systemd:` properties. */
+  limits?: UnitLimits
+  extra?: RawProperty[]
   /** The check's whole run; past it systemd kills it. */
   timeoutMs: number
   /** Root-only files for its stdout and stderr (systemd opens them before dropping privileges). */
@@ -70,5 +74,6 @@ export function toCheckProperties(spec: CheckUnitSpec): DbusProperties {
   if (spec.memoryMaxBytes !== undefined) {
     properties.push(['MemoryMax', new Variant('t', spec.memoryMaxBytes)], ['MemorySwapMax', new Variant('t', 0n)])
   }
+  properties.push(...accountingProperties(), ...limitProperties(spec.limits, spec.extra))
   return properties
 }

@@ -6,6 +6,7 @@
  * program (or `sh`, for `before`) ever sees the text, turning env and secret values into code.
  */
 import dbus from 'dbus-next'
+import {accountingProperties, limitProperties, type RawProperty, type UnitLimits} from './unit-limits.js'
 import {SLICE} from './unit-name.js'
 
 const {Variant} = dbus
@@ -38,6 +39,9 @@ export interface UnitSpec {
   startTimeoutMs: number
   /** Bytes of RAM the unit's cgroup may use; swap is then off for it, so the limit is a hard one. */
   memoryMaxBytes?: bigint
+  limits?: UnitLimits
+  /** From the target's `systemd:` map. */
+  extra?: RawProperty[]
 }
 
 export type DbusProperties = Array<[string, InstanceType<typeof Variant>]>
@@ -87,5 +91,6 @@ export function toDbusProperties(spec: UnitSpec): DbusProperties {
   if (spec.memoryMaxBytes !== undefined) {
     properties.push(['MemoryMax', new Variant('t', spec.memoryMaxBytes)], ['MemorySwapMax', new Variant('t', 0n)])
   }
+  properties.push(...accountingProperties(), ...limitProperties(spec.limits, spec.extra))
   return properties
 }

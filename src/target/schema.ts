@@ -6,9 +6,12 @@
 import {z} from 'zod'
 import {healthBlockIssues, healthSpecOf, healthTuningShape} from '../health/policy.js'
 import {controlCharacterIn, type ControlRule} from './control-characters.js'
+import {describeValue} from './describe-value.js'
+import {limitIssues, limitsOf, limitsShape, LIMIT_KEYS, type ProcessLimits} from './limits.js'
 import {memorySizeProblem} from './memory-size.js'
 import {hostPortProblem, nameProblem} from './rules.js'
 import {hasPlaceholder, invalidPlaceholderIn} from './substitute.js'
+import {systemdMapSchema, type SystemdMap} from './systemd-map.js'
 import {cwdProblem, numericIdProblem, programProblem} from './systemd-values.js'
 
 export interface ResourceRef {
@@ -27,7 +30,7 @@ export interface HealthSpec {
   successThreshold?: number
   startupDeadline?: string
 }
-export interface ProcessSpec {
+export interface ProcessSpec extends ProcessLimits {
   name: string
   command: string[]
   env: Record<string, string>
@@ -44,6 +47,8 @@ export interface ProcessSpec {
   replicas?: number
   /** How many new replicas a rollout starts above `replicas` at a time (default 1). */
   maxSurge?: number
+  /** Extra unit properties by their unit-file names, from an allow-list (target/systemd-map.ts). */
+  systemd?: SystemdMap
 }
 export interface ServiceSpec {
   name: string
@@ -58,14 +63,7 @@ export type Mode = 'template' | 'resolved'
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
 
-/** Short description of a parsed YAML value, for "got ..." in messages. */
-export function describeValue(value: unknown): string {
-  if (value === null || value === undefined) return 'nothing'
-  if (Array.isArray(value)) return 'a list'
-  if (typeof value === 'object') return 'a map'
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
-  return `${typeof value} ${String(value)}`
-}
+export {describeValue}
 
 /** `"x is required"` when missing, else `"x must be <expected> (got ...)"`; only for type errors. */
 const typeError =
@@ -242,11 +240,14 @@ export function processSchema(mode: Mode) {
           .optional(),
         replicas: wholeNumber('replicas', 1, MAX_REPLICAS).optional(),
         maxSurge: wholeNumber('maxSurge', 1, MAX_REPLICAS).optional(),
+        ...limitsShape,
+        systemd: systemdMapSchema.optional(),
       },
       {error: mapError('each process')},
     )
     .superRefine((process, ctx) => {
       for (const issue of programIssues(mode, process)) ctx.addIssue({code: 'custom', ...issue})
+      for (const issue of limitIssues(process)) ctx.addIssue({code: 'custom', ...issue})
     })
     .transform(
       (p): ProcessSpec => ({
@@ -263,6 +264,8 @@ export function processSchema(mode: Mode) {
         ...(p.memoryMax === undefined ? {} : {memoryMax: p.memoryMax}),
         ...(p.replicas === undefined ? {} : {replicas: p.replicas}),
         ...(p.maxSurge === undefined ? {} : {maxSurge: p.maxSurge}),
+        ...limitsOf(p),
+        ...(p.systemd === undefined ? {} : {systemd: p.systemd}),
       }),
     )
 }
@@ -303,7 +306,7 @@ export function allowedKeysAt(path: ReadonlyArray<string | number>): string[] {
   const shape = path.map((p) => (typeof p === 'number' ? '#' : p)).join('/')
   const keys: Record<string, string[]> = {
     '': ['processes', 'services'],
-    'processes/#': ['name', 'command', 'env', 'cwd', 'uid', 'gid', 'before', 'resources', 'receives', 'health', 'memoryMax', 'replicas', 'maxSurge'],
+    'processes/#': ['name', 'command', 'env', 'cwd', 'uid', 'gid', 'before', 'resources', 'receives', 'health', 'memoryMax', 'replicas', 'maxSurge', ...LIMIT_KEYS, 'systemd'],
     'processes/#/resources/#': ['id', 'file'],
     'processes/#/health': [
       'service',

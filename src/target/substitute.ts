@@ -3,6 +3,7 @@
  * literal `${`. Substitution works on parsed string values, in a single pass, so a secret can
  * neither change the YAML structure nor pull in another secret.
  */
+import {limitsOf} from './limits.js'
 import type {HealthSpec, ProcessSpec, Target} from './schema.js'
 
 export type TemplatePart =
@@ -92,7 +93,7 @@ export type FieldPath = Array<string | number>
 /**
  * Rebuilds a process with `fn` applied to every substitutable string value (command items, env
  * values, cwd, uid, gid, before, resource id/file, health path and command), giving each value's
- * field path. Names, env keys, receives, health.service, health tuning, memoryMax, replicas and maxSurge are never substituted.
+ * field path. Names, env keys, receives, health.service, health tuning, memoryMax, replicas, maxSurge, the limits and the systemd map are never substituted.
  */
 export function mapProcessStrings(
   process: ProcessSpec,
@@ -118,6 +119,8 @@ export function mapProcessStrings(
     ...(process.memoryMax !== undefined ? {memoryMax: process.memoryMax} : {}),
     ...(process.replicas !== undefined ? {replicas: process.replicas} : {}),
     ...(process.maxSurge !== undefined ? {maxSurge: process.maxSurge} : {}),
+    ...limitsOf(process),
+    ...(process.systemd !== undefined ? {systemd: {...process.systemd}} : {}),
   }
 }
 

@@ -3,6 +3,7 @@
  * the reconciler starts a new instance and moves traffic over once it is healthy.
  */
 import {createHmac} from 'node:crypto'
+import {limitsOf} from './limits.js'
 import type {ProcessSpec} from './schema.js'
 
 /**
@@ -25,6 +26,9 @@ export function versionOf(process: ProcessSpec, key: Buffer): string {
     // and a target that never had the newer keys keeps its versions (absent keys hash as before).
     health: process.health ?? null,
     memoryMax: process.memoryMax,
+    // Absent when not written (canonicalJson drops undefined): a target without them keeps its versions.
+    ...limitsOf(process),
+    systemd: process.systemd,
   }
   return createHmac('sha256', key).update(canonicalJson(material)).digest('hex').slice(0, 8)
 }
