@@ -3,6 +3,7 @@
  * state machine (thresholds, start-up deadline) decides what the results mean.
  */
 import type {SandboxSpec} from '../systemd/sandbox-presets.js'
+import type {RawProperty, UnitLimits} from '../systemd/unit-limits.js'
 
 export type HealthCheck =
   | {kind: 'http'; port: number; path: string; timeoutMs: number}
@@ -32,6 +33,9 @@ export interface ExecCheckInstance {
   /** Its sandbox and credential files (name → root-only file). */
   sandbox?: SandboxSpec
   credentials?: Record<string, string>
+  /** Its other limits and `systemd:` properties, as its unit has them. */
+  limits?: UnitLimits
+  extra?: RawProperty[]
 }
 
 export interface CheckResult {

@@ -7,6 +7,7 @@ import {LaunchoError} from '../errors.js'
 import {portVariable} from '../lb/ports.js'
 import {argvOfResolved, renderArgv, type ArgvWord} from '../target/argv-ports.js'
 import type {HealthSpec} from '../target/schema.js'
+import type {RawProperty, UnitLimits} from '../systemd/unit-limits.js'
 import type {HealthCheck} from './check.js'
 import type {SandboxSpec} from '../systemd/sandbox-presets.js'
 
@@ -149,6 +150,8 @@ export interface CheckContext {
   /** The instance's sandbox and credential files: its checks run under the same. */
   sandbox?: SandboxSpec
   credentials?: Record<string, string>
+  limits?: UnitLimits
+  extra?: RawProperty[]
   /** `health.command` with secrets substituted and `SERVICE_PORT_*` references marked. */
   command?: ArgvWord[]
 }
@@ -185,6 +188,8 @@ export function healthCheckFor(
               ...(context.memoryMax === undefined ? {} : {memoryMax: context.memoryMax}),
               ...(context.sandbox === undefined ? {} : {sandbox: context.sandbox}),
               ...(context.credentials === undefined ? {} : {credentials: context.credentials}),
+              ...(context.limits === undefined ? {} : {limits: context.limits}),
+              ...(context.extra === undefined ? {} : {extra: context.extra}),
             },
           }
         : {}),

@@ -68,6 +68,8 @@ export function systemdExecRunner(options: SystemdExecRunnerOptions): ExecRunner
       ...(memoryMaxBytes !== undefined ? {memoryMaxBytes} : {}),
       ...(instance.sandbox !== undefined ? {sandbox: instance.sandbox} : {}),
       ...(instance.credentials !== undefined ? {credentials: instance.credentials} : {}),
+      ...(instance.limits !== undefined ? {limits: instance.limits} : {}),
+      ...(instance.extra !== undefined ? {extra: instance.extra} : {}),
       timeoutMs: check.timeoutMs,
       stdoutFile,
       stderrFile,

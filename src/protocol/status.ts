@@ -39,6 +39,10 @@ export const instanceStatusSchema = z.object({
   lastCheck: z.object({ok: z.boolean(), detail: z.string(), at: z.string()}).optional(),
   /** systemd lists the unit but reading it failed just now; the other fields are from the last read. */
   readError: z.string().optional(),
+  /** What systemd accounts for a running instance: its cgroup's memory now, the CPU time used, tasks now. */
+  memoryBytes: z.number().int().optional(),
+  cpuSeconds: z.number().optional(),
+  tasks: z.number().int().optional(),
 })
 export type InstanceStatus = z.infer<typeof instanceStatusSchema>
 

@@ -15,6 +15,9 @@ import type {UnitSpec} from '../systemd/unit-spec.js'
 import type {SandboxPreset, SandboxSpec} from '../systemd/sandbox-presets.js'
 import type {Exposure} from '../systemd/exposure.js'
 import {dynamicNameOf, dynamicWorkDirOf, dynamicWorkingDirectoryOf} from './dynamic-user.js'
+import {UINT64_MAX, type RawProperty, type UnitLimits} from '../systemd/unit-limits.js'
+import {cpuQuotaUsecPerSec, fileLimitOf} from '../target/limits.js'
+import {extraPropertiesOf} from '../target/systemd-map.js'
 import {argvTemplateOf, renderArgv, type ArgvWord} from '../target/argv-ports.js'
 import type {CheckContext} from '../health/policy.js'
 import type {StateDir} from '../store/state-dir.js'
@@ -157,6 +160,7 @@ export function unitSpecOf(
     ...(spec.memoryMax !== undefined ? {memoryMaxBytes: memorySizeBytes(spec.memoryMax)!} : {}),
     ...(sandbox ? {sandbox} : {}),
     ...(credentials ? {credentials} : {}),
+    ...unitLimitsOf(spec),
   }
 }
 
@@ -202,6 +206,24 @@ export function credentialFilesOf(process: DesiredProcess, dir: string | undefin
   return Object.fromEntries(names.map((name) => [name, join(dir, name)]))
 }
 
+/** The limits and `systemd:` properties of a process as its units (instances and checks) take them. */
+export function unitLimitsOf(spec: ProcessSpec): {limits?: UnitLimits; extra?: RawProperty[]} {
+  const limits: UnitLimits = {
+    ...(spec.cpuQuota !== undefined ? {cpuQuotaPerSecUSec: cpuQuotaUsecPerSec(spec.cpuQuota)} : {}),
+    ...(spec.cpuWeight !== undefined ? {cpuWeight: BigInt(spec.cpuWeight)} : {}),
+    ...(spec.memoryHigh !== undefined ? {memoryHighBytes: memorySizeBytes(spec.memoryHigh)!} : {}),
+    ...(spec.tasksMax !== undefined ? {tasksMax: spec.tasksMax === 'infinity' ? UINT64_MAX : BigInt(spec.tasksMax)} : {}),
+    ...(spec.ioWeight !== undefined ? {ioWeight: BigInt(spec.ioWeight)} : {}),
+    ...(spec.nice !== undefined ? {nice: spec.nice} : {}),
+  }
+  if (spec.limitNOFILE !== undefined) {
+    const {soft, hard} = fileLimitOf(spec.limitNOFILE)
+    limits.openFiles = {soft: BigInt(soft), hard: BigInt(hard)}
+  }
+  const extra = extraPropertiesOf(spec.systemd)
+  return {...(Object.keys(limits).length > 0 ? {limits} : {}), ...(extra.length > 0 ? {extra} : {})}
+}
+
 /** What an exec health check of this process's instance runs like: that instance's user, directory, env and limits. */
 export function checkContextOf(process: DesiredProcess, unit: string, stateDir: StateDir): CheckContext {
   const {spec} = process
@@ -218,6 +240,7 @@ export function checkContextOf(process: DesiredProcess, unit: string, stateDir: 
     ...(spec.uid !== undefined ? {uid: spec.uid} : {}),
     ...(spec.gid !== undefined ? {gid: spec.gid} : {}),
     ...(spec.memoryMax !== undefined ? {memoryMax: spec.memoryMax} : {}),
+    ...unitLimitsOf(spec),
     ...(process.argv.healthCommand ? {command: process.argv.healthCommand} : {}),
   }
 }

@@ -2,7 +2,7 @@
  * What `launcho status` reports per process: its desired version, each instance systemd runs for
  * it (every replica, with its phase), and the crash policy's view (crash-looping, next start, last failure).
  */
-import type {ObservedUnit} from '../systemd/manager.js'
+import type {ObservedUnit, UnitUsage} from '../systemd/manager.js'
 import type {InstanceFacts} from '../rollout/rollout.js'
 import type {FailedRollout} from './context.js'
 import type {CrashTracker, Failure} from './crash-policy.js'
@@ -35,6 +35,9 @@ export interface InstanceStatus {
   lastCheck?: {ok: boolean; detail: string; at: string}
   /** systemd lists the unit but reading it failed just now; the other fields are from the last read. */
   readError?: string
+  memoryBytes?: number
+  cpuSeconds?: number
+  tasks?: number
 }
 
 export interface ProcessStatus {
@@ -61,6 +64,8 @@ export interface StatusSources {
   failedRollouts: Map<string, FailedRollout>
   /** A terminal problem: why the process cannot run until the target changes. */
   problem?: (process: string) => string | undefined
+  /** systemd's accounting of running units (left out where it was not read). */
+  usage?: (unit: string) => UnitUsage | undefined
 }
 
 /** `observed` may include units that could not be read (with `readError`): shown, marked. */
@@ -120,6 +125,7 @@ function instanceStatus(unit: ObservedUnit & {readError?: string}, current: bool
   const running = unit.activeState === 'active' && unit.execMainStartUs > 0
   const facts = sources.facts(unit)
   const check = sources.lastCheck(unit.name)
+  const usage = sources.usage?.(unit.name)
   return {
     health: facts.health,
     traffic: facts.membership,
@@ -135,6 +141,9 @@ function instanceStatus(unit: ObservedUnit & {readError?: string}, current: bool
     pid: unit.mainPid,
     restarts: unit.nRestarts,
     ...(unit.readError !== undefined ? {readError: unit.readError} : {}),
+    ...(usage?.memoryBytes !== undefined ? {memoryBytes: usage.memoryBytes} : {}),
+    ...(usage?.cpuNs !== undefined ? {cpuSeconds: Number(usage.cpuNs / 1_000_000n) / 1000} : {}),
+    ...(usage?.tasks !== undefined ? {tasks: usage.tasks} : {}),
     ...(running
       ? {
           startedAt: new Date(unit.execMainStartUs / 1000).toISOString(),

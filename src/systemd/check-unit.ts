@@ -13,6 +13,7 @@ import dbus from 'dbus-next'
 import {SLICE, UNIT_PREFIX} from './unit-name.js'
 import {credentialProperties, execCommand, usec, type DbusProperties} from './unit-spec.js'
 import {sandboxProperties, type SandboxSpec} from './sandbox-presets.js'
+import {accountingProperties, limitProperties, type RawProperty, type UnitLimits} from './unit-limits.js'
 
 const {Variant} = dbus
 
@@ -39,6 +40,9 @@ export interface CheckUnitSpec {
   /** Its instance's sandbox and credentials: a check runs under the same confinement. */
   sandbox?: SandboxSpec
   credentials?: Record<string, string>
+  /** The instance's limits and `systemd:` properties. */
+  limits?: UnitLimits
+  extra?: RawProperty[]
   /** The check's whole run; past it systemd kills it. */
   timeoutMs: number
   /** Root-only files for its stdout and stderr (systemd opens them before dropping privileges). */
@@ -75,5 +79,6 @@ export function toCheckProperties(spec: CheckUnitSpec): DbusProperties {
     properties.push(['MemoryMax', new Variant('t', spec.memoryMaxBytes)], ['MemorySwapMax', new Variant('t', 0n)])
   }
   properties.push(...sandboxProperties(spec.sandbox), ...credentialProperties(spec.credentials))
+  properties.push(...accountingProperties(), ...limitProperties(spec.limits, spec.extra))
   return properties
 }

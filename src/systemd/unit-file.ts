@@ -10,6 +10,7 @@
  * escapes where the directive unquotes, and a value the file cannot carry exactly (control
  * characters in a raw value, leading or trailing blanks, a trailing backslash) throws.
  */
+import {constants} from 'node:os'
 import type {DbusProperties} from './unit-spec.js'
 
 export type Section = 'Unit' | 'Service' | 'Install'
@@ -129,6 +130,12 @@ function execLines(commands: ExecEx): string[] {
 }
 
 const LOG_LEVELS = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug']
+const CPU_SCHEDULING_POLICIES: Record<number, string> = {0: 'other', 1: 'fifo', 2: 'rr', 3: 'batch', 5: 'idle'}
+const IO_SCHEDULING_CLASSES: Record<number, string> = {0: 'none', 1: 'realtime', 2: 'best-effort', 3: 'idle'}
+const SIGNAL_NAMES: Record<number, string> = Object.fromEntries(Object.entries(constants.signals).map(([name, number]) => [number, name]))
+
+/** Resource limits whose soft value is a property of its own (`LimitNOFILESoft`); a unit file writes `LimitNOFILE=SOFT:HARD`. */
+const RLIMITS = ['NOFILE', 'CORE', 'FSIZE', 'DATA', 'STACK', 'RSS', 'AS', 'NPROC', 'MEMLOCK', 'LOCKS', 'SIGPENDING', 'MSGQUEUE', 'RTPRIO']
 
 const directive = (section: Section, name: string, signature: string, render: (value: unknown) => string[]): Directive => ({
   section,
@@ -140,6 +147,17 @@ const text = (section: Section, name: string) => directive(section, name, 's', t
 const word = (section: Section, name: string) => directive(section, name, 's', typed(isString, 'a string', (v) => [plainWord(v)]))
 const bool = (name: string) => directive('Service', name, 'b', typed(isBoolean, 'a boolean', (v) => [v ? 'yes' : 'no']))
 const time = (section: Section, name: string) => directive(section, name, 't', typed(isBigint, 'a uint64', (v) => [timeSpan(v)]))
+const named = (name: string, names: Record<number, string>) =>
+  directive(
+    'Service',
+    name,
+    'i',
+    typed(isNumber, 'an int32', (v) => {
+      const found = names[v]
+      if (found === undefined) throw new Error(`${v} has no name`)
+      return [found]
+    }),
+  )
 const size = (name: string) => directive('Service', name, 't', typed(isBigint, 'a uint64', (v) => [byteSize(v)]))
 const count = (name: string) =>
   directive('Service', name, 't', typed(isBigint, 'a uint64', (v) => [v === UINT64_MAX ? 'infinity' : String(v)]))
@@ -205,7 +223,7 @@ const DIRECTIVES: Record<string, Directive> = {
   TimeoutStartUSec: time('Service', 'TimeoutStartSec'),
   TimeoutStopUSec: time('Service', 'TimeoutStopSec'),
   KillMode: word('Service', 'KillMode'),
-  KillSignal: directive('Service', 'KillSignal', 'i', typed(isNumber, 'an int32', (v) => [String(v)])),
+  KillSignal: named('KillSignal', SIGNAL_NAMES),
   WorkingDirectory: text('Service', 'WorkingDirectory'),
   User: text('Service', 'User'),
   Group: text('Service', 'Group'),
@@ -272,11 +290,24 @@ const DIRECTIVES: Record<string, Directive> = {
   CPUWeight: count('CPUWeight'),
   IOWeight: count('IOWeight'),
   TasksMax: count('TasksMax'),
-  LimitNOFILE: count('LimitNOFILE'),
-  LimitNOFILESoft: count('LimitNOFILESoft'),
-  LimitCORE: count('LimitCORE'),
   Nice: directive('Service', 'Nice', 'i', typed(isNumber, 'an int32', (v) => [String(v)])),
   OOMScoreAdjust: directive('Service', 'OOMScoreAdjust', 'i', typed(isNumber, 'an int32', (v) => [String(v)])),
+  CPUQuotaPeriodUSec: time('Service', 'CPUQuotaPeriodSec'),
+  MemoryLow: size('MemoryLow'),
+  MemoryMin: size('MemoryMin'),
+  OOMPolicy: word('Service', 'OOMPolicy'),
+  CPUSchedulingPolicy: named('CPUSchedulingPolicy', CPU_SCHEDULING_POLICIES),
+  CPUSchedulingPriority: directive('Service', 'CPUSchedulingPriority', 'i', typed(isNumber, 'an int32', (v) => [String(v)])),
+  CPUSchedulingResetOnFork: bool('CPUSchedulingResetOnFork'),
+  IOSchedulingClass: named('IOSchedulingClass', IO_SCHEDULING_CLASSES),
+  IOSchedulingPriority: directive('Service', 'IOSchedulingPriority', 'i', typed(isNumber, 'an int32', (v) => [String(v)])),
+  RuntimeMaxUSec: time('Service', 'RuntimeMaxSec'),
+  TimerSlackNSec: directive('Service', 'TimerSlackNSec', 't', typed(isBigint, 'a uint64', (v) => [`${v}ns`])),
+  SendSIGHUP: bool('SendSIGHUP'),
+  IgnoreSIGPIPE: bool('IgnoreSIGPIPE'),
+  LogRateLimitIntervalUSec: time('Service', 'LogRateLimitIntervalSec'),
+  LogRateLimitBurst: directive('Service', 'LogRateLimitBurst', 'u', typed(isNumber, 'a uint32', (v) => [String(v)])),
+  UMask: directive('Service', 'UMask', 'u', typed(isNumber, 'a uint32', (v) => [v.toString(8).padStart(4, '0')])),
   CPUAccounting: bool('CPUAccounting'),
   MemoryAccounting: bool('MemoryAccounting'),
   TasksAccounting: bool('TasksAccounting'),
@@ -340,8 +371,28 @@ const DIRECTIVES: Record<string, Directive> = {
 
 /** The directive `property` becomes, or undefined when launcho cannot render it. */
 export function directiveOf(property: string): {section: Section; name: string; signature: string} | undefined {
-  const found = DIRECTIVES[property]
+  const found = DIRECTIVES[property] ?? (rlimitOf(property) && {section: 'Service' as const, name: `Limit${rlimitOf(property)!.limit}`, signature: 't'})
   return found && {section: found.section, name: found.name, signature: found.signature}
+}
+
+function rlimitOf(property: string): {limit: string; soft: boolean} | undefined {
+  const match = /^Limit([A-Z]+?)(Soft)?$/.exec(property)
+  return match && RLIMITS.includes(match[1]!) ? {limit: match[1]!, soft: match[2] !== undefined} : undefined
+}
+
+const rlimitValue = (v: bigint) => (v === UINT64_MAX ? 'infinity' : String(v))
+
+/** `LimitX=SOFT:HARD` from the pair LimitX (hard) and LimitXSoft, which launcho always sends together. */
+function rlimitLines(properties: DbusProperties, property: string, signature: string, value: unknown): string[] {
+  const {limit, soft} = rlimitOf(property)!
+  if (soft) return []
+  if (signature !== 't' || !isBigint(value)) throw new UnitFileError(property, `its D-Bus signature is t, got ${signature}`)
+  const partner = properties.find(([name]) => name === `Limit${limit}Soft`)?.[1]
+  if (!partner || partner.signature !== 't' || !isBigint(partner.value)) {
+    throw new UnitFileError(property, `Limit${limit}Soft must go with it: a unit file sets both`)
+  }
+  const text = partner.value === value ? rlimitValue(value) : `${rlimitValue(partner.value)}:${rlimitValue(value)}`
+  return [`Limit${limit}=${text}`]
 }
 
 /** The `Name=value` lines of one property, by section; throws UnitFileError when it cannot be rendered exactly. */
@@ -367,6 +418,14 @@ export interface UnitFileOptions {
 export function unitFileText(properties: DbusProperties, options: UnitFileOptions = {}): string {
   const sections: Record<Section, string[]> = {Unit: [], Service: [], Install: []}
   for (const [property, variant] of properties) {
+    const rlimit = rlimitOf(property)
+    if (rlimit) {
+      if (rlimit.soft && !properties.some(([name]) => name === `Limit${rlimit.limit}`)) {
+        throw new UnitFileError(property, `Limit${rlimit.limit} must go with it: a unit file sets both`)
+      }
+      sections.Service.push(...rlimitLines(properties, property, variant.signature, variant.value))
+      continue
+    }
     const {section, lines} = directiveLines(property, variant.signature, variant.value)
     sections[section].push(...lines)
   }

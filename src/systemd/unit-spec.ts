@@ -6,6 +6,7 @@
  * program (or `sh`, for `before`) ever sees the text, turning env and secret values into code.
  */
 import dbus from 'dbus-next'
+import {accountingProperties, limitProperties, type RawProperty, type UnitLimits} from './unit-limits.js'
 import {SLICE} from './unit-name.js'
 import {sandboxProperties, type SandboxSpec} from './sandbox-presets.js'
 
@@ -43,6 +44,9 @@ export interface UnitSpec {
   sandbox?: SandboxSpec
   /** Credential name → a root-only file systemd copies into $CREDENTIALS_DIRECTORY at start. */
   credentials?: Record<string, string>
+  limits?: UnitLimits
+  /** From the target's `systemd:` map. */
+  extra?: RawProperty[]
 }
 
 export type DbusProperties = Array<[string, InstanceType<typeof Variant>]>
@@ -93,6 +97,7 @@ export function toDbusProperties(spec: UnitSpec): DbusProperties {
     properties.push(['MemoryMax', new Variant('t', spec.memoryMaxBytes)], ['MemorySwapMax', new Variant('t', 0n)])
   }
   properties.push(...sandboxProperties(spec.sandbox), ...credentialProperties(spec.credentials))
+  properties.push(...accountingProperties(), ...limitProperties(spec.limits, spec.extra))
   return properties
 }
 

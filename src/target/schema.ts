@@ -6,9 +6,12 @@
 import {z} from 'zod'
 import {healthBlockIssues, healthSpecOf, healthTuningShape} from '../health/policy.js'
 import {controlCharacterIn, type ControlRule} from './control-characters.js'
+import {describeValue} from './describe-value.js'
+import {limitIssues, limitsOf, limitsShape, LIMIT_KEYS, type ProcessLimits} from './limits.js'
 import {memorySizeProblem} from './memory-size.js'
 import {hostPortProblem, nameProblem} from './rules.js'
 import {hasPlaceholder, invalidPlaceholderIn} from './substitute.js'
+import {systemdMapSchema, type SystemdMap} from './systemd-map.js'
 import {cwdProblem, numericIdProblem, programProblem} from './systemd-values.js'
 import {SANDBOX_PRESETS, type SandboxPreset} from '../systemd/sandbox-presets.js'
 
@@ -28,7 +31,7 @@ export interface HealthSpec {
   successThreshold?: number
   startupDeadline?: string
 }
-export interface ProcessSpec {
+export interface ProcessSpec extends ProcessLimits {
   name: string
   command: string[]
   env: Record<string, string>
@@ -55,6 +58,8 @@ export interface ProcessSpec {
   credentials?: Record<string, string>
   /** The worst `systemd-analyze security` exposure its unit may have; absent: the server's (config `maxExposure`). */
   maxExposure?: number
+  /** Extra unit properties by their unit-file names, from an allow-list (target/systemd-map.ts). */
+  systemd?: SystemdMap
 }
 export interface ServiceSpec {
   name: string
@@ -71,14 +76,7 @@ const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
 /** A file name systemd accepts as a credential (no "/", not "." or ".."), kept to plain characters. */
 const CREDENTIAL_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/
 
-/** Short description of a parsed YAML value, for "got ..." in messages. */
-export function describeValue(value: unknown): string {
-  if (value === null || value === undefined) return 'nothing'
-  if (Array.isArray(value)) return 'a list'
-  if (typeof value === 'object') return 'a map'
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
-  return `${typeof value} ${String(value)}`
-}
+export {describeValue}
 
 /** `"x is required"` when missing, else `"x must be <expected> (got ...)"`; only for type errors. */
 const typeError =
@@ -296,6 +294,8 @@ export function processSchema(mode: Mode) {
         dynamicUser: flag('dynamicUser').optional(),
         credentials: credentialsSchema(mode).optional(),
         maxExposure: exposureLimitSchema.optional(),
+        ...limitsShape,
+        systemd: systemdMapSchema.optional(),
       },
       {error: mapError('each process')},
     )
@@ -313,6 +313,7 @@ export function processSchema(mode: Mode) {
           ctx.addIssue({code: 'custom', path: [key], message})
         }
       }
+      for (const issue of limitIssues(process)) ctx.addIssue({code: 'custom', ...issue})
     })
     .transform(
       (p): ProcessSpec => ({
@@ -334,6 +335,8 @@ export function processSchema(mode: Mode) {
         ...(p.dynamicUser ? {dynamicUser: true} : {}),
         ...(p.credentials === undefined || Object.keys(p.credentials).length === 0 ? {} : {credentials: p.credentials}),
         ...(p.maxExposure === undefined ? {} : {maxExposure: p.maxExposure}),
+        ...limitsOf(p),
+        ...(p.systemd === undefined ? {} : {systemd: p.systemd}),
       }),
     )
 }
@@ -374,7 +377,10 @@ export function allowedKeysAt(path: ReadonlyArray<string | number>): string[] {
   const shape = path.map((p) => (typeof p === 'number' ? '#' : p)).join('/')
   const keys: Record<string, string[]> = {
     '': ['processes', 'services'],
-    'processes/#': ['name', 'command', 'env', 'cwd', 'uid', 'gid', 'before', 'resources', 'receives', 'health', 'memoryMax', 'replicas', 'maxSurge', 'sandbox', 'memoryDenyWriteExecute', 'dynamicUser', 'credentials', 'maxExposure'],
+    'processes/#': [
+      ...['name', 'command', 'env', 'cwd', 'uid', 'gid', 'before', 'resources', 'receives', 'health', 'memoryMax', 'replicas', 'maxSurge', ...LIMIT_KEYS, 'systemd'],
+      ...['sandbox', 'memoryDenyWriteExecute', 'dynamicUser', 'credentials', 'maxExposure'],
+    ],
     'processes/#/resources/#': ['id', 'file'],
     'processes/#/health': [
       'service',

@@ -3,6 +3,7 @@
  * literal `${`. Substitution works on parsed string values, in a single pass, so a secret can
  * neither change the YAML structure nor pull in another secret.
  */
+import {limitsOf} from './limits.js'
 import type {HealthSpec, ProcessSpec, Target} from './schema.js'
 
 export type TemplatePart =
@@ -93,6 +94,8 @@ export type FieldPath = Array<string | number>
  * Rebuilds a process with `fn` applied to every substitutable string value (command items, env
  * values, cwd, uid, gid, before, resource id/file, health path and command, credential values), giving each value's
  * field path. Names, env keys, credential names, sandbox, maxExposure, receives, health.service, health tuning, memoryMax, replicas and maxSurge are never substituted.
+ * values, cwd, uid, gid, before, resource id/file, health path and command), giving each value's
+ * field path. Names, env keys, receives, health.service, health tuning, memoryMax, replicas, maxSurge, the limits and the systemd map are never substituted.
  */
 export function mapProcessStrings(
   process: ProcessSpec,
@@ -125,6 +128,8 @@ export function mapProcessStrings(
       ? {credentials: Object.fromEntries(Object.entries(process.credentials).map(([key, value]) => [key, fn(value, [...at, 'credentials', key])]))}
       : {}),
     ...(process.maxExposure !== undefined ? {maxExposure: process.maxExposure} : {}),
+    ...limitsOf(process),
+    ...(process.systemd !== undefined ? {systemd: {...process.systemd}} : {}),
   }
 }
 

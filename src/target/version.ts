@@ -3,6 +3,7 @@
  * the reconciler starts a new instance and moves traffic over once it is healthy.
  */
 import {createHmac} from 'node:crypto'
+import {limitsOf} from './limits.js'
 import type {ProcessSpec} from './schema.js'
 
 /**
@@ -31,6 +32,9 @@ export function versionOf(process: ProcessSpec, key: Buffer): string {
     memoryDenyWriteExecute: process.memoryDenyWriteExecute || undefined,
     dynamicUser: process.dynamicUser || undefined,
     credentials: process.credentials,
+    // Absent when not written (canonicalJson drops undefined): a target without them keeps its versions.
+    ...limitsOf(process),
+    systemd: process.systemd,
   }
   return createHmac('sha256', key).update(canonicalJson(material)).digest('hex').slice(0, 8)
 }
