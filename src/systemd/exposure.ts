@@ -12,6 +12,7 @@ import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
+import {systemTool} from './system-tool.js'
 
 const run = promisify(execFile)
 
@@ -41,7 +42,7 @@ const TIMEOUT_MS = 60_000
 export class ExposureScorer {
   private readonly cache = new Map<string, Exposure>()
 
-  constructor(private readonly program = 'systemd-analyze') {}
+  constructor(private readonly program = systemTool('systemd-analyze')) {}
 
   /** Scores each unit file (name → text); throws ExposureError when systemd-analyze cannot. */
   async score(units: ReadonlyMap<string, string>): Promise<Map<string, Exposure>> {
@@ -74,7 +75,7 @@ export class ExposureScorer {
         }))
       } catch (error) {
         const failure = error as NodeJS.ErrnoException & {stderr?: string}
-        const why = failure.code === 'ENOENT' ? `${this.program} is not installed` : (failure.stderr?.trim().split('\n').at(-1) ?? failure.message)
+        const why = failure.code === 'ENOENT' ? 'systemd-analyze is not installed (apt-get install systemd)' : (failure.stderr?.trim().split('\n').at(-1) ?? failure.message)
         throw new ExposureError(`systemd-analyze security could not score the units: ${why}`)
       }
       const byFile = parseSecurityOutput(stdout)

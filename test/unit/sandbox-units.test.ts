@@ -7,7 +7,7 @@ import {spawnSync} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
-import {ExposureScorer, parseSecurityOutput} from '../../src/systemd/exposure.js'
+import {ExposureError, ExposureScorer, parseSecurityOutput} from '../../src/systemd/exposure.js'
 import {presetDirectives, type SandboxSpec} from '../../src/systemd/sandbox-presets.js'
 import {unitFileText} from '../../src/systemd/unit-file.js'
 import {toDbusProperties, type UnitSpec} from '../../src/systemd/unit-spec.js'
@@ -87,6 +87,11 @@ describe('sandbox presets as unit files', () => {
     assert.equal(none!.rating, 'UNSAFE')
     assert.ok(none!.score > 9 && basic!.score < none!.score && strict!.score < 3, JSON.stringify({none, basic, strict}))
     assert.ok(none!.costs.length === 5 && none!.costs[0]!.exposure >= none!.costs[4]!.exposure)
+  })
+
+  it('says when systemd-analyze cannot score, instead of guessing a score', async () => {
+    const scorer = new ExposureScorer('/nonexistent/systemd-analyze')
+    await assert.rejects(scorer.score(new Map([['x', unitFileText(toDbusProperties(base))]])), (error: Error) => error instanceof ExposureError && /systemd-analyze is not installed/.test(error.message))
   })
 
   it('reads each unit\'s table and overall line from the text output', () => {
