@@ -36,6 +36,12 @@ for policy_dir in /etc/dbus-1/system.d /usr/share/dbus-1/system.d; do
     break
   fi
 done
+# systemd builds each unit's credentials directory (LoadCredential=, SetCredential=) on a ramfs in a
+# mount namespace of its own and moves it into place, which reaches the unit only through shared
+# mount propagation: on a real host systemd makes / shared at boot, but it does not inside a
+# container, and unshare left every mount here private. So make them shared, within this
+# namespace only (the host's mounts are no peers of these: they were made private first).
+mount --make-rshared /
 export SYSTEMD_UNIT_PATH="$units"
 export SYSTEMD_GENERATOR_PATH="$empty"
 export SYSTEMD_ENVIRONMENT_GENERATOR_PATH="$empty"

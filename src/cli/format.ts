@@ -90,6 +90,25 @@ export function duration(seconds: number | undefined): string {
   return `${Math.floor(seconds / 86_400)}d${String(Math.floor((seconds % 86_400) / 3600)).padStart(2, '0')}h`
 }
 
+/** Bytes in binary units, as systemd writes them: "812K", "12.3M", "1.5G". */
+export function byteSize(bytes: number | undefined): string {
+  if (bytes === undefined) return '-'
+  const units = ['B', 'K', 'M', 'G', 'T']
+  let value = bytes
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return unit === 0 ? `${bytes}B` : `${value >= 100 ? Math.round(value) : value.toFixed(1).replace(/\.0$/, '')}${units[unit]}`
+}
+
+/** CPU time: "0.42s" under a minute, then like an uptime. */
+export function cpuTime(seconds: number | undefined): string {
+  if (seconds === undefined) return '-'
+  return seconds < 60 ? `${seconds.toFixed(2)}s` : duration(Math.round(seconds))
+}
+
 export function localTime(iso: string): string {
   const date = new Date(iso)
   return `${date.toISOString().slice(0, 10)} ${date.toTimeString().slice(0, 8)}`

@@ -1,12 +1,22 @@
 /** Prints what a target or secret change does to each process, and why. */
 import type {ProcessChange} from '../protocol/changes.js'
+import type {ExposureSummary} from '../protocol/status.js'
+
+const shown = (exposure: ExposureSummary) => `${exposure.score.toFixed(1)} ${exposure.rating}`
+
+/** `; exposure 9.6 UNSAFE → 1.9 OK`, or `; exposure 1.9 OK` for a new process or an unchanged score. */
+function exposureText(change: ProcessChange): string {
+  const {from, to} = change.exposure ?? {}
+  if (!to) return ''
+  return from && shown(from) !== shown(to) ? `; exposure ${shown(from)} → ${shown(to)}` : `; exposure ${shown(to)}`
+}
 
 export function describeChanges(changes: ProcessChange[], release?: number): string {
   const moved = changes.filter((change) => change.change !== 'unchanged')
   // Stopped with `launcho stop` and staying so, whatever the change did to the target.
   const kept = changes.filter((change) => change.change === 'unchanged' && change.stopped)
   const lines = moved.map((change) => {
-    const why = change.reasons?.length ? `: ${change.reasons.join(', ')}` : ''
+    const why = (change.reasons?.length ? `: ${change.reasons.join(', ')}` : '') + exposureText(change)
     switch (change.change) {
       case 'start':
         return `start    ${change.process} (${change.to})${why}`

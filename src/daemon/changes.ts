@@ -13,14 +13,21 @@ export function changesBetween(before: DesiredState, after: DesiredState): Proce
   return names.map((process) => {
     const old = before.get(process)
     const next = after.get(process)
-    if (!old) return {process, change: 'start', to: next!.version, reasons: ['new in the target']}
+    if (!old) return {process, change: 'start', to: next!.version, reasons: ['new in the target'], ...exposureChange(undefined, next)}
     if (!next) return {process, change: 'stop', from: old.version, reasons: ['removed from the target']}
     if (old.version === next.version) {
       if (old.replicas !== next.replicas) return {process, change: 'scale', from: old.version, to: next.version, reasons: [`replicas ${old.replicas} -> ${next.replicas}`]}
       return {process, change: 'unchanged', from: old.version, to: next.version}
     }
-    return {process, change: 'replace', from: old.version, to: next.version, reasons: reasonsFor(old, next)}
+    return {process, change: 'replace', from: old.version, to: next.version, reasons: reasonsFor(old, next), ...exposureChange(old, next)}
   })
+}
+
+function exposureChange(old: DesiredProcess | undefined, next: DesiredProcess | undefined): Pick<ProcessChange, 'exposure'> {
+  const summary = (process?: DesiredProcess) => process?.exposure && {score: process.exposure.score, rating: process.exposure.rating}
+  const from = summary(old)
+  const to = summary(next)
+  return from || to ? {exposure: {...(from ? {from} : {}), ...(to ? {to} : {})}} : {}
 }
 
 function reasonsFor(old: DesiredProcess, next: DesiredProcess): string[] {
@@ -39,6 +46,8 @@ function reasonsFor(old: DesiredProcess, next: DesiredProcess): string[] {
     const before = old.secretDigests[name]
     if (before !== undefined && before !== next.secretDigests[name]) reasons.push(`secret ${name}`)
   }
+  // A new server default moves processes that take it, with nothing changed in the target.
+  if ((old.sandbox ?? 'none') !== (next.sandbox ?? 'none') && !reasons.includes('sandbox')) reasons.push('sandbox')
   if (old.generation !== next.generation) reasons.push('restart')
   return reasons
 }

@@ -7,6 +7,7 @@ import {parse} from 'yaml'
 import {z} from 'zod'
 import {LaunchoError} from '../errors.js'
 import {MAX_WORKERS} from '../lb/proxy/config.js'
+import {SANDBOX_PRESETS} from '../systemd/sandbox-presets.js'
 
 export const configSchema = z.strictObject({
   stateDir: z.string().min(1).default('/var/lib/launcho'),
@@ -43,6 +44,13 @@ export const configSchema = z.strictObject({
   drainTimeoutSeconds: z.number().min(0).max(3600).default(30),
   /** Releases kept for history and rollback (their resources are kept too). */
   releases: z.number().int().min(1).max(1000).default(20),
+  /**
+   * The sandbox of a process whose target names none. `none` by default: a stricter default would
+   * change (and could break) every running process at the server's upgrade.
+   */
+  sandbox: z.enum(SANDBOX_PRESETS).default('none'),
+  /** The worst exposure (systemd-analyze security, 0–10) a process without its own maxExposure may have. */
+  maxExposure: z.number().min(0).max(10).optional(),
 })
 
 export type ServerConfig = z.infer<typeof configSchema>

@@ -39,6 +39,7 @@ import {serverIdOf} from './server-id.js'
 import {ReleaseWatch} from './release-watch.js'
 import {StatusService} from './status-service.js'
 import {TargetService} from './target-service.js'
+import {ExposureService} from './exposure-service.js'
 import {packageVersion} from '../package-version.js'
 
 export interface RunningDaemon {
@@ -99,17 +100,18 @@ async function startOwner(config: ServerConfig, logger: Logger, redactor: Secret
   const balancer = await createBalancer(config.lb, {stateDir, systemd, logger, proxyWorkers: config.proxyWorkers})
   /** Known once the API listens (the configured port may be 0). */
   let apiAddress: HostPort | undefined
+  const timings = {
+    restartDelayMs: config.restartDelayMs,
+    stopTimeoutMs: config.stopTimeoutSeconds * 1000,
+    startTimeoutMs: config.startTimeoutSeconds * 1000,
+  }
   reconciler = new Reconciler({
     systemd: () => systemd.current,
     journal,
     stateDir,
     logger: logger.child({component: 'reconciler'}),
     events,
-    timings: {
-      restartDelayMs: config.restartDelayMs,
-      stopTimeoutMs: config.stopTimeoutSeconds * 1000,
-      startTimeoutMs: config.startTimeoutSeconds * 1000,
-    },
+    timings,
     resyncMs: config.resyncSeconds * 1000,
     portRange: portRangeOf(config),
     drainTimeoutMs: config.drainTimeoutSeconds * 1000,
@@ -133,6 +135,8 @@ async function startOwner(config: ServerConfig, logger: Logger, redactor: Secret
       releases: new ReleaseStore(stateDir.releasesDir, config.releases, (message) => logger.warn(message)),
       stopped: new StoppedStore(stateDir.stoppedFile),
       servingUnits: () => new Set(reconciler?.registry.all().filter((instance) => instance.membership === 'in').map((instance) => instance.unit)),
+      defaults: {sandbox: config.sandbox, ...(config.maxExposure === undefined ? {} : {maxExposure: config.maxExposure})},
+      exposure: new ExposureService(stateDir, timings, undefined, (process, error) => logger.warn({process, err: error.message}, 'cannot measure the exposure of this process')),
     },
   )
   await targets.load()

@@ -57,6 +57,8 @@ export class StatusService {
       })
     }
     const {units, unknown} = await manager.list()
+    // Only units with processes have usage to show; reading it is the call's main cost at 1000 processes.
+    const usage = await manager.usage(units.filter((unit) => unit.activeState === 'active' || unit.activeState === 'deactivating').map((unit) => unit.name))
     const problem = this.targets.problem()
     const report: StatusReport = {
       server: {
@@ -65,7 +67,7 @@ export class StatusService {
         ...(this.reconciler.balancer ? {lb: this.reconciler.balancer.kind} : {}),
         ...(problem ? {targetProblem: problem.message} : {}),
       },
-      processes: buildStatus(this.statusSources(), [...units, ...unknown], Date.now()),
+      processes: buildStatus({...this.statusSources(), usage: (unit) => usage.get(unit)}, [...units, ...unknown], Date.now()),
       ...this.releaseStatus(),
       events: this.events.recent(eventCount),
     }

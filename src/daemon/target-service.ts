@@ -8,7 +8,9 @@ import type {Logger} from 'pino'
 import {LaunchoError} from '../errors.js'
 import type {EventKind, EventLog} from '../events.js'
 import type {PortRange} from '../lb/ports.js'
-import {desiredStateOf, type DesiredState} from '../reconcile/desired.js'
+import {desiredStateOf, NO_DEFAULTS, type DesiredState, type ProcessDefaults} from '../reconcile/desired.js'
+import type {ExposureMeter} from './exposure-service.js'
+import {exposureIssues} from './exposure-gate.js'
 import type {Reconciler} from '../reconcile/reconciler.js'
 import type {SecretRedactor} from '../secrets/redact.js'
 import {ResourcePins, unionOfPins, type Pins} from '../store/resource-pins.js'
@@ -22,6 +24,7 @@ import type {HistoryResponse, ReleaseDetail} from '../protocol/releases.js'
 import {invalidTarget, type LoadedTarget, type ServiceSpec, type Target} from '../target/load.js'
 import {loadTargetOffThread} from '../target/load-off-thread.js'
 import {checkOnServer, serverProblems, type ServerCheckMode} from '../target/server-rules.js'
+import type {FieldIssue} from '../target/rules.js'
 import type {HostPort} from '../target/socket-overlap.js'
 import type {Applied} from '../protocol/changes.js'
 import {changesBetween, markAdoptions, type ProcessChange} from './changes.js'
@@ -74,6 +77,10 @@ export interface TargetServiceOptions {
   stopped?: StoppedStore
   /** Units in the balancer now: a change to a version they run is an adoption. */
   servingUnits?: () => ReadonlySet<string>
+  /** The server's `sandbox` and `maxExposure` for processes that do not say. */
+  defaults?: ProcessDefaults
+  /** Measures each new version's exposure (shown in status and changes, gated by maxExposure). */
+  exposure?: ExposureMeter
 }
 
 export class TargetService {
@@ -343,8 +350,11 @@ export class TargetService {
     const loaded = await loadTargetOffThread(text, secrets)
     const {resolved, issues} = await checkOnServer(loaded, this.facts(pins), mode)
     if (issues.length > 0) throw invalidTarget(serverProblems(loaded, issues))
+    const desired = desiredStateOf(loaded.template, resolved, secrets, generations, this.versionKey, this.options.defaults ?? NO_DEFAULTS)
+    const exposureProblems = await this.measure(desired, loaded.template, mode)
+    if (exposureProblems.length > 0) throw invalidTarget(serverProblems(loaded, exposureProblems))
     return {
-      desired: desiredStateOf(loaded.template, resolved, secrets, generations, this.versionKey),
+      desired,
       services: resolved.services,
       pins: pinsOf(loaded, resolved),
       uses: resourceUsesOf(loaded, resolved),
@@ -369,6 +379,39 @@ export class TargetService {
       }
       throw error
     }
+  }
+
+  /**
+   * Gives each process its exposure: kept from the running desired state for an unchanged version,
+   * else measured (at `set`; a restored target is measured in the background, as it was accepted
+   * before). Returns the refusals of maxExposure.
+   */
+  private async measure(desired: DesiredState, template: Target, mode: ServerCheckMode): Promise<FieldIssue[]> {
+    const meter = this.options.exposure
+    if (!meter) return []
+    const current = this.reconciler.getDesired()
+    const unmeasured = [...desired.values()].filter((process) => {
+      const running = current.get(process.spec.name)
+      if (running?.version === process.version && running.exposure) process.exposure = running.exposure
+      return process.exposure === undefined
+    })
+    if (unmeasured.length === 0 && ![...desired.values()].some((process) => process.maxExposure !== undefined)) return []
+    if (mode === 'restore') {
+      void meter
+        .of(unmeasured)
+        .then((scored) => unmeasured.forEach((process) => (process.exposure = scored.get(process.spec.name) ?? process.exposure)))
+        .catch((error: Error) => this.logger.warn({err: error.message}, 'could not measure the exposure of the restored processes'))
+      return []
+    }
+    let failure: Error | undefined
+    try {
+      const scored = await meter.of(unmeasured)
+      for (const process of unmeasured) process.exposure = scored.get(process.spec.name)
+    } catch (error) {
+      failure = error as Error
+      this.logger.warn({err: failure.message}, 'could not measure exposure')
+    }
+    return exposureIssues(desired, template, failure)
   }
 
   private facts(pins: Pins) {

@@ -2,6 +2,8 @@
  * Health check definitions and results. A prober runs one check against one instance; the health
  * state machine (thresholds, start-up deadline) decides what the results mean.
  */
+import type {SandboxSpec} from '../systemd/sandbox-presets.js'
+import type {RawProperty, UnitLimits} from '../systemd/unit-limits.js'
 
 export type HealthCheck =
   | {kind: 'http'; port: number; path: string; timeoutMs: number}
@@ -28,6 +30,12 @@ export interface ExecCheckInstance {
   portEnv: Record<string, string>
   /** Its memory limit, as the target spells it. */
   memoryMax?: string
+  /** Its sandbox and credential files (name → root-only file). */
+  sandbox?: SandboxSpec
+  credentials?: Record<string, string>
+  /** Its other limits and `systemd:` properties, as its unit has them. */
+  limits?: UnitLimits
+  extra?: RawProperty[]
 }
 
 export interface CheckResult {

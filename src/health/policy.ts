@@ -7,7 +7,9 @@ import {LaunchoError} from '../errors.js'
 import {portVariable} from '../lb/ports.js'
 import {argvOfResolved, renderArgv, type ArgvWord} from '../target/argv-ports.js'
 import type {HealthSpec} from '../target/schema.js'
+import type {RawProperty, UnitLimits} from '../systemd/unit-limits.js'
 import type {HealthCheck} from './check.js'
+import type {SandboxSpec} from '../systemd/sandbox-presets.js'
 
 export type HealthKind = 'http' | 'tcp' | 'exec'
 
@@ -145,6 +147,11 @@ export interface CheckContext {
   /** The instance's private env file (what systemd gives the instance, secrets included). */
   environmentFile?: string
   memoryMax?: string
+  /** The instance's sandbox and credential files: its checks run under the same. */
+  sandbox?: SandboxSpec
+  credentials?: Record<string, string>
+  limits?: UnitLimits
+  extra?: RawProperty[]
   /** `health.command` with secrets substituted and `SERVICE_PORT_*` references marked. */
   command?: ArgvWord[]
 }
@@ -173,7 +180,18 @@ export function healthCheckFor(
       ...(context.uid === undefined ? {} : {user: context.uid}),
       ...(context.gid === undefined ? {} : {group: context.gid}),
       ...(unit !== undefined && environmentFile !== undefined
-        ? {instance: {unit, environmentFile, portEnv, ...(context.memoryMax === undefined ? {} : {memoryMax: context.memoryMax})}}
+        ? {
+            instance: {
+              unit,
+              environmentFile,
+              portEnv,
+              ...(context.memoryMax === undefined ? {} : {memoryMax: context.memoryMax}),
+              ...(context.sandbox === undefined ? {} : {sandbox: context.sandbox}),
+              ...(context.credentials === undefined ? {} : {credentials: context.credentials}),
+              ...(context.limits === undefined ? {} : {limits: context.limits}),
+              ...(context.extra === undefined ? {} : {extra: context.extra}),
+            },
+          }
         : {}),
     }
   }

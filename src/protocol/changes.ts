@@ -1,5 +1,6 @@
 /** What a target or secret change, or a restart, does to each process: the answer of those routes. */
 import {z} from 'zod'
+import {exposureSchema} from './status.js'
 
 /**
  * `scale`: same version, another number of replicas (nothing is replaced). `adopt`: the new
@@ -20,6 +21,8 @@ export const processChangeSchema = z.object({
   reasons: z.array(z.string()).optional(),
   /** Stopped with `launcho stop`: it stays stopped whatever this change does to it (`launcho start` runs it). */
   stopped: z.boolean().optional(),
+  /** The exposure (systemd-analyze security) of the version before and after, where measured. */
+  exposure: z.object({from: exposureSchema.optional(), to: exposureSchema.optional()}).optional(),
 })
 export type ProcessChange = z.infer<typeof processChangeSchema>
 

@@ -40,8 +40,22 @@ export const instanceStatusSchema = z.object({
   lastCheck: z.object({ok: z.boolean(), detail: z.string(), at: z.string()}).optional(),
   /** systemd lists the unit but reading it failed just now; the other fields are from the last read. */
   readError: z.string().optional(),
+  /** What systemd accounts for a running instance: its cgroup's memory now, the CPU time used, tasks now. */
+  memoryBytes: z.number().int().optional(),
+  cpuSeconds: z.number().optional(),
+  tasks: z.number().int().optional(),
 })
 export type InstanceStatus = z.infer<typeof instanceStatusSchema>
+
+/** systemd-analyze security's exposure of a process's unit as launcho creates it (0.0 confined – 10.0 exposed). */
+export const exposureSchema = z.object({
+  score: z.number(),
+  /** OK | MEDIUM | EXPOSED | UNSAFE */
+  rating: z.string(),
+  /** The settings that cost most, highest first. */
+  costs: z.array(z.object({setting: z.string(), description: z.string(), exposure: z.number()})).optional(),
+})
+export type ExposureSummary = z.infer<typeof exposureSchema>
 
 export const processStatusSchema = z.object({
   name: z.string(),
@@ -55,6 +69,9 @@ export const processStatusSchema = z.object({
   retryDelayMs: z.number().optional(),
   lastFailure: z.object({at: z.string(), unit: z.string(), reason: z.string()}).optional(),
   rolloutFailure: z.object({at: z.string(), version: z.string(), reason: z.string()}).optional(),
+  /** Its desired version's sandbox preset and exposure (absent until measured, and from older servers). */
+  sandbox: z.string().optional(),
+  exposure: exposureSchema.optional(),
   /** Why the process cannot run until the target (or a secret) changes; launcho does not retry it. */
   problem: z.string().optional(),
 })

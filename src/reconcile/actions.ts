@@ -7,10 +7,12 @@ import type {Action} from '../rollout/rollout.js'
 import type {StartResult, SystemdManager} from '../systemd/manager.js'
 import {portVariable} from '../lb/ports.js'
 import {placeResources} from './place-resources.js'
-import {isDesiredUnit, unitSpecOf, type DesiredProcess} from './desired.js'
+import {isDesiredUnit, unitSpecOf, workDirOf, type DesiredProcess} from './desired.js'
+import {hasDynamicWorkDir, prepareDynamicWorkDir, removeDynamicWorkDir} from './dynamic-user.js'
 import {failureReasonOf} from './failure-reason.js'
 import {prepareWorkDir, removeWorkDir} from './work-dir.js'
 import {removeEnvironmentFile} from './leftovers.js'
+import {removeCredentialFiles, writeCredentialFiles} from './credential-files.js'
 import {renderEnvironmentFile} from '../systemd/environment-file.js'
 import {writeFileAtomic} from '../store/atomic.js'
 import type {ReconcilerContext} from './context.js'
@@ -137,14 +139,19 @@ async function start(ctx: ReconcilerContext, systemd: SystemdManager, name: stri
   try {
     ports = await ctx.registry.ports.allocate(unit, spec.receives)
     ctx.registry.register(unit, name, process.version, ports, Date.now())
-    const workDir = spec.cwd ?? ctx.stateDir.instanceDir(unit)
-    if (spec.cwd === undefined) await prepareWorkDir(workDir, spec.uid, spec.gid)
-    if (ctx.resources) await placeResources(workDir, spec.resources, ctx.resources, {user: spec.uid, group: spec.gid})
+    const workDir = workDirOf(process, unit, ctx.stateDir)
+    if (spec.dynamicUser) await prepareDynamicWorkDir(unit, ctx.stateDir.dynamicUsersDir)
+    else if (workDir.own) await prepareWorkDir(workDir.path, spec.uid, spec.gid)
+    // A dynamic user's files are placed as root: systemd hands them to the user at the start.
+    if (ctx.resources) await placeResources(workDir.path, spec.resources, ctx.resources, {user: spec.uid, group: spec.gid})
     const portEnv = Object.fromEntries(Object.entries(ports).map(([service, port]) => [portVariable(service), String(port)]))
     const environmentFile = ctx.stateDir.environmentFile(unit)
     await writeFileAtomic(environmentFile, renderEnvironmentFile(spec.env), 0o600)
+    const credentialsDir = ctx.stateDir.credentialsDir(unit)
+    if (spec.credentials) await writeCredentialFiles(credentialsDir, spec.credentials)
+    const place = {workingDirectory: workDir.workingDirectory, environmentFile, ports: portEnv, ...(spec.credentials ? {credentialsDir} : {})}
     // Checked right before the call: a cancel sent after it reaches systemd after the start.
-    result = superseded(ctx, name, unit) ? 'canceled' : await systemd.start(unitSpecOf(process, unit, {workingDirectory: workDir, environmentFile, ports: portEnv}, ctx.timings))
+    result = superseded(ctx, name, unit) ? 'canceled' : await systemd.start(unitSpecOf(process, unit, place, ctx.timings))
     if (result === 'exists') {
       // systemd runs it already (a listing did not show it): not a failed start. The next pass
       // adopts it with the ports its environment names; the ones allocated here are released.
@@ -238,9 +245,14 @@ export async function stopUnits(ctx: ReconcilerContext, systemd: SystemdManager,
       ctx.tracker(process).forget(unit)
       ctx.registry.forget(unit)
       await removeEnvironmentFile(ctx.stateDir.environmentFile(unit))
+      await removeCredentialFiles(ctx.stateDir.credentialsDir(unit))
       // The unit is stopped either way; a work dir that could not go (yet) is the sweep's to retry.
-      if (ctx.desired.get(process)?.spec.cwd === undefined) {
-        await removeWorkDir(ctx.stateDir.instanceDir(unit)).catch((error: Error) => {
+      const desired = ctx.desired.get(process)
+      const records = ctx.stateDir.dynamicUsersDir
+      const dynamic = await hasDynamicWorkDir(unit, records)
+      if (dynamic || desired?.spec.cwd === undefined) {
+        const removal = dynamic ? removeDynamicWorkDir(unit, records, ctx.stateDir.instanceDir(unit)) : removeWorkDir(ctx.stateDir.instanceDir(unit))
+        await removal.catch((error: Error) => {
           ctx.logger.warn({process, unit, err: error.message}, 'could not remove the work dir; retrying later')
         })
       }

@@ -27,7 +27,7 @@ import type {Journal} from '../logs/journal.js'
 import {InstanceRegistry} from '../rollout/instances.js'
 import {planRollout, type Health} from '../rollout/rollout.js'
 import type {ResourceStore} from '../store/resource-store.js'
-import type {StateDir} from '../store/state-dir.js'
+import {CREDENTIALS_SUFFIX, type StateDir} from '../store/state-dir.js'
 import type {ServiceSpec} from '../target/load.js'
 import type {SystemdManager, ObservedUnit, UnitListing} from '../systemd/manager.js'
 import {parseUnitName} from '../systemd/unit-name.js'
@@ -38,6 +38,8 @@ import {checkContextOf, isDesiredUnit, type DesiredProcess, type DesiredState, t
 import {RetryBackoff} from './retry-backoff.js'
 import {removeWorkDir} from './work-dir.js'
 import {LeftoverSweep, removeEnvironmentFile} from './leftovers.js'
+import {removeCredentialFiles} from './credential-files.js'
+import {dynamicWorkDirOf, removeDynamicWorkDir} from './dynamic-user.js'
 import {noticeCrashes} from './crash-watch.js'
 import {after, done, terminal, WorkQueue, type Outcome} from './work-queue.js'
 import {LaunchoError} from '../errors.js'
@@ -599,9 +601,19 @@ export class Reconciler implements ReconcilerContext {
       const unit = `${entry}.service`
       add(unit, this.stateDir.instanceDir(unit), removeWorkDir)
     }
+    // Dynamic users' work dirs: only those this server recorded as made by it.
+    const records = this.stateDir.dynamicUsersDir
+    for (const entry of await readdir(records).catch(() => [] as string[])) {
+      const unit = `${entry}.service`
+      add(unit, dynamicWorkDirOf(unit), () => removeDynamicWorkDir(unit, records, this.stateDir.instanceDir(unit)))
+    }
     for (const entry of await readdir(this.stateDir.environmentsDir).catch(() => [] as string[])) {
       const unit = `${entry.slice(0, -'.env'.length)}.service`
       if (entry.endsWith('.env')) add(unit, this.stateDir.environmentFile(unit), removeEnvironmentFile)
+      if (entry.endsWith(CREDENTIALS_SUFFIX)) {
+        const owner = `${entry.slice(0, -CREDENTIALS_SUFFIX.length)}.service`
+        add(owner, this.stateDir.credentialsDir(owner), removeCredentialFiles)
+      }
     }
     this.sweep.keepOnly([...found.values()].flat().map((leftover) => leftover.path))
     for (const [process, all] of found) {

@@ -2,12 +2,13 @@
  * What `launcho status` reports per process: its desired version, each instance systemd runs for
  * it (every replica, with its phase), and the crash policy's view (crash-looping, next start, last failure).
  */
-import type {ObservedUnit} from '../systemd/manager.js'
+import type {ObservedUnit, UnitUsage} from '../systemd/manager.js'
 import type {InstanceFacts} from '../rollout/rollout.js'
 import type {FailedRollout} from './context.js'
 import type {CrashTracker, Failure} from './crash-policy.js'
 import {isDesiredUnit, type DesiredProcess, type DesiredState} from './desired.js'
 import {replicaOf} from '../systemd/unit-name.js'
+import type {Exposure} from '../systemd/exposure.js'
 
 export type ProcessState = 'running' | 'starting' | 'failing-to-start' | 'crash-looping' | 'stopping' | 'pending' | 'rolling-out' | 'rollout-failed' | 'stopped'
 
@@ -34,6 +35,9 @@ export interface InstanceStatus {
   lastCheck?: {ok: boolean; detail: string; at: string}
   /** systemd lists the unit but reading it failed just now; the other fields are from the last read. */
   readError?: string
+  memoryBytes?: number
+  cpuSeconds?: number
+  tasks?: number
 }
 
 export interface ProcessStatus {
@@ -46,6 +50,8 @@ export interface ProcessStatus {
   retryDelayMs?: number
   lastFailure?: {at: string; unit: string; reason: string}
   rolloutFailure?: {at: string; version: string; reason: string}
+  sandbox?: string
+  exposure?: Exposure
   problem?: string
 }
 
@@ -60,6 +66,8 @@ export interface StatusSources {
   problem?: (process: string) => string | undefined
   /** Processes of the target stopped with `launcho stop` (not desired, so not in `desired`). */
   stopped?: readonly string[]
+  /** systemd's accounting of running units (left out where it was not read). */
+  usage?: (unit: string) => UnitUsage | undefined
 }
 
 /** `observed` may include units that could not be read (with `readError`): shown, marked. */
@@ -97,6 +105,8 @@ export function buildStatus(sources: StatusSources, observed: Array<ObservedUnit
       ...(crash.retryAt !== undefined ? {retryAt: new Date(crash.retryAt).toISOString()} : {}),
       ...(crash.delayMs !== undefined ? {retryDelayMs: crash.delayMs} : {}),
       ...(crash.lastFailure ? {lastFailure: failureJson(crash.lastFailure)} : {}),
+      ...(wanted ? {sandbox: wanted.sandbox ?? 'none'} : {}),
+      ...(wanted?.exposure ? {exposure: wanted.exposure} : {}),
       ...(problem !== undefined ? {problem} : {}),
     }
   })
@@ -121,6 +131,7 @@ function instanceStatus(unit: ObservedUnit & {readError?: string}, current: bool
   const running = unit.activeState === 'active' && unit.execMainStartUs > 0
   const facts = sources.facts(unit)
   const check = sources.lastCheck(unit.name)
+  const usage = sources.usage?.(unit.name)
   return {
     health: facts.health,
     traffic: facts.membership,
@@ -136,6 +147,9 @@ function instanceStatus(unit: ObservedUnit & {readError?: string}, current: bool
     pid: unit.mainPid,
     restarts: unit.nRestarts,
     ...(unit.readError !== undefined ? {readError: unit.readError} : {}),
+    ...(usage?.memoryBytes !== undefined ? {memoryBytes: usage.memoryBytes} : {}),
+    ...(usage?.cpuNs !== undefined ? {cpuSeconds: Number(usage.cpuNs / 1_000_000n) / 1000} : {}),
+    ...(usage?.tasks !== undefined ? {tasks: usage.tasks} : {}),
     ...(running
       ? {
           startedAt: new Date(unit.execMainStartUs / 1000).toISOString(),

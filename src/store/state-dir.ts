@@ -11,10 +11,14 @@
  *   releases/<n>.json         each kept release: target, the secret values it used, resources (dir 0700, files 0600)
  *   stopped.json              processes paused with `launcho stop` (0600)
  *   environments/<unit>.env   each instance's env, read by systemd as root (dir 0700, files 0600)
+ *   environments/<unit>.credentials/NAME  each instance's credentials, copied by systemd (dirs 0700, files 0600)
  *   instances/<unit>/         fresh working directory of each instance, owned by its user
+ *   dynamic-users/<unit>      which /var/lib/private/<unit> work dirs of dynamic users are this server's (0700)
  */
 import {join} from 'node:path'
 import {ensurePrivateDir, removeStaleTempFiles} from './atomic.js'
+
+export const CREDENTIALS_SUFFIX = '.credentials'
 
 export class StateDir {
   constructor(
@@ -56,6 +60,16 @@ export class StateDir {
 
   environmentFile(unitName: string): string {
     return join(this.environmentsDir, `${unitName.replace(/\.service$/, '')}.env`)
+  }
+
+  /** The instance's credential files (root's, 0700), one per name: systemd's LoadCredential= sources. */
+  credentialsDir(unitName: string): string {
+    return join(this.environmentsDir, `${unitName.replace(/\.service$/, '')}${CREDENTIALS_SUFFIX}`)
+  }
+
+  /** One empty file per dynamic user's work dir this server made under /var/lib/private (reconcile/dynamic-user.ts). */
+  get dynamicUsersDir(): string {
+    return join(this.root, 'dynamic-users')
   }
 
   get instancesDir(): string {

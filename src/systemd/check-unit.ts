@@ -11,7 +11,9 @@
 import {randomBytes} from 'node:crypto'
 import dbus from 'dbus-next'
 import {SLICE, UNIT_PREFIX} from './unit-name.js'
-import {execCommand, usec, type DbusProperties} from './unit-spec.js'
+import {credentialProperties, execCommand, usec, type DbusProperties} from './unit-spec.js'
+import {sandboxProperties, type SandboxSpec} from './sandbox-presets.js'
+import {accountingProperties, limitProperties, type RawProperty, type UnitLimits} from './unit-limits.js'
 
 const {Variant} = dbus
 
@@ -35,6 +37,12 @@ export interface CheckUnitSpec {
   /** Public environment (the ports). */
   env: Record<string, string>
   memoryMaxBytes?: bigint
+  /** Its instance's sandbox and credentials: a check runs under the same confinement. */
+  sandbox?: SandboxSpec
+  credentials?: Record<string, string>
+  /** The instance's limits and `systemd:` properties. */
+  limits?: UnitLimits
+  extra?: RawProperty[]
   /** The check's whole run; past it systemd kills it. */
   timeoutMs: number
   /** Root-only files for its stdout and stderr (systemd opens them before dropping privileges). */
@@ -70,5 +78,7 @@ export function toCheckProperties(spec: CheckUnitSpec): DbusProperties {
   if (spec.memoryMaxBytes !== undefined) {
     properties.push(['MemoryMax', new Variant('t', spec.memoryMaxBytes)], ['MemorySwapMax', new Variant('t', 0n)])
   }
+  properties.push(...sandboxProperties(spec.sandbox), ...credentialProperties(spec.credentials))
+  properties.push(...accountingProperties(), ...limitProperties(spec.limits, spec.extra))
   return properties
 }

@@ -8,6 +8,7 @@ import {LaunchoError} from '../errors.js'
 import {BusError, isGone, isUnitExists, SystemBus, type Bus, type CallOptions, type Signal} from './bus.js'
 import {DEFAULT_JOB_SLOTS, JobSlots, type JobSlotOptions} from './job-slots.js'
 import {UnitLister, type ListOptions, type UnitListing} from './unit-lister.js'
+import {UsageReader, type UnitUsage} from './usage-reader.js'
 import {unitNameFromPath, UNIT_PREFIX} from './unit-name.js'
 import {toDbusProperties, type DbusProperties, type UnitSpec} from './unit-spec.js'
 import {Oneshots, type OneshotOptions, type OneshotResult} from './oneshot.js'
@@ -15,6 +16,7 @@ import {CHECK_UNIT_PATTERN} from './check-unit.js'
 
 export type {ServiceState} from './service-cache.js'
 export type {ListOptions, ObservedUnit, UnitListing, UnknownUnit} from './unit-lister.js'
+export type {UnitUsage} from './usage-reader.js'
 
 export type JobResult = 'done' | 'canceled' | 'timeout' | 'failed' | 'dependency' | 'skipped'
 /** What start() found: a job result, or `exists` when systemd already has a unit of that name. */
@@ -114,6 +116,13 @@ export class SystemdManager extends EventEmitter<{changed: [unit: string, change
   list(options: ListOptions = {}): Promise<UnitListing> {
     return this.lister.list(options)
   }
+
+  /** Memory, CPU time and tasks of each unit as systemd accounts them (usage-reader.ts). */
+  usage(units: readonly string[]): Promise<Map<string, UnitUsage>> {
+    this.usageReader ??= new UsageReader(this.bus)
+    return this.usageReader.read(units)
+  }
+  private usageReader?: UsageReader
 
   /** Property reads sent so far (a listing's cost, for benchmarks). */
   get reads(): number {

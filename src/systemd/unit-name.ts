@@ -47,3 +47,13 @@ export function unitNameFromPath(path: string): string | undefined {
     .slice(prefix.length)
     .replace(/_([0-9a-f]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))
 }
+
+/** The object path systemd gives a unit (its bus label: every byte but [A-Za-z0-9], and a leading digit, as `_xx`). */
+export function unitPathOf(unit: string): string {
+  let label = ''
+  for (const [i, byte] of [...Buffer.from(unit)].entries()) {
+    const char = String.fromCharCode(byte)
+    label += /[A-Za-z]/.test(char) || (i > 0 && /[0-9]/.test(char)) ? char : `_${byte.toString(16).padStart(2, '0')}`
+  }
+  return `/org/freedesktop/systemd1/unit/${label}`
+}

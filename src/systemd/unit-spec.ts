@@ -6,7 +6,9 @@
  * program (or `sh`, for `before`) ever sees the text, turning env and secret values into code.
  */
 import dbus from 'dbus-next'
+import {accountingProperties, limitProperties, type RawProperty, type UnitLimits} from './unit-limits.js'
 import {SLICE} from './unit-name.js'
+import {sandboxProperties, type SandboxSpec} from './sandbox-presets.js'
 
 const {Variant} = dbus
 
@@ -38,6 +40,13 @@ export interface UnitSpec {
   startTimeoutMs: number
   /** Bytes of RAM the unit's cgroup may use; swap is then off for it, so the limit is a hard one. */
   memoryMaxBytes?: bigint
+  /** The process's sandbox (sandbox-presets.ts); `before` runs in the same unit, so under it too. */
+  sandbox?: SandboxSpec
+  /** Credential name → a root-only file systemd copies into $CREDENTIALS_DIRECTORY at start. */
+  credentials?: Record<string, string>
+  limits?: UnitLimits
+  /** From the target's `systemd:` map. */
+  extra?: RawProperty[]
 }
 
 export type DbusProperties = Array<[string, InstanceType<typeof Variant>]>
@@ -87,5 +96,17 @@ export function toDbusProperties(spec: UnitSpec): DbusProperties {
   if (spec.memoryMaxBytes !== undefined) {
     properties.push(['MemoryMax', new Variant('t', spec.memoryMaxBytes)], ['MemorySwapMax', new Variant('t', 0n)])
   }
+  properties.push(...sandboxProperties(spec.sandbox), ...credentialProperties(spec.credentials))
+  properties.push(...accountingProperties(), ...limitProperties(spec.limits, spec.extra))
   return properties
+}
+
+/**
+ * LoadCredential=NAME:PATH: systemd (as root) copies each file into the unit's own credentials
+ * directory, readable by the unit's user only. Never SetCredential=: its value is a unit property,
+ * which every local user can read over D-Bus and in /run/systemd/transient.
+ */
+export function credentialProperties(credentials: Record<string, string> | undefined): DbusProperties {
+  const entries = Object.entries(credentials ?? {})
+  return entries.length === 0 ? [] : [['LoadCredential', new Variant('a(ss)', entries)]]
 }

@@ -37,8 +37,8 @@ export interface LoadedTarget {
   /** Secrets substituted. */
   resolved: Target
   /**
-   * Where the fields that only the server can judge are (users, groups, resource ids, service
-   * addresses): those checks run after loading, possibly outside the thread that holds the YAML.
+   * Where the fields that only the server can judge are (names, users, groups, maxExposure,
+   * resource ids, service addresses): those checks run after loading, possibly outside the thread that holds the YAML.
    */
   positions: FieldPositions
 }
@@ -67,7 +67,8 @@ function serverCheckedPositions(source: YamlSource, template: Target): FieldPosi
   const positions: FieldPositions = {}
   const add = (path: Array<string | number>) => (positions[formatPath(path)] = positionAt(source, path))
   template.processes.forEach((process, i) => {
-    for (const key of ['uid', 'gid'] as const) if (process[key] !== undefined) add(['processes', i, key])
+    add(['processes', i, 'name'])
+    for (const key of ['uid', 'gid', 'maxExposure'] as const) if (process[key] !== undefined) add(['processes', i, key])
     process.resources.forEach((_, j) => add(['processes', i, 'resources', j, 'id']))
   })
   template.services.forEach((_, i) => add(['services', i, 'on']))

@@ -22,14 +22,14 @@ export function memorySizeBytes(text: string): bigint | undefined {
   return (thousandths * scale) / 1000n
 }
 
-export function memorySizeProblem(text: string): string | undefined {
+export function memorySizeProblem(text: string, what = 'memoryMax'): string | undefined {
   const bytes = memorySizeBytes(text)
   if (bytes === undefined) {
     return /^\d+$/.test(text)
-      ? `memoryMax needs a unit: write "${text}M" for ${text} MiB (K, M, G and T are powers of 1024)`
-      : 'memoryMax must be a size like "256M" or "1.5G" (K, M, G and T are powers of 1024)'
+      ? `${what} needs a unit: write "${text}M" for ${text} MiB (K, M, G and T are powers of 1024)`
+      : `${what} must be a size like "256M" or "1.5G" (K, M, G and T are powers of 1024)`
   }
-  if (bytes < MIN_MEMORY_MAX) return 'memoryMax must be at least 4M'
-  if (bytes > MAX_MEMORY_MAX) return 'memoryMax must be at most 1024T (1 PiB); leave it out for no limit'
+  if (bytes < MIN_MEMORY_MAX) return `${what} must be at least 4M`
+  if (bytes > MAX_MEMORY_MAX) return `${what} must be at most 1024T (1 PiB); leave it out for no limit`
   return undefined
 }

@@ -6,10 +6,14 @@
 import {z} from 'zod'
 import {healthBlockIssues, healthSpecOf, healthTuningShape} from '../health/policy.js'
 import {controlCharacterIn, type ControlRule} from './control-characters.js'
+import {describeValue} from './describe-value.js'
+import {limitIssues, limitsOf, limitsShape, LIMIT_KEYS, type ProcessLimits} from './limits.js'
 import {memorySizeProblem} from './memory-size.js'
 import {hostPortProblem, nameProblem} from './rules.js'
 import {hasPlaceholder, invalidPlaceholderIn} from './substitute.js'
+import {systemdMapSchema, type SystemdMap} from './systemd-map.js'
 import {cwdProblem, numericIdProblem, programProblem} from './systemd-values.js'
+import {SANDBOX_PRESETS, type SandboxPreset} from '../systemd/sandbox-presets.js'
 
 export interface ResourceRef {
   id: string
@@ -27,7 +31,7 @@ export interface HealthSpec {
   successThreshold?: number
   startupDeadline?: string
 }
-export interface ProcessSpec {
+export interface ProcessSpec extends ProcessLimits {
   name: string
   command: string[]
   env: Record<string, string>
@@ -44,6 +48,18 @@ export interface ProcessSpec {
   replicas?: number
   /** How many new replicas a rollout starts above `replicas` at a time (default 1). */
   maxSurge?: number
+  /** systemd sandbox preset; absent: the server's default (config `sandbox`). */
+  sandbox?: SandboxPreset
+  /** MemoryDenyWriteExecute=yes (no JIT: not for Node, Java, .NET). */
+  memoryDenyWriteExecute?: boolean
+  /** DynamicUser=yes: a user of its own while it runs; its work dir is its StateDirectory (no uid, gid or cwd). */
+  dynamicUser?: boolean
+  /** Credential name → value (secrets substituted): files in $CREDENTIALS_DIRECTORY, never in the environment. */
+  credentials?: Record<string, string>
+  /** The worst `systemd-analyze security` exposure its unit may have; absent: the server's (config `maxExposure`). */
+  maxExposure?: number
+  /** Extra unit properties by their unit-file names, from an allow-list (target/systemd-map.ts). */
+  systemd?: SystemdMap
 }
 export interface ServiceSpec {
   name: string
@@ -57,15 +73,10 @@ export interface Target {
 export type Mode = 'template' | 'resolved'
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
+/** A file name systemd accepts as a credential (no "/", not "." or ".."), kept to plain characters. */
+const CREDENTIAL_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/
 
-/** Short description of a parsed YAML value, for "got ..." in messages. */
-export function describeValue(value: unknown): string {
-  if (value === null || value === undefined) return 'nothing'
-  if (Array.isArray(value)) return 'a list'
-  if (typeof value === 'object') return 'a map'
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
-  return `${typeof value} ${String(value)}`
-}
+export {describeValue}
 
 /** `"x is required"` when missing, else `"x must be <expected> (got ...)"`; only for type errors. */
 const typeError =
@@ -147,6 +158,30 @@ function envSchema(mode: Mode) {
   return z.record(key, value, {error: mapError('env')})
 }
 
+function credentialsSchema(mode: Mode) {
+  const key = z.string().superRefine((name, ctx) => {
+    if (CREDENTIAL_NAME.test(name)) return
+    const message = `credential names are letters, digits, "_", "." and "-", not starting with "." or "-", at most 255 characters (got ${JSON.stringify(name)})`
+    ctx.addIssue({code: 'custom', message})
+  })
+  const value = scalarText(mode, 'credential values', undefined, '; write "" for an empty value', 'env')
+  return z.record(key, value, {error: mapError('credentials')})
+}
+
+const sandboxSchema = z.enum(SANDBOX_PRESETS, {
+  error: (issue) => (issue.input === undefined ? 'sandbox is required' : `sandbox must be one of ${SANDBOX_PRESETS.join(', ')} (got ${describeValue(issue.input)})`),
+})
+
+function flag(what: string) {
+  return z.boolean({error: (issue) => `${what} must be true or false (got ${describeValue(issue.input)})`})
+}
+
+/** An exposure score as systemd-analyze security prints it: 0.0 (confined) to 10.0 (exposed). */
+export const exposureLimitSchema = z
+  .number({error: (issue) => `maxExposure must be a number from 0 to 10, e.g. 4.0 (got ${describeValue(issue.input)})`})
+  .min(0, {error: 'maxExposure must be a number from 0 to 10, e.g. 4.0'})
+  .max(10, {error: 'maxExposure must be a number from 0 to 10, e.g. 4.0'})
+
 /** An argv: a non-empty list of strings (its first item is checked with the process, see programIssues). */
 function argv(mode: Mode, what: string, example: string, error: Parameters<typeof z.array>[1]) {
   return z.array(text(mode, `${what} items`), error).min(1, {error: `${what} must not be empty, e.g. ${example}`})
@@ -164,6 +199,18 @@ function programIssues(mode: Mode, process: {command?: unknown; cwd?: unknown; h
     if (message) issues.push({path: [...path], message})
   }
   return issues
+}
+
+/** Runtimes whose JIT cannot run under MemoryDenyWriteExecute=yes (Node only without --jitless). */
+const JIT_RUNTIME = /^(node|nodejs|java|dotnet|bun|deno|pypy3?|luajit)(\d[\d.]*)?$/
+
+/** The JIT runtime a process with memoryDenyWriteExecute runs as its command, if any. */
+function jitRuntimeOf(process: {command?: unknown; memoryDenyWriteExecute?: boolean}): string | undefined {
+  if (!process.memoryDenyWriteExecute || !Array.isArray(process.command)) return undefined
+  const program = process.command[0]
+  const name = typeof program === 'string' ? program.slice(program.lastIndexOf('/') + 1) : ''
+  if (!JIT_RUNTIME.test(name)) return undefined
+  return name.startsWith('node') && process.command.includes('--jitless') ? undefined : name
 }
 
 /** Replica indexes must fit the unit name's 1 or 2 digits (src/systemd/unit-name.ts). */
@@ -242,11 +289,31 @@ export function processSchema(mode: Mode) {
           .optional(),
         replicas: wholeNumber('replicas', 1, MAX_REPLICAS).optional(),
         maxSurge: wholeNumber('maxSurge', 1, MAX_REPLICAS).optional(),
+        sandbox: sandboxSchema.optional(),
+        memoryDenyWriteExecute: flag('memoryDenyWriteExecute').optional(),
+        dynamicUser: flag('dynamicUser').optional(),
+        credentials: credentialsSchema(mode).optional(),
+        maxExposure: exposureLimitSchema.optional(),
+        ...limitsShape,
+        systemd: systemdMapSchema.optional(),
       },
       {error: mapError('each process')},
     )
     .superRefine((process, ctx) => {
       for (const issue of programIssues(mode, process)) ctx.addIssue({code: 'custom', ...issue})
+      const jit = jitRuntimeOf(process)
+      if (jit) {
+        const message = `${jit} needs writable executable memory for its JIT and dies at start under MemoryDenyWriteExecute (Node 24: SIGTRAP); leave out memoryDenyWriteExecute${jit.startsWith('node') ? ', or run node --jitless' : ''}`
+        ctx.addIssue({code: 'custom', path: ['memoryDenyWriteExecute'], message})
+      }
+      if (process.dynamicUser) {
+        for (const key of ['uid', 'gid', 'cwd'] as const) {
+          if (process[key] === undefined) continue
+          const message = `${key} cannot be set with dynamicUser: true (systemd allocates the user, and its working directory is launcho's); leave out ${key}, or dynamicUser`
+          ctx.addIssue({code: 'custom', path: [key], message})
+        }
+      }
+      for (const issue of limitIssues(process)) ctx.addIssue({code: 'custom', ...issue})
     })
     .transform(
       (p): ProcessSpec => ({
@@ -263,6 +330,13 @@ export function processSchema(mode: Mode) {
         ...(p.memoryMax === undefined ? {} : {memoryMax: p.memoryMax}),
         ...(p.replicas === undefined ? {} : {replicas: p.replicas}),
         ...(p.maxSurge === undefined ? {} : {maxSurge: p.maxSurge}),
+        ...(p.sandbox === undefined ? {} : {sandbox: p.sandbox}),
+        ...(p.memoryDenyWriteExecute === undefined ? {} : {memoryDenyWriteExecute: p.memoryDenyWriteExecute}),
+        ...(p.dynamicUser ? {dynamicUser: true} : {}),
+        ...(p.credentials === undefined || Object.keys(p.credentials).length === 0 ? {} : {credentials: p.credentials}),
+        ...(p.maxExposure === undefined ? {} : {maxExposure: p.maxExposure}),
+        ...limitsOf(p),
+        ...(p.systemd === undefined ? {} : {systemd: p.systemd}),
       }),
     )
 }
@@ -303,7 +377,10 @@ export function allowedKeysAt(path: ReadonlyArray<string | number>): string[] {
   const shape = path.map((p) => (typeof p === 'number' ? '#' : p)).join('/')
   const keys: Record<string, string[]> = {
     '': ['processes', 'services'],
-    'processes/#': ['name', 'command', 'env', 'cwd', 'uid', 'gid', 'before', 'resources', 'receives', 'health', 'memoryMax', 'replicas', 'maxSurge'],
+    'processes/#': [
+      ...['name', 'command', 'env', 'cwd', 'uid', 'gid', 'before', 'resources', 'receives', 'health', 'memoryMax', 'replicas', 'maxSurge', ...LIMIT_KEYS, 'systemd'],
+      ...['sandbox', 'memoryDenyWriteExecute', 'dynamicUser', 'credentials', 'maxExposure'],
+    ],
     'processes/#/resources/#': ['id', 'file'],
     'processes/#/health': [
       'service',

@@ -3,6 +3,7 @@
  * literal `${`. Substitution works on parsed string values, in a single pass, so a secret can
  * neither change the YAML structure nor pull in another secret.
  */
+import {limitsOf} from './limits.js'
 import type {HealthSpec, ProcessSpec, Target} from './schema.js'
 
 export type TemplatePart =
@@ -91,8 +92,10 @@ export type FieldPath = Array<string | number>
 
 /**
  * Rebuilds a process with `fn` applied to every substitutable string value (command items, env
+ * values, cwd, uid, gid, before, resource id/file, health path and command, credential values), giving each value's
+ * field path. Names, env keys, credential names, sandbox, maxExposure, receives, health.service, health tuning, memoryMax, replicas and maxSurge are never substituted.
  * values, cwd, uid, gid, before, resource id/file, health path and command), giving each value's
- * field path. Names, env keys, receives, health.service, health tuning, memoryMax, replicas and maxSurge are never substituted.
+ * field path. Names, env keys, receives, health.service, health tuning, memoryMax, replicas, maxSurge, the limits and the systemd map are never substituted.
  */
 export function mapProcessStrings(
   process: ProcessSpec,
@@ -118,6 +121,15 @@ export function mapProcessStrings(
     ...(process.memoryMax !== undefined ? {memoryMax: process.memoryMax} : {}),
     ...(process.replicas !== undefined ? {replicas: process.replicas} : {}),
     ...(process.maxSurge !== undefined ? {maxSurge: process.maxSurge} : {}),
+    ...(process.sandbox !== undefined ? {sandbox: process.sandbox} : {}),
+    ...(process.memoryDenyWriteExecute !== undefined ? {memoryDenyWriteExecute: process.memoryDenyWriteExecute} : {}),
+    ...(process.dynamicUser !== undefined ? {dynamicUser: process.dynamicUser} : {}),
+    ...(process.credentials !== undefined
+      ? {credentials: Object.fromEntries(Object.entries(process.credentials).map(([key, value]) => [key, fn(value, [...at, 'credentials', key])]))}
+      : {}),
+    ...(process.maxExposure !== undefined ? {maxExposure: process.maxExposure} : {}),
+    ...limitsOf(process),
+    ...(process.systemd !== undefined ? {systemd: {...process.systemd}} : {}),
   }
 }
 

@@ -3,6 +3,7 @@
  * the reconciler starts a new instance and moves traffic over once it is healthy.
  */
 import {createHmac} from 'node:crypto'
+import {limitsOf} from './limits.js'
 import type {ProcessSpec} from './schema.js'
 
 /**
@@ -25,6 +26,15 @@ export function versionOf(process: ProcessSpec, key: Buffer): string {
     // and a target that never had the newer keys keeps its versions (absent keys hash as before).
     health: process.health ?? null,
     memoryMax: process.memoryMax,
+    // Absent (undefined) when not used, so targets without them keep their versions. `sandbox` is
+    // the effective preset (desired.ts fills in the server's default, and leaves out `none`).
+    sandbox: process.sandbox,
+    memoryDenyWriteExecute: process.memoryDenyWriteExecute || undefined,
+    dynamicUser: process.dynamicUser || undefined,
+    credentials: process.credentials,
+    // Absent when not written (canonicalJson drops undefined): a target without them keeps its versions.
+    ...limitsOf(process),
+    systemd: process.systemd,
   }
   return createHmac('sha256', key).update(canonicalJson(material)).digest('hex').slice(0, 8)
 }

@@ -90,6 +90,19 @@ describe('status table', () => {
     const rolling = renderStatus({...report, release: {current: {number: 14, kind: 'secret', outcome: {state: 'rolling-out'}}, serving: 13}})
     assert.equal(rolling.split('\n')[1], 'Release 14 rolling out; serving release 13')
   })
+
+  it('shows memory, CPU time and tasks when the terminal is wide enough, and drops them first', () => {
+    const used: StatusReport = {
+      ...report,
+      processes: [{...report.processes[0]!, instances: [instance({memoryBytes: 12_900_000, cpuSeconds: 83.4, tasks: 7})]}],
+    }
+    const wide = renderStatus(used, {width: 250})
+    assert.match(wide, /MEM\s+CPU\s+TASKS/)
+    assert.match(wide, /12\.3M\s+1m23s\s+7\s/)
+    const narrow = renderStatus(used, {width: 80})
+    assert.doesNotMatch(narrow, /TASKS|12\.3M/)
+    assert.match(narrow, /launcho-/)
+  })
 })
 
 describe('status of a process that cannot run until the target changes', () => {

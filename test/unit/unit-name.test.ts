@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {parseUnitName, replicaOf, unitNameOf} from '../../src/systemd/unit-name.js'
+import {parseUnitName, replicaOf, unitNameFromPath, unitNameOf, unitPathOf} from '../../src/systemd/unit-name.js'
 
 describe('unit names', () => {
   it('keeps the name of earlier servers for replica 0 and adds the index for the others', () => {
@@ -21,5 +21,13 @@ describe('unit names', () => {
     for (const bad of ['launcho-web-3f9a1c2e-0.service', 'launcho-web-3f9a1c2e-07.service', 'launcho-web-3f9a1c2e-100.service', 'launcho.check-web-3f9a1c2e-1.service']) {
       assert.equal(replicaOf(bad), undefined, bad)
     }
+  })
+})
+
+describe('unit object paths', () => {
+  it('escape every byte but letters and inner digits, as systemd does, and read back', () => {
+    assert.equal(unitPathOf('launcho-web-3f9a1c2e.service'), '/org/freedesktop/systemd1/unit/launcho_2dweb_2d3f9a1c2e_2eservice')
+    assert.equal(unitPathOf('1a.service'), '/org/freedesktop/systemd1/unit/_31a_2eservice')
+    for (const unit of ['launcho-web-3f9a1c2e-12.service', 'launcho.check-x-00000000-deadbeef.service']) assert.equal(unitNameFromPath(unitPathOf(unit)), unit)
   })
 })

@@ -3,13 +3,13 @@ import {ClientCommand} from '../base-command.js'
 import type {ReleaseStatus} from '../../protocol/releases.js'
 import type {StatusReport} from '../../protocol/status.js'
 import type {ApiClient} from '../client.js'
-import {cut, duration, fittedTable, localTime, outputWidth, useColour} from '../format.js'
+import {byteSize, cpuTime, cut, duration, fittedTable, localTime, outputWidth, useColour} from '../format.js'
 import {outcomeText} from '../release-text.js'
 import {instanceState, stateColour} from '../state-words.js'
 import {streamStop} from '../stream-stop.js'
 
 export default class Status extends ClientCommand {
-  static override description = 'Show every process: version, unit, state, PID, restarts, uptime, last failure; then recent events'
+  static override description = 'Show every process: version, unit, state, PID, restarts, uptime, memory, CPU time, tasks, last failure; then recent events'
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status -w', '<%= config.bin %> status --json']
 
   static override flags = {
@@ -45,8 +45,8 @@ export default class Status extends ClientCommand {
   }
 }
 
-const HEADERS = ['PROCESS', 'VERSION', 'UNIT', 'STATE', 'PID', 'RESTARTS', 'UPTIME', 'HEALTH', 'TRAFFIC', 'LAST FAILURE']
-const [PROCESS, UNIT, STATE, RESTARTS, UPTIME, HEALTH, TRAFFIC, LAST_FAILURE] = [0, 2, 3, 5, 6, 7, 8, 9]
+const HEADERS = ['PROCESS', 'VERSION', 'UNIT', 'STATE', 'PID', 'RESTARTS', 'UPTIME', 'MEM', 'CPU', 'TASKS', 'HEALTH', 'TRAFFIC', 'EXPOSURE', 'LAST FAILURE']
+const [PROCESS, UNIT, STATE, RESTARTS, UPTIME, MEM, CPU, TASKS, HEALTH, TRAFFIC, EXPOSURE, LAST_FAILURE] = [0, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13]
 
 /** `release 12 failed: web: …; serving release 11` */
 export function releaseLine({current, serving}: ReleaseStatus): string {
@@ -63,8 +63,10 @@ export function renderStatus(report: StatusReport, view: {width?: number; colour
     if (process.retryAt) state += ` (next start in ${Math.max(0, Math.ceil((Date.parse(process.retryAt) - Date.now()) / 1000))}s)`
     if (process.problem) notes.push(`${process.name} cannot run until the target changes: ${process.problem}`)
     if (process.rolloutFailure) notes.push(`${process.name}: rollout of ${process.rolloutFailure.version} failed: ${process.rolloutFailure.reason}`)
+    // systemd-analyze security's score of the desired version's unit, e.g. "1.9 OK".
+    const exposure = process.exposure ? `${process.exposure.score.toFixed(1)} ${process.exposure.rating}` : '-'
     if (process.instances.length === 0) {
-      rows.push([process.name, process.version ?? '-', '-', state, '-', '-', '-', '-', '-', failure])
+      rows.push([process.name, process.version ?? '-', '-', state, '-', '-', '-', '-', '-', '-', '-', '-', exposure, failure])
       continue
     }
     for (const instance of process.instances) {
@@ -76,8 +78,12 @@ export function renderStatus(report: StatusReport, view: {width?: number; colour
         instance.pid ? String(instance.pid) : '-',
         String(instance.restarts),
         duration(instance.uptimeSeconds),
+        byteSize(instance.memoryBytes),
+        cpuTime(instance.cpuSeconds),
+        instance.tasks === undefined ? '-' : String(instance.tasks),
         instance.lastCheck && !instance.lastCheck.ok ? `${instance.health} (${instance.lastCheck.detail})` : instance.health,
         Object.keys(instance.ports).length > 0 ? instance.traffic : '-',
+        instance.current ? exposure : '-',
         instance.current ? failure : '-',
       ])
     }
@@ -91,7 +97,8 @@ export function renderStatus(report: StatusReport, view: {width?: number; colour
       ...(view.width !== undefined ? {width: view.width} : {}),
       // On a narrow terminal: failures move below the table, then the least telling columns go;
       // what is left is cut, the unit name (needed for systemctl) last.
-      optional: [LAST_FAILURE, RESTARTS, TRAFFIC, UPTIME],
+      // systemd's accounting goes right after the failures (`status --json` always has it).
+      optional: [LAST_FAILURE, EXPOSURE, TASKS, CPU, MEM, RESTARTS, TRAFFIC, UPTIME],
       shrink: [HEALTH, STATE, PROCESS, UNIT],
       ...(view.colour ? {decorate: (column, text) => (column === STATE || column === HEALTH ? stateColour(text) : text)} : {}),
     })

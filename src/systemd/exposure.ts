@@ -1,0 +1,124 @@
+/**
+ * systemd's own measure of how exposed a service is: `systemd-analyze security --offline=yes` on
+ * the unit file launcho would create (0.0 is fully confined, 10.0 fully exposed; systemd names the
+ * bands OK, MEDIUM, EXPOSED, UNSAFE). Many units are scored in one run (about 5 ms each), and each
+ * result is kept by the unit's text: the same text always scores the same.
+ *
+ * The text output is read, not `--json`: in systemd 252 the JSON lists each setting's exposure but
+ * not the overall score, which only the "Overall exposure level" line gives.
+ */
+import {execFile} from 'node:child_process'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {promisify} from 'node:util'
+import {systemTool} from './system-tool.js'
+
+const run = promisify(execFile)
+
+export interface ExposureCost {
+  /** The setting as systemd names it, e.g. `PrivateNetwork=` or `RestrictAddressFamilies=~AF_(INET|INET6)`. */
+  setting: string
+  description: string
+  /** What it adds to the score. */
+  exposure: number
+}
+
+export interface Exposure {
+  /** 0.0 – 10.0 */
+  score: number
+  /** OK | MEDIUM | EXPOSED | UNSAFE */
+  rating: string
+  /** The settings that cost most, highest first (at most MAX_COSTS). */
+  costs: ExposureCost[]
+}
+
+export class ExposureError extends Error {}
+
+const MAX_COSTS = 5
+const CACHE_LIMIT = 4096
+const TIMEOUT_MS = 60_000
+
+export class ExposureScorer {
+  private readonly cache = new Map<string, Exposure>()
+
+  constructor(private readonly program = systemTool('systemd-analyze')) {}
+
+  /** Scores each unit file (name → text); throws ExposureError when systemd-analyze cannot. */
+  async score(units: ReadonlyMap<string, string>): Promise<Map<string, Exposure>> {
+    const scored = new Map<string, Exposure>()
+    const missing = new Map<string, string>()
+    for (const [name, text] of units) {
+      const known = this.cache.get(text)
+      if (known) scored.set(name, known)
+      else missing.set(name, text)
+    }
+    if (missing.size === 0) return scored
+    for (const [name, exposure] of await this.analyze(missing)) {
+      scored.set(name, exposure)
+      this.remember(missing.get(name)!, exposure)
+    }
+    return scored
+  }
+
+  private async analyze(units: Map<string, string>): Promise<Map<string, Exposure>> {
+    const dir = await mkdtemp(join(tmpdir(), 'launcho-exposure-'))
+    try {
+      const files = [...units].map(([name, text], i) => ({name, file: join(dir, `launcho-exposure-${i}.service`), text}))
+      await Promise.all(files.map(({file, text}) => writeFile(file, text, {mode: 0o600})))
+      let stdout: string
+      try {
+        ;({stdout} = await run(this.program, ['security', '--offline=yes', '--no-pager', ...files.map(({file}) => file)], {
+          env: {...process.env, LC_ALL: 'C.UTF-8', SYSTEMD_COLORS: '0'},
+          maxBuffer: 64 * 1024 * 1024,
+          timeout: TIMEOUT_MS,
+        }))
+      } catch (error) {
+        const failure = error as NodeJS.ErrnoException & {stderr?: string}
+        const why = failure.code === 'ENOENT' ? 'systemd-analyze is not installed (apt-get install systemd)' : (failure.stderr?.trim().split('\n').at(-1) ?? failure.message)
+        throw new ExposureError(`systemd-analyze security could not score the units: ${why}`)
+      }
+      const byFile = parseSecurityOutput(stdout)
+      const scored = new Map<string, Exposure>()
+      for (const {name, file} of files) {
+        const exposure = byFile.get(file.slice(dir.length + 1))
+        if (!exposure) throw new ExposureError(`systemd-analyze security printed no score for ${name}`)
+        scored.set(name, exposure)
+      }
+      return scored
+    } finally {
+      await rm(dir, {recursive: true, force: true})
+    }
+  }
+
+  private remember(text: string, exposure: Exposure): void {
+    if (this.cache.size >= CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!)
+    this.cache.set(text, exposure)
+  }
+}
+
+const OVERALL = /Overall exposure level for (\S+): (\d+(?:\.\d+)?) (\w+)/
+/** `✗ PrivateNetwork=    Service has access to the host's network    0.5` */
+const COST = /^✗ (\S+)\s+(.*?)\s+(\d+\.\d+)\s*$/
+
+/** Each unit's table ends with its overall line, so the rows since the last one are that unit's. */
+export function parseSecurityOutput(stdout: string): Map<string, Exposure> {
+  const found = new Map<string, Exposure>()
+  let costs: ExposureCost[] = []
+  for (const line of stdout.split('\n')) {
+    const cost = COST.exec(line)
+    if (cost) {
+      costs.push({setting: cost[1]!, description: cost[2]!, exposure: Number(cost[3])})
+      continue
+    }
+    const overall = OVERALL.exec(line)
+    if (!overall) continue
+    const top = costs.sort((a, b) => b.exposure - a.exposure).slice(0, MAX_COSTS)
+    found.set(overall[1]!, {score: Number(overall[2]), rating: overall[3]!, costs: top})
+    costs = []
+  }
+  return found
+}
+
+/** `9.6 UNSAFE` */
+export const describeExposure = (exposure: Pick<Exposure, 'score' | 'rating'>): string => `${exposure.score.toFixed(1)} ${exposure.rating}`

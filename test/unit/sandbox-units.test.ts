@@ -1,0 +1,119 @@
+/**
+ * The sandbox presets and credentials as unit-file text: systemd-analyze verify takes every line,
+ * and systemd-analyze security scores them as launcho reports (parsed from its text output).
+ */
+import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {describe, it} from 'node:test'
+import {ExposureError, ExposureScorer, parseSecurityOutput} from '../../src/systemd/exposure.js'
+import {presetDirectives, type SandboxSpec} from '../../src/systemd/sandbox-presets.js'
+import {unitFileText} from '../../src/systemd/unit-file.js'
+import {toDbusProperties, type UnitSpec} from '../../src/systemd/unit-spec.js'
+
+const base: UnitSpec = {
+  name: 'launcho-web-3f9a1c2e.service',
+  description: 'launcho web (3f9a1c2e)',
+  command: ['/usr/bin/node', 'server.js'],
+  env: {SERVICE_PORT_WEB: '5000'},
+  environmentFile: '/var/lib/launcho/environments/launcho-web-3f9a1c2e.env',
+  user: 'www-data',
+  workingDirectory: '/var/lib/launcho/instances/launcho-web-3f9a1c2e',
+  syslogIdentifier: 'web',
+  journalFields: {LAUNCHO_PROCESS: 'web'},
+  restartDelayMs: 100,
+  stopTimeoutMs: 10_000,
+  startTimeoutMs: 300_000,
+}
+const sandbox = (preset: SandboxSpec['preset'], extra: Partial<SandboxSpec> = {}): SandboxSpec => ({preset, writablePaths: [base.workingDirectory], ...extra})
+
+function verify(text: string): string {
+  const dir = mkdtempSync(join('/var/tmp', 'launcho-sandbox-units-'))
+  try {
+    writeFileSync(join(dir, base.name), text)
+    const result = spawnSync('systemd-analyze', ['verify', '--man=no', join(dir, base.name)], {encoding: 'utf8'})
+    return `${result.stdout}${result.stderr}`.split('\n').filter((line) => line.includes(base.name)).join('\n')
+  } finally {
+    rmSync(dir, {recursive: true, force: true})
+  }
+}
+
+describe('sandbox presets as unit files', () => {
+  it('strict, with credentials and MemoryDenyWriteExecute, renders lines systemd-analyze verify takes', () => {
+    const text = unitFileText(toDbusProperties({...base, sandbox: sandbox('strict', {memoryDenyWriteExecute: true}), credentials: {DB: '/var/lib/launcho/environments/x.credentials/DB'}}))
+    for (const line of [
+      'ProtectSystem=strict',
+      'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX',
+      'SystemCallFilter=@system-service',
+      'SystemCallErrorNumber=EPERM',
+      'CapabilityBoundingSet=',
+      'RestrictNamespaces=yes',
+      'MemoryDenyWriteExecute=yes',
+      `BindPaths=${base.workingDirectory}:${base.workingDirectory}:rbind`,
+      'LoadCredential=DB:/var/lib/launcho/environments/x.credentials/DB',
+    ]) {
+      assert.ok(text.split('\n').includes(line), `${line} in\n${text}`)
+    }
+    assert.equal(verify(text), '')
+  })
+
+  it('a dynamic user gets DynamicUser, its User= and StateDirectory=, and no bind', () => {
+    const text = unitFileText(toDbusProperties({...base, user: undefined, sandbox: {preset: 'basic', writablePaths: [], dynamicUser: 'launcho-web-3f9a1c2e'}}))
+    assert.match(text, /^DynamicUser=yes\nUser=launcho-web-3f9a1c2e\nStateDirectory="launcho-web-3f9a1c2e"$/m)
+    assert.doesNotMatch(text, /BindPaths/)
+    assert.equal(verify(text), '')
+  })
+
+  it('strict is basic with ProtectSystem raised and more added; none adds nothing', () => {
+    const basic = presetDirectives('basic').map((d) => d.name)
+    const strict = presetDirectives('strict').map((d) => d.name)
+    assert.ok(basic.every((name) => strict.includes(name)))
+    assert.equal(presetDirectives('basic').find((d) => d.name === 'ProtectSystem')!.value, 'full')
+    assert.equal(presetDirectives('strict').find((d) => d.name === 'ProtectSystem')!.value, 'strict')
+    assert.deepEqual(presetDirectives('none'), [])
+    assert.doesNotMatch(unitFileText(toDbusProperties(base)), /Protect|Private|NoNewPrivileges/)
+  })
+
+  it('scores none as UNSAFE, basic below it and strict under 3, several units in one run', async () => {
+    const scorer = new ExposureScorer()
+    const units = new Map([
+      ['none', unitFileText(toDbusProperties(base))],
+      ['basic', unitFileText(toDbusProperties({...base, sandbox: sandbox('basic')}))],
+      ['strict', unitFileText(toDbusProperties({...base, sandbox: sandbox('strict')}))],
+    ])
+    const scored = await scorer.score(units)
+    const [none, basic, strict] = ['none', 'basic', 'strict'].map((name) => scored.get(name)!)
+    assert.equal(none!.rating, 'UNSAFE')
+    assert.ok(none!.score > 9 && basic!.score < none!.score && strict!.score < 3, JSON.stringify({none, basic, strict}))
+    assert.ok(none!.costs.length === 5 && none!.costs[0]!.exposure >= none!.costs[4]!.exposure)
+  })
+
+  it('says when systemd-analyze cannot score, instead of guessing a score', async () => {
+    const scorer = new ExposureScorer('/nonexistent/systemd-analyze')
+    await assert.rejects(scorer.score(new Map([['x', unitFileText(toDbusProperties(base))]])), (error: Error) => error instanceof ExposureError && /systemd-analyze is not installed/.test(error.message))
+  })
+
+  it('reads each unit\'s table and overall line from the text output', () => {
+    const out = [
+      '  NAME                 DESCRIPTION                             EXPOSURE',
+      '✗ PrivateNetwork=      Service has access to the host\'s network      0.5',
+      '✓ NoNewPrivileges=     Service processes cannot acquire new privileges',
+      '✗ User=/DynamicUser=   Service runs as root user                      0.4',
+      '',
+      '→ Overall exposure level for a.service: 1.9 OK 🙂',
+      '✗ PrivateTmp=          Service has access to other software\'s temporary files 0.2',
+      '→ Overall exposure level for b.service: 9.6 UNSAFE 😨',
+    ].join('\n')
+    const parsed = parseSecurityOutput(out)
+    assert.deepEqual(parsed.get('a.service'), {
+      score: 1.9,
+      rating: 'OK',
+      costs: [
+        {setting: 'PrivateNetwork=', description: "Service has access to the host's network", exposure: 0.5},
+        {setting: 'User=/DynamicUser=', description: 'Service runs as root user', exposure: 0.4},
+      ],
+    })
+    assert.deepEqual(parsed.get('b.service')?.costs.map((c) => c.setting), ['PrivateTmp='])
+  })
+})
