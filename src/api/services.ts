@@ -5,11 +5,17 @@
 import type {ProcessChange} from '../protocol/changes.js'
 import type {LaunchoEvent} from '../protocol/events.js'
 import type {StatusReport} from '../protocol/status.js'
+import type {ExportBody, ExportResponse, RenderBody, RenderResponse} from '../protocol/units.js'
 
 export interface TargetApi {
   currentText(): {text: string; isDefault: boolean}
   setTarget(text: string, options?: {allowEmpty?: boolean}): Promise<ProcessChange[]>
   preview(text: string): Promise<ProcessChange[]>
+}
+
+export interface UnitApi {
+  render(body: RenderBody): Promise<RenderResponse>
+  export(body: ExportBody): Promise<ExportResponse>
 }
 
 export interface SecretApi {
@@ -24,7 +30,7 @@ export interface ProcessApi {
 }
 
 export interface StatusApi {
-  status(eventCount: number): Promise<StatusReport>
+  status(eventCount: number, options?: {usage?: boolean}): Promise<StatusReport>
 }
 
 export interface EventFeed {
