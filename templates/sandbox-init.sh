@@ -36,7 +36,9 @@ for policy_dir in /etc/dbus-1/system.d /usr/share/dbus-1/system.d; do
     break
   fi
 done
-export SYSTEMD_UNIT_PATH="$units"
+# systemd writes transient units to /run/systemd/transient; a unit path without it would forget every
+# transient unit (launcho's instances) at the next daemon-reload, while its processes run on.
+export SYSTEMD_UNIT_PATH="/run/systemd/transient:$units"
 export SYSTEMD_GENERATOR_PATH="$empty"
 export SYSTEMD_ENVIRONMENT_GENERATOR_PATH="$empty"
 exec /lib/systemd/systemd --system --unit=launcho-sandbox.target

@@ -15,7 +15,7 @@ export function describeChanges(changes: ProcessChange[]): string {
         case 'scale':
           return `scale    ${change.process} (${change.to})${why}`
         default:
-          return `replace  ${change.process} (${change.from} -> ${change.to})${why}`
+          return [`replace  ${change.process} (${change.from} -> ${change.to})${why}`, ...(change.properties ?? []).map((line) => `           ${line}`)].join('\n')
       }
     })
     .join('\n')

@@ -30,11 +30,14 @@ import {TargetStore} from '../store/target-store.js'
 import {SystemdConnection} from '../systemd/connection.js'
 import {OWNER_NAME, OwnerName, type ServerIdentity} from '../systemd/owner-name.js'
 import {createBalancer} from '../lb/select.js'
+import {registerUnitRoutes} from '../api/routes/units.js'
 import type {HostPort} from '../target/socket-overlap.js'
 import {portRangeOf, splitHostPort, type ServerConfig} from './config.js'
 import {serverIdOf} from './server-id.js'
 import {StatusService} from './status-service.js'
 import {TargetService} from './target-service.js'
+import {UnitRenderer} from './unit-renderer.js'
+import {UnitService} from './unit-service.js'
 import {packageVersion} from '../package-version.js'
 
 export interface RunningDaemon {
@@ -112,6 +115,12 @@ async function startOwner(config: ServerConfig, logger: Logger, redactor: Secret
     balancer,
     resources,
   })
+  const renderer = new UnitRenderer({
+    stateDir,
+    timings: reconciler.timings,
+    stamp: {LAUNCHO_SERVER: serverId},
+    ports: (unit) => reconciler?.registry.get(unit)?.ports,
+  })
   const targets = new TargetService(
     new TargetStore(stateDir.targetFile),
     new SecretStore(stateDir.secretsFile),
@@ -126,9 +135,11 @@ async function startOwner(config: ServerConfig, logger: Logger, redactor: Secret
       api: () => apiAddress,
       portRange: portRangeOf(config),
       redactor,
+      renderer,
     },
   )
   await targets.load()
+  const units = new UnitService(targets, renderer)
   const status = new StatusService(packageVersion(), systemd, reconciler, targets, events, redactor)
   const api = await createApiServer({
     auth,
@@ -138,6 +149,7 @@ async function startOwner(config: ServerConfig, logger: Logger, redactor: Secret
     timeouts: {requestMs: 0},
     register(app) {
       registerTargetRoutes(app, targets, events)
+      registerUnitRoutes(app, units)
       registerSecretRoutes(app, targets, events)
       registerStatusRoutes(app, status)
       registerEventRoutes(app, events)

@@ -21,6 +21,8 @@ import {loadTargetOffThread} from '../target/load-off-thread.js'
 import {checkOnServer, serverProblems, type ServerCheckMode} from '../target/server-rules.js'
 import type {HostPort} from '../target/socket-overlap.js'
 import {changesBetween, type ProcessChange} from './changes.js'
+import {propertyChanges} from './property-changes.js'
+import type {UnitRenderer} from './unit-renderer.js'
 import {emptyTargetRefused} from './empty-target.js'
 import {resourceInUse, resourceUsesOf, type ResourceUses} from './resource-uses.js'
 import {serverFacts} from './server-facts.js'
@@ -49,6 +51,8 @@ export interface TargetServiceOptions {
   portRange?: PortRange
   /** Kept up to date with the secrets, for the events and the log. */
   redactor?: SecretRedactor
+  /** Renders units as the reconciler starts them: for property-level changes, `t render` and export. */
+  renderer?: UnitRenderer
 }
 
 export class TargetService {
@@ -109,7 +113,38 @@ export class TargetService {
 
   /** What setting `text` would change, without changing anything. */
   preview(text: string): Promise<ProcessChange[]> {
-    return this.serially(async () => changesBetween(this.reconciler.getDesired(), (await this.resolve(text, this.secrets.snapshot())).desired))
+    return this.serially(async () => {
+      const before = this.reconciler.getDesired()
+      const after = (await this.resolve(text, this.secrets.snapshot())).desired
+      return this.withProperties(changesBetween(before, after), before, after)
+    })
+  }
+
+  /** The desired state of `text` (validated as `t diff` does), or the current one. */
+  desiredOf(text: string | undefined): Promise<DesiredState> {
+    if (text === undefined) return Promise.resolve(this.reconciler.getDesired())
+    return this.serially(async () => (await this.resolve(text, this.secrets.snapshot())).desired)
+  }
+
+  /** Each replace with what it changes in the unit, when a renderer is given. */
+  private withProperties(changes: ProcessChange[], before: DesiredState, after: DesiredState): ProcessChange[] {
+    const renderer = this.options.renderer
+    if (!renderer) return changes
+    return changes.map((change) => {
+      const old = before.get(change.process)
+      const next = after.get(change.process)
+      if (change.change !== 'replace' || !old || !next) return change
+      try {
+        const [a] = renderer.unitsOf(old, true, {ports: false})
+        const [b] = renderer.unitsOf(next, true, {ports: false})
+        const properties = propertyChanges({rendered: a!, version: old.version}, {rendered: b!, version: next.version})
+        return properties.length > 0 ? {...change, properties} : change
+      } catch (error) {
+        // A unit that has no unit-file form still starts over D-Bus: its change is told without the detail.
+        this.logger.warn({process: change.process, err: (error as Error).message}, 'could not render the unit change')
+        return change
+      }
+    })
   }
 
   setTarget(text: string, options: SetOptions = {}): Promise<ProcessChange[]> {
@@ -244,7 +279,7 @@ export class TargetService {
   }
 
   private apply({desired, services, uses}: Resolved, kind: 'target-set' | 'secret-changed' | 'restart', what: string): ProcessChange[] {
-    const changes = changesBetween(this.reconciler.getDesired(), desired)
+    const changes = this.withProperties(changesBetween(this.reconciler.getDesired(), desired), this.reconciler.getDesired(), desired)
     this.loadError = undefined
     this.reconciler.setDesired(desired, services)
     this.uses = uses

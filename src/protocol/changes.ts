@@ -14,6 +14,8 @@ export const processChangeSchema = z.object({
   to: z.string().optional(),
   /** e.g. `command`, `env.PORT`, `secret DB_URL`, `restart`, `replicas 3 -> 4` */
   reasons: z.array(z.string()).optional(),
+  /** For a replace: what changes in its unit, directive by directive (`MemoryMax 512M → 1G`, `+CPUQuota=50%`). */
+  properties: z.array(z.string()).optional(),
 })
 export type ProcessChange = z.infer<typeof processChangeSchema>
 
