@@ -42,7 +42,9 @@ done
 # container, and unshare left every mount here private. So make them shared, within this
 # namespace only (the host's mounts are no peers of these: they were made private first).
 mount --make-rshared /
-export SYSTEMD_UNIT_PATH="$units"
+# systemd writes transient units to /run/systemd/transient; a unit path without it would forget every
+# transient unit (launcho's instances) at the next daemon-reload, while its processes run on.
+export SYSTEMD_UNIT_PATH="/run/systemd/transient:$units"
 export SYSTEMD_GENERATOR_PATH="$empty"
 export SYSTEMD_ENVIRONMENT_GENERATOR_PATH="$empty"
 exec /lib/systemd/systemd --system --unit=launcho-sandbox.target

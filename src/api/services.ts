@@ -6,6 +6,7 @@ import type {Applied, ProcessChange} from '../protocol/changes.js'
 import type {LaunchoEvent} from '../protocol/events.js'
 import type {HistoryResponse, ReleaseDetail} from '../protocol/releases.js'
 import type {StatusReport} from '../protocol/status.js'
+import type {ExportBody, ExportResponse, RenderBody, RenderResponse} from '../protocol/units.js'
 
 export interface TargetApi {
   currentText(): {text: string; isDefault: boolean}
@@ -18,6 +19,11 @@ export interface ReleaseApi {
   release(number: number): ReleaseDetail
   rollback(number?: number): Promise<Applied>
   previewRelease(number: number): Promise<ProcessChange[]>
+}
+
+export interface UnitApi {
+  render(body: RenderBody): Promise<RenderResponse>
+  export(body: ExportBody): Promise<ExportResponse>
 }
 
 export interface SecretApi {
@@ -35,7 +41,7 @@ export interface ProcessApi {
 }
 
 export interface StatusApi {
-  status(eventCount: number): Promise<StatusReport>
+  status(eventCount: number, options?: {usage?: boolean}): Promise<StatusReport>
 }
 
 export interface EventFeed {

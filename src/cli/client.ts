@@ -27,7 +27,7 @@ export class ApiClient {
     return this.call(routes.ping)
   }
 
-  status(query: {events?: number} = {}) {
+  status(query: {events?: number; usage?: 0 | 1} = {}) {
     return this.call(routes.status, {query})
   }
 
@@ -42,6 +42,14 @@ export class ApiClient {
 
   diffTarget(text: string) {
     return this.call(routes.diffTarget, {body: {text}})
+  }
+
+  renderTarget(body: {text?: string; process?: string}) {
+    return this.call(routes.renderTarget, {body})
+  }
+
+  exportUnits(body: {envDir: string; process?: string}) {
+    return this.call(routes.exportUnits, {body})
   }
 
   secretNames() {

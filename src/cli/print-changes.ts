@@ -4,11 +4,12 @@ import type {ExposureSummary} from '../protocol/status.js'
 
 const shown = (exposure: ExposureSummary) => `${exposure.score.toFixed(1)} ${exposure.rating}`
 
-/** `; exposure 9.6 UNSAFE → 1.9 OK`, or `; exposure 1.9 OK` for a new process or an unchanged score. */
+/** `; exposure 9.6 UNSAFE → 1.9 OK` where it changes, `; exposure 1.9 OK` for a new process; nothing where it stays. */
 function exposureText(change: ProcessChange): string {
   const {from, to} = change.exposure ?? {}
   if (!to) return ''
-  return from && shown(from) !== shown(to) ? `; exposure ${shown(from)} → ${shown(to)}` : `; exposure ${shown(to)}`
+  if (!from) return `; exposure ${shown(to)}`
+  return shown(from) !== shown(to) ? `; exposure ${shown(from)} → ${shown(to)}` : ''
 }
 
 export function describeChanges(changes: ProcessChange[], release?: number): string {
@@ -27,7 +28,7 @@ export function describeChanges(changes: ProcessChange[], release?: number): str
       case 'adopt':
         return `adopt    ${change.process} (${change.from} -> ${change.to})${why}`
       default:
-        return `replace  ${change.process} (${change.from} -> ${change.to})${why}`
+        return [`replace  ${change.process} (${change.from} -> ${change.to})${why}`, ...(change.properties ?? []).map((line) => `           ${line}`)].join('\n')
     }
   })
   if (moved.length === 0) lines.push('No process changes.')

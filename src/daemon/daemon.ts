@@ -33,6 +33,7 @@ import {TargetStore} from '../store/target-store.js'
 import {SystemdConnection} from '../systemd/connection.js'
 import {OWNER_NAME, OwnerName, type ServerIdentity} from '../systemd/owner-name.js'
 import {createBalancer} from '../lb/select.js'
+import {registerUnitRoutes} from '../api/routes/units.js'
 import type {HostPort} from '../target/socket-overlap.js'
 import {portRangeOf, splitHostPort, type ServerConfig} from './config.js'
 import {serverIdOf} from './server-id.js'
@@ -40,6 +41,8 @@ import {ReleaseWatch} from './release-watch.js'
 import {StatusService} from './status-service.js'
 import {TargetService} from './target-service.js'
 import {ExposureService} from './exposure-service.js'
+import {UnitRenderer} from './unit-renderer.js'
+import {UnitService} from './unit-service.js'
 import {packageVersion} from '../package-version.js'
 
 export interface RunningDaemon {
@@ -118,6 +121,12 @@ async function startOwner(config: ServerConfig, logger: Logger, redactor: Secret
     balancer,
     resources,
   })
+  const renderer = new UnitRenderer({
+    stateDir,
+    timings: reconciler.timings,
+    stamp: {LAUNCHO_SERVER: serverId},
+    ports: (unit) => reconciler?.registry.get(unit)?.ports,
+  })
   const targets = new TargetService(
     new TargetStore(stateDir.targetFile),
     new SecretStore(stateDir.secretsFile),
@@ -137,9 +146,11 @@ async function startOwner(config: ServerConfig, logger: Logger, redactor: Secret
       servingUnits: () => new Set(reconciler?.registry.all().filter((instance) => instance.membership === 'in').map((instance) => instance.unit)),
       defaults: {sandbox: config.sandbox, ...(config.maxExposure === undefined ? {} : {maxExposure: config.maxExposure})},
       exposure: new ExposureService(stateDir, timings, undefined, (process, error) => logger.warn({process, err: error.message}, 'cannot measure the exposure of this process')),
+      renderer,
     },
   )
   await targets.load()
+  const units = new UnitService(targets, renderer)
   const status = new StatusService(packageVersion(), systemd, reconciler, targets, events, redactor)
   const releaseWatch = new ReleaseWatch(targets.releases, () => status.status(0), events, logger.child({component: 'releases'}))
   const api = await createApiServer({
@@ -150,6 +161,7 @@ async function startOwner(config: ServerConfig, logger: Logger, redactor: Secret
     timeouts: {requestMs: 0},
     register(app) {
       registerTargetRoutes(app, targets, events)
+      registerUnitRoutes(app, units)
       registerSecretRoutes(app, targets, events)
       registerStatusRoutes(app, status)
       registerEventRoutes(app, events)

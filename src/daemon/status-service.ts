@@ -49,7 +49,7 @@ export class StatusService {
     return {release: {current: {number: latest.number, kind: latest.kind, outcome: latest.outcome}, ...(serving ? {serving: serving.number} : {})}}
   }
 
-  async status(eventCount: number): Promise<StatusReport> {
+  async status(eventCount: number, options: {usage?: boolean} = {}): Promise<StatusReport> {
     const manager = this.systemd.current
     if (!manager) {
       throw new LaunchoError('systemd_failed', 'the server has lost its connection to systemd and is reconnecting', {
@@ -58,7 +58,10 @@ export class StatusService {
     }
     const {units, unknown} = await manager.list()
     // Only units with processes have usage to show; reading it is the call's main cost at 1000 processes.
-    const usage = await manager.usage(units.filter((unit) => unit.activeState === 'active' || unit.activeState === 'deactivating').map((unit) => unit.name))
+    const usage =
+      options.usage === false
+        ? new Map()
+        : await manager.usage(units.filter((unit) => unit.activeState === 'active' || unit.activeState === 'deactivating').map((unit) => unit.name))
     const problem = this.targets.problem()
     const report: StatusReport = {
       server: {

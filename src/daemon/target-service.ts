@@ -30,6 +30,8 @@ import type {Applied} from '../protocol/changes.js'
 import {changesBetween, markAdoptions, type ProcessChange} from './changes.js'
 import {detailOf, historyOf, releaseDraft, type ReleaseMaking} from './release-record.js'
 import {emptyReleaseRefused, releaseRefused, releaseToRollBackTo, stoppedRefusal} from './release-rules.js'
+import {propertyChanges} from './property-changes.js'
+import type {UnitRenderer} from './unit-renderer.js'
 import {emptyTargetRefused} from './empty-target.js'
 import {resourceInUse, resourceKeptFor, resourceUsesOf, type ResourceUses} from './resource-uses.js'
 import {serverFacts} from './server-facts.js'
@@ -81,6 +83,8 @@ export interface TargetServiceOptions {
   defaults?: ProcessDefaults
   /** Measures each new version's exposure (shown in status and changes, gated by maxExposure). */
   exposure?: ExposureMeter
+  /** Renders units as the reconciler starts them: for property-level changes, `t render` and export. */
+  renderer?: UnitRenderer
 }
 
 export class TargetService {
@@ -153,6 +157,33 @@ export class TargetService {
     return this.serially(async () => {
       const resolved = await this.resolve(text, this.secrets.snapshot())
       return this.changesTo(resolved, this.stoppedIn(resolved))
+    })
+  }
+
+  /** The desired state of `text` (validated as `t diff` does), or the current one. */
+  desiredOf(text: string | undefined): Promise<DesiredState> {
+    if (text === undefined) return Promise.resolve(this.reconciler.getDesired())
+    return this.serially(async () => (await this.resolve(text, this.secrets.snapshot())).desired)
+  }
+
+  /** Each replace with what it changes in the unit, when a renderer is given. */
+  private withProperties(changes: ProcessChange[], before: DesiredState, after: DesiredState): ProcessChange[] {
+    const renderer = this.options.renderer
+    if (!renderer) return changes
+    return changes.map((change) => {
+      const old = before.get(change.process)
+      const next = after.get(change.process)
+      if (change.change !== 'replace' || !old || !next) return change
+      try {
+        const [a] = renderer.unitsOf(old, true, {ports: false})
+        const [b] = renderer.unitsOf(next, true, {ports: false})
+        const properties = propertyChanges({rendered: a!, version: old.version}, {rendered: b!, version: next.version})
+        return properties.length > 0 ? {...change, properties} : change
+      } catch (error) {
+        // A unit that has no unit-file form still starts over D-Bus: its change is told without the detail.
+        this.logger.warn({process: change.process, err: (error as Error).message}, 'could not render the unit change')
+        return change
+      }
     })
   }
 
@@ -466,7 +497,7 @@ export class TargetService {
     const before = this.reconciler.getDesired()
     const after = running(resolved.desired, stopped)
     const wasStopped = (name: string) => !before.has(name) && this.current?.desired.has(name) === true && this.stopped.snapshot().has(name)
-    const changes = markAdoptions(changesBetween(before, after), after, this.options.servingUnits?.() ?? new Set())
+    const changes = markAdoptions(this.withProperties(changesBetween(before, after), before, after), after, this.options.servingUnits?.() ?? new Set())
     const explained = changes.map((change): ProcessChange => {
       if (change.change === 'stop' && stopped.has(change.process)) return {...change, reasons: ['launcho stop'], stopped: true}
       if (change.change === 'start' && wasStopped(change.process)) return {...change, reasons: ['launcho start']}

@@ -23,6 +23,8 @@ export const processChangeSchema = z.object({
   stopped: z.boolean().optional(),
   /** The exposure (systemd-analyze security) of the version before and after, where measured. */
   exposure: z.object({from: exposureSchema.optional(), to: exposureSchema.optional()}).optional(),
+  /** For a replace: what changes in its unit, directive by directive (`MemoryMax 512M → 1G`, `+CPUQuota=50%`). */
+  properties: z.array(z.string()).optional(),
 })
 export type ProcessChange = z.infer<typeof processChangeSchema>
 

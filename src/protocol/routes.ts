@@ -14,6 +14,7 @@ import {logEntrySchema, type LogsQuery} from './logs.js'
 import {historyResponseSchema, releaseDetailSchema} from './releases.js'
 import {resourceInfoSchema} from './resources.js'
 import {statusReportSchema, type StatusQuery} from './status.js'
+import {exportBodySchema, exportResponseSchema, renderBodySchema, renderResponseSchema} from './units.js'
 
 export type Method = 'GET' | 'PUT' | 'POST' | 'DELETE'
 
@@ -71,6 +72,10 @@ export const routes = {
   getTarget: json('GET', '/v1/target', z.object({text: z.string(), isDefault: z.boolean()})),
   setTarget: json('PUT', '/v1/target', changesResponseSchema, {body: targetBody, bodyShape: '{"text": "<target YAML>", "allowEmpty": true}'}),
   diffTarget: json('POST', '/v1/target/diff', diffResponseSchema, {body: targetBody, bodyShape: '{"text": "<target YAML>"}'}),
+  /** Unit files of a target (or the current one) as launcho would start them, secrets masked. */
+  renderTarget: json('POST', '/v1/target/render', renderResponseSchema, {body: renderBodySchema, bodyShape: '{"text": "<target YAML>", "process": "web"} (both optional)'}),
+  /** Plain unit files and env files (secrets included) that run the current processes without launcho. */
+  exportUnits: json('POST', '/v1/export', exportResponseSchema, {body: exportBodySchema, bodyShape: '{"envDir": "/abs/dir", "process": "web"}'}),
 
   listSecrets: json('GET', '/v1/secrets', z.object({names: z.array(z.string())})),
   getSecret: json('GET', '/v1/secrets/:name', z.object({name: z.string(), value: z.string()})),

@@ -96,4 +96,6 @@ export type StatusReport = z.infer<typeof statusReportSchema>
 export interface StatusQuery {
   /** How many recent events to include (0–500, default 20). */
   events?: number
+  /** 0: leave out each instance's memory, CPU and tasks (three reads per instance at the server). */
+  usage?: 0 | 1
 }

@@ -10,7 +10,7 @@ import {DEFAULT_JOB_SLOTS, JobSlots, type JobSlotOptions} from './job-slots.js'
 import {UnitLister, type ListOptions, type UnitListing} from './unit-lister.js'
 import {UsageReader, type UnitUsage} from './usage-reader.js'
 import {unitNameFromPath, UNIT_PREFIX} from './unit-name.js'
-import {toDbusProperties, type DbusProperties, type UnitSpec} from './unit-spec.js'
+import {startPropertiesOf, type DbusProperties, type UnitSpec} from './unit-spec.js'
 import {Oneshots, type OneshotOptions, type OneshotResult} from './oneshot.js'
 import {CHECK_UNIT_PATTERN} from './check-unit.js'
 
@@ -72,7 +72,7 @@ export class SystemdManager extends EventEmitter<{changed: [unit: string, change
   async start(spec: UnitSpec): Promise<StartResult> {
     try {
       return await this.runJob(
-        {member: 'StartTransientUnit', signature: 'ssa(sv)a(sa(sv))', body: [spec.name, 'fail', toDbusProperties({...spec, journalFields: {...spec.journalFields, ...this.stamp}}), []]},
+        {member: 'StartTransientUnit', signature: 'ssa(sv)a(sa(sv))', body: [spec.name, 'fail', startPropertiesOf(spec, this.stamp), []]},
         spec.startTimeoutMs + 5_000,
       )
     } catch (error) {

@@ -61,6 +61,14 @@ export function execCommand(argv: readonly string[]): InstanceType<typeof Varian
 /** The `before` script as a command: `sh -e`, the script its `-c` argument. */
 export const beforeCommand = (script: string): string[] => ['/bin/sh', '-ec', script]
 
+/**
+ * Exactly what StartTransientUnit receives for `spec` from a server that stamps its units with
+ * `stamp` (LAUNCHO_SERVER): `t render` and `export` render this same list.
+ */
+export function startPropertiesOf(spec: UnitSpec, stamp: Record<string, string>): DbusProperties {
+  return toDbusProperties({...spec, journalFields: {...spec.journalFields, ...stamp}})
+}
+
 export function toDbusProperties(spec: UnitSpec): DbusProperties {
   const properties: DbusProperties = [
     ['Description', new Variant('s', spec.description)],

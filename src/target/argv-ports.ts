@@ -28,6 +28,11 @@ export function argvTemplateOf(words: readonly string[], resolved: readonly stri
   })
 }
 
+/** The argv as written, secrets shown as `${NAME}` and port references marked: for showing, never for running. */
+export function argvMaskedOf(words: readonly string[]): ArgvWord[] {
+  return words.map((word) => wordTemplate(word, new Map()))
+}
+
 /**
  * The same for an argv known only after secret substitution (no template to tell text from
  * secret): every `${SERVICE_PORT_<NAME>}` in it counts. For callers that never hold secrets.

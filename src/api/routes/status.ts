@@ -8,6 +8,7 @@ export function registerStatusRoutes(app: FastifyInstance, status: StatusApi): v
   serve(app, routes.status, ({query}) => {
     // A bad count falls back to the default rather than failing a read.
     const count = Number(query.events ?? 20)
-    return status.status(Number.isInteger(count) && count >= 0 ? Math.min(count, 500) : 20)
+    const usage = query.usage !== '0' && query.usage !== 'false'
+    return status.status(Number.isInteger(count) && count >= 0 ? Math.min(count, 500) : 20, {usage})
   })
 }

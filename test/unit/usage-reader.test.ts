@@ -1,0 +1,71 @@
+/**
+ * UsageReader against a fake bus: which reads a status call waits for, which it answers from the
+ * last values, and what systemd's "not known" becomes.
+ */
+import assert from 'node:assert/strict'
+import {EventEmitter} from 'node:events'
+import {describe, it} from 'node:test'
+import {setTimeout as delay} from 'node:timers/promises'
+import type {Bus, CallOptions, Signal} from '../../src/systemd/bus.js'
+import {unitNameFromPath} from '../../src/systemd/unit-name.js'
+import {UsageReader} from '../../src/systemd/usage-reader.js'
+
+const UNSET = 2n ** 64n - 1n
+
+class UsageBus extends EventEmitter<{signal: [Signal]; disconnected: [Error]}> implements Bus {
+  readonly address = 'fake'
+  isClosed = false
+  reads = 0
+  /** How long each Get takes. */
+  delayMs = 0
+  memory = 1_000n
+  async call(options: CallOptions): Promise<unknown[]> {
+    assert.equal(options.member, 'Get')
+    assert.match(unitNameFromPath(options.path!) ?? '', /^launcho-web-0123abcd\.service$/)
+    this.reads++
+    if (this.delayMs > 0) await delay(this.delayMs)
+    const property = options.body![1] as string
+    return [{value: property === 'MemoryCurrent' ? this.memory : property === 'TasksCurrent' ? 3n : UNSET}]
+  }
+  close(): void {}
+}
+
+const unit = 'launcho-web-0123abcd.service'
+
+describe('usage reads', () => {
+  it('read MemoryCurrent, CPUUsageNSec and TasksCurrent, leaving out what systemd does not know', async () => {
+    const bus = new UsageBus()
+    const usage = await new UsageReader(bus).read([unit])
+    assert.deepEqual(usage.get(unit), {memoryBytes: 1000, tasks: 3})
+    assert.equal(bus.reads, 3)
+  })
+
+  it('answer from the last values while fresh ones are read, and read no more than every 2 s', async () => {
+    const bus = new UsageBus()
+    const reader = new UsageReader(bus)
+    await reader.read([unit])
+    await reader.read([unit])
+    assert.equal(bus.reads, 3, 'fresh values are not read again')
+    bus.delayMs = 1_000
+    bus.memory = 2_000n
+    const real = Date.now
+    Date.now = () => real() + 3_000
+    try {
+      const started = real()
+      const usage = await reader.read([unit])
+      assert.ok(real() - started < 200, 'did not wait for the new read')
+      assert.equal(usage.get(unit)?.memoryBytes, 1000, 'the last values meanwhile')
+    } finally {
+      Date.now = real
+    }
+  })
+
+  it('wait at most 300 ms for a unit never read', async () => {
+    const bus = new UsageBus()
+    bus.delayMs = 2_000
+    const started = Date.now()
+    const usage = await new UsageReader(bus).read([unit])
+    assert.ok(Date.now() - started < 1_000)
+    assert.equal(usage.size, 0)
+  })
+})
