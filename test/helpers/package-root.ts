@@ -14,6 +14,9 @@ const run = promisify(execFile)
 /** bash script: overlays /usr, /etc and /var of the current mount namespace onto layers under $1. */
 const overlayScript = `set -euo pipefail
 base=$1
+# The sandbox makes its mounts shared (for systemd's credential mounts); a mount under a shared one
+# cannot be moved, so this namespace's stay private.
+mount --make-rprivate /
 mkdir -p "$base/vartmp"
 mount --bind /var/tmp "$base/vartmp"
 for dir in usr etc var; do

@@ -9,8 +9,11 @@ import {readdir, stat} from 'node:fs/promises'
 import {after, before, describe, it} from 'node:test'
 import {Harness, repoRoot, waitFor} from '../helpers/harness.js'
 import {get} from '../helpers/services.js'
+import {visibleFixture} from '../helpers/visible-fixture.js'
 
-const probe = `${repoRoot}test/fixtures/sandbox-probe.cjs`
+// Not from the clone: it may be under /tmp, which the sandboxes hide.
+const probeFixture = await visibleFixture('sandbox-probe.cjs')
+const probe = probeFixture.path
 const secret = `s3cr3t-${process.pid}-"quoted" $HOME \n second line`
 const target = `processes:
   - name: app
@@ -41,7 +44,10 @@ describe('credentials', () => {
     await h.setTarget(target, {wait: true})
     unit = (await h.status()).processes[0]!.instances[0]!.unit
   })
-  after(async () => h?.close())
+  after(async () => {
+    await h?.close()
+    await probeFixture.remove()
+  })
 
   it('reach the process as files, byte for byte', async () => {
     assert.equal(await get(h, 'http://127.0.0.1:5000/cred?name=DB_PASSWORD'), `200 ${secret}`)

@@ -5,8 +5,11 @@
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 import {Harness, repoRoot, waitFor} from '../helpers/harness.js'
+import {visibleFixture} from '../helpers/visible-fixture.js'
 
-const probe = `${repoRoot}test/fixtures/sandbox-probe.cjs`
+// Not from the clone: it may be under /tmp, which the sandboxes hide.
+const probeFixture = await visibleFixture('sandbox-probe.cjs')
+const probe = probeFixture.path
 const app = (sandbox: string, extra = '') => `processes:
   - name: app
     command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(probe)}]
@@ -24,7 +27,10 @@ describe('exposure score and maxExposure', () => {
   before(async () => {
     h = await Harness.start()
   })
-  after(async () => h?.close())
+  after(async () => {
+    await h?.close()
+    await probeFixture.remove()
+  })
 
   const exposureOf = async () => (await h.status()).processes.find((p) => p.name === 'app')?.exposure
 

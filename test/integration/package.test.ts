@@ -31,7 +31,7 @@ describe('templates/config.yaml (/etc/launcho/config.yaml)', () => {
     const text = (await readFile(configTemplate, 'utf8'))
       .split('\n')
       // Keys without a default of their own (environmentsDir's follows stateDir) stay commented.
-      .map((line) => (settingLine.test(line) && !/^#(journalRoot|environmentsDir):/.test(line) ? line.slice(1) : line))
+      .map((line) => (settingLine.test(line) && !/^#(journalRoot|environmentsDir|maxExposure):/.test(line) ? line.slice(1) : line))
       .join('\n')
     const dir = await mkdtemp('/var/tmp/launcho-test-config-')
     try {
@@ -57,7 +57,7 @@ stat -c '%a %U:%G' /var/lib/launcho
 readlink /etc/systemd/system/multi-user.target.wants/launcho.service
 dpkg-query -W -f='\${Status}\\n' launcho
 cmp /etc/launcho/config.yaml ${configTemplate} && echo conffile-as-template
-bash -c 'source /usr/share/bash-completion/completions/launcho; COMP_WORDS=(launcho sta); COMP_CWORD=1; _launcho_autocomplete; echo "bash: \${COMPREPLY[*]}"'
+bash -c 'source /usr/share/bash-completion/completions/launcho; COMP_WORDS=(launcho stat); COMP_CWORD=1; _launcho_autocomplete; echo "bash: \${COMPREPLY[*]}"'
 head -n 1 /usr/share/zsh/vendor-completions/_launcho
 mkdir -p /run/other-node && printf '#!/bin/sh\necho "a node from PATH ran" >&2\nexit 97\n' >/run/other-node/node && chmod +x /run/other-node/node
 PATH=/run/other-node:$PATH /usr/bin/launcho --version
@@ -66,7 +66,7 @@ PATH=/run/other-node:$PATH /usr/bin/launcho server --help >/dev/null && echo "se
     const [versionLine, stateDir, wants, status, conffile, bashCompletion, zshCompletion, otherNodeVersion, serverHelp] = stdout.trim().split('\n')
     // The official Node.js 24 binary, not whatever node built the package.
     assert.match(versionLine!, new RegExp(`^launcho/${versionText} linux-\\w+ node-v24\\.`))
-    assert.equal(bashCompletion, 'bash: status', 'bash completes "launcho sta" to status')
+    assert.equal(bashCompletion, 'bash: status', 'bash completes "launcho stat" to status')
     assert.equal(zshCompletion, '#compdef launcho')
     assert.equal(stateDir, '711 root:root')
     assert.equal(wants, '/lib/systemd/system/launcho.service')

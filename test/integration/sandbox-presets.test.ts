@@ -9,8 +9,11 @@ import {readdir, rm, stat} from 'node:fs/promises'
 import {after, before, describe, it} from 'node:test'
 import {Harness, repoRoot, waitFor} from '../helpers/harness.js'
 import {get} from '../helpers/services.js'
+import {visibleFixture} from '../helpers/visible-fixture.js'
 
-const probe = `${repoRoot}test/fixtures/sandbox-probe.cjs`
+// Not from the clone: it may be under /tmp, which the sandboxes hide.
+const probeFixture = await visibleFixture('sandbox-probe.cjs')
+const probe = probeFixture.path
 /** Outside every working directory, in a place the sandboxed processes could write without a sandbox. */
 const outside = `/var/lib/launcho-sandbox-probe-${process.pid}`
 
@@ -56,7 +59,10 @@ describe('sandbox presets', () => {
     const bundle = (await h.ok(['resource', 'up', await h.writeFile('bundle.txt', 'bundled\n')])).trim()
     await h.setTarget(target(bundle), {wait: true})
   })
-  after(async () => h?.close())
+  after(async () => {
+    await h?.close()
+    await probeFixture.remove()
+  })
 
   const workDir = async (process: string) => {
     const unit = (await h.status()).processes.find((p) => p.name === process)!.instances[0]!.unit

@@ -80,7 +80,7 @@ describe('stop and start', () => {
   it('start runs the version the target wants now; stop and start are releases', async () => {
     const started = await h.cli(['start', 'web'])
     assert.equal(started.code, 0, started.stderr)
-    assert.match(started.stdout, /^start\s+web \(\w{8}\): launcho start$/m)
+    assert.match(started.stdout, /^start\s+web \(\w{8}\): launcho start(; exposure \d\.\d \w+)?$/m)
     assert.match(started.stdout, /^web: serving \w{8}$/m)
     assert.equal((await get(h, SERVICE)).split(' ')[1], 'v2')
     const env = await h.processEnv(processOf(await h.status(), 'web').instances[0]!.unit)
