@@ -77,6 +77,16 @@ export function crossCheck(value: unknown): FieldIssue[] {
   unique(['processes'], processes, 'process name', 'name')
   unique(['services'], services, 'service name', 'name')
   unique(['services'], services, 'address', 'on')
+  const processNames = processes.map((p) => field(p, 'name')).filter((n) => typeof n === 'string')
+  const commands = field(value, 'commands')
+  if (commands !== null && typeof commands === 'object' && !Array.isArray(commands)) {
+    for (const [name, command] of Object.entries(commands)) {
+      const process = field(command, 'process')
+      if (typeof process !== 'string' || processNames.includes(process)) continue
+      const known = processNames.length > 0 ? `processes: ${processNames.join(', ')}` : 'the target has no processes'
+      issues.push({path: ['commands', name, 'process'], message: `unknown process ${JSON.stringify(process)} (${known})`})
+    }
+  }
   processes.forEach((process, i) => {
     const at: FieldPath = ['processes', i]
     const receives = list(field(process, 'receives'))

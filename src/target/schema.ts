@@ -31,6 +31,24 @@ export interface HealthSpec {
   successThreshold?: number
   startupDeadline?: string
 }
+/**
+ * Commands run in the process's environment (its user, env with secrets, resources, sandbox), each
+ * one argv. beforeRollout: once per rollout of a new version, in a unit of its own, before any new
+ * instance takes traffic (non-zero exit: the rollout fails, the old version keeps serving);
+ * afterStart: ExecStartPost= of every instance (failing counts as a failed start); beforeStop:
+ * ExecStop= of every instance (before SIGTERM, bounded by the stop timeout).
+ */
+export interface ProcessHooks {
+  beforeRollout?: string[]
+  afterStart?: string[]
+  beforeStop?: string[]
+}
+export const HOOK_NAMES = ['beforeRollout', 'afterStart', 'beforeStop'] as const
+/** A named one-off command (`launcho run NAME`): an argv run like `launcho run PROCESS -- ARGV`. */
+export interface CommandSpec {
+  process: string
+  command: string[]
+}
 export interface ProcessSpec extends ProcessLimits {
   name: string
   command: string[]
@@ -60,6 +78,7 @@ export interface ProcessSpec extends ProcessLimits {
   maxExposure?: number
   /** Extra unit properties by their unit-file names, from an allow-list (target/systemd-map.ts). */
   systemd?: SystemdMap
+  hooks?: ProcessHooks
 }
 export interface ServiceSpec {
   name: string
@@ -68,6 +87,8 @@ export interface ServiceSpec {
 export interface Target {
   processes: ProcessSpec[]
   services: ServiceSpec[]
+  /** Named one-off commands, by name (absent when none are written). */
+  commands?: Record<string, CommandSpec>
 }
 
 export type Mode = 'template' | 'resolved'
@@ -259,6 +280,13 @@ export function processSchema(mode: Mode) {
     })
     .transform(healthSpecOf)
   const commandExample = '["node", "server.js"]'
+  const hookExample = '["./migrate", "--up"]'
+  const hook = (key: (typeof HOOK_NAMES)[number]) =>
+    argv(mode, `hooks.${key}`, hookExample, {error: listError(`hooks.${key}`, hookExample)}).optional()
+  const hooks = z.strictObject(
+    {beforeRollout: hook('beforeRollout'), afterStart: hook('afterStart'), beforeStop: hook('beforeStop')},
+    {error: mapError('hooks')},
+  )
   return z
     .strictObject(
       {
@@ -296,6 +324,7 @@ export function processSchema(mode: Mode) {
         maxExposure: exposureLimitSchema.optional(),
         ...limitsShape,
         systemd: systemdMapSchema.optional(),
+        hooks: hooks.optional(),
       },
       {error: mapError('each process')},
     )
@@ -337,8 +366,33 @@ export function processSchema(mode: Mode) {
         ...(p.maxExposure === undefined ? {} : {maxExposure: p.maxExposure}),
         ...limitsOf(p),
         ...(p.systemd === undefined ? {} : {systemd: p.systemd}),
+        ...hooksOf(p.hooks),
       }),
     )
+}
+
+/** `{hooks}` with the hooks written, or nothing when none are. */
+function hooksOf(hooks: ProcessHooks | undefined): {hooks?: ProcessHooks} {
+  const written = Object.fromEntries(HOOK_NAMES.filter((key) => hooks?.[key] !== undefined).map((key) => [key, hooks![key]]))
+  return Object.keys(written).length === 0 ? {} : {hooks: written}
+}
+
+const COMMAND_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/
+
+function commandsSchema(mode: Mode) {
+  const example = '["./manage", "migrate"]'
+  const key = z.string().superRefine((name, ctx) => {
+    if (COMMAND_NAME.test(name)) return
+    ctx.addIssue({code: 'custom', message: `command names are lowercase letters, digits and "-", at most 63 characters, e.g. "migrate" (got ${JSON.stringify(name)})`})
+  })
+  const entry = z.strictObject(
+    {
+      process: z.string({error: typeError('process', 'the name of a process of this target')}),
+      command: argv(mode, 'command', example, {error: listError('command', example)}),
+    },
+    {error: mapError('each command')},
+  )
+  return z.record(key, entry, {error: mapError('commands')})
 }
 
 export const serviceSchema = z.strictObject(
@@ -366,21 +420,31 @@ function buildTargetSchema(mode: Mode) {
       {
         processes: z.array(processSchema(mode), {error: listError('processes', '[{name: "web", command: [...]}]')}).nullish(),
         services: z.array(serviceSchema, {error: listError('services', '[{name: "web", on: "127.0.0.1:5000"}]')}).nullish(),
+        commands: commandsSchema(mode).nullish(),
       },
       {error: mapError('the target')},
     )
-    .transform((t): Target => ({processes: t.processes ?? [], services: t.services ?? []}))
+    .transform(
+      (t): Target => ({
+        processes: t.processes ?? [],
+        services: t.services ?? [],
+        ...(t.commands && Object.keys(t.commands).length > 0 ? {commands: t.commands} : {}),
+      }),
+    )
 }
 
 /** Keys allowed in the map at `path`, for "unknown key" messages. */
 export function allowedKeysAt(path: ReadonlyArray<string | number>): string[] {
-  const shape = path.map((p) => (typeof p === 'number' ? '#' : p)).join('/')
+  // A command's name is a map key of the user's: any name reads as "*".
+  const shape = path.map((p, i) => (typeof p === 'number' ? '#' : path[0] === 'commands' && i === 1 ? '*' : p)).join('/')
   const keys: Record<string, string[]> = {
-    '': ['processes', 'services'],
+    '': ['processes', 'services', 'commands'],
     'processes/#': [
       ...['name', 'command', 'env', 'cwd', 'uid', 'gid', 'before', 'resources', 'receives', 'health', 'memoryMax', 'replicas', 'maxSurge', ...LIMIT_KEYS, 'systemd'],
-      ...['sandbox', 'memoryDenyWriteExecute', 'dynamicUser', 'credentials', 'maxExposure'],
+      ...['sandbox', 'memoryDenyWriteExecute', 'dynamicUser', 'credentials', 'maxExposure', 'hooks'],
     ],
+    'processes/#/hooks': [...HOOK_NAMES],
+    'commands/*': ['process', 'command'],
     'processes/#/resources/#': ['id', 'file'],
     'processes/#/health': [
       'service',

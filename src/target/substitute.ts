@@ -4,7 +4,7 @@
  * neither change the YAML structure nor pull in another secret.
  */
 import {limitsOf} from './limits.js'
-import type {HealthSpec, ProcessSpec, Target} from './schema.js'
+import {HOOK_NAMES, type HealthSpec, type ProcessHooks, type ProcessSpec, type Target} from './schema.js'
 
 export type TemplatePart =
   | {kind: 'text'; text: string}
@@ -130,7 +130,17 @@ export function mapProcessStrings(
     ...(process.maxExposure !== undefined ? {maxExposure: process.maxExposure} : {}),
     ...limitsOf(process),
     ...(process.systemd !== undefined ? {systemd: {...process.systemd}} : {}),
+    ...(process.hooks !== undefined ? {hooks: mapHookStrings(process.hooks, [...at, 'hooks'], fn)} : {}),
   }
+}
+
+function mapHookStrings(hooks: ProcessHooks, at: FieldPath, fn: (value: string, path: FieldPath) => string): ProcessHooks {
+  const mapped: ProcessHooks = {}
+  for (const key of HOOK_NAMES) {
+    const argv = hooks[key]
+    if (argv !== undefined) mapped[key] = argv.map((arg, i) => fn(arg, [...at, key, i]))
+  }
+  return mapped
 }
 
 function mapHealthStrings(
@@ -164,7 +174,26 @@ export function substituteTarget(
       return result.value
     }),
   )
-  return {target: {processes, services: target.services.map((s) => ({...s}))}, missing}
+  // Named commands are substituted like a process's command (and refused the same way when a secret is missing).
+  const commands =
+    target.commands === undefined
+      ? {}
+      : {
+          commands: Object.fromEntries(
+            Object.entries(target.commands).map(([name, {process, command}]) => [
+              name,
+              {
+                process,
+                command: command.map((arg, i) => {
+                  const result = substituteString(arg, secrets)
+                  for (const secret of result.missing) missing.push({secret, path: ['commands', name, 'command', i]})
+                  return result.value
+                }),
+              },
+            ]),
+          ),
+        }
+  return {target: {processes, services: target.services.map((s) => ({...s})), ...commands}, missing}
 }
 
 /**

@@ -35,6 +35,10 @@ export function versionOf(process: ProcessSpec, key: Buffer): string {
     // Absent when not written (canonicalJson drops undefined): a target without them keeps its versions.
     ...limitsOf(process),
     systemd: process.systemd,
+    // Per-instance hooks are part of the unit; beforeRollout is not: changing only the migration
+    // to run before the next rollout starts nothing.
+    afterStart: process.hooks?.afterStart,
+    beforeStop: process.hooks?.beforeStop,
   }
   return createHmac('sha256', key).update(canonicalJson(material)).digest('hex').slice(0, 8)
 }
