@@ -32,6 +32,7 @@ import {loadVersionKey} from '../store/version-key.js'
 import {TargetStore} from '../store/target-store.js'
 import {SystemdConnection} from '../systemd/connection.js'
 import {OWNER_NAME, OwnerName, type ServerIdentity} from '../systemd/owner-name.js'
+import {CommandDropIns} from '../systemd/command-drop-ins.js'
 import {createBalancer} from '../lb/select.js'
 import {registerUnitRoutes} from '../api/routes/units.js'
 import type {HostPort} from '../target/socket-overlap.js'
@@ -88,10 +89,13 @@ async function startOwner(config: ServerConfig, logger: Logger, redactor: Secret
   const auth = await loadOrCreateServerAuth(stateDir.root, recordedHost, {logger})
   const events = new EventLog(500, (text) => redactor.redact(text))
   const journal = new Journal(config.journalRoot)
+  // The journal's root is the root of the systemd launcho drives (a sandbox's /proc/PID/root).
+  const dropIns = new CommandDropIns(config.journalRoot)
   let reconciler: Reconciler | undefined
   const systemd = new SystemdConnection(logger, (unit, change) => reconciler?.onUnitChanged(unit, change), {
     stamp: {LAUNCHO_SERVER: serverId},
     mayAct: () => owner.held,
+    dropIns,
   })
   owner.on('lost', (error) => logger.warn({err: error.message}, `lost the bus name ${OWNER_NAME}; not acting on systemd until this server owns it again`))
   owner.on('held', () => {
@@ -120,6 +124,7 @@ async function startOwner(config: ServerConfig, logger: Logger, redactor: Secret
     drainTimeoutMs: config.drainTimeoutSeconds * 1000,
     balancer,
     resources,
+    dropIns,
   })
   const renderer = new UnitRenderer({
     stateDir,

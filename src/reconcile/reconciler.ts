@@ -31,6 +31,7 @@ import {CREDENTIALS_SUFFIX, type StateDir} from '../store/state-dir.js'
 import type {ServiceSpec} from '../target/load.js'
 import type {SystemdManager, ObservedUnit, UnitListing} from '../systemd/manager.js'
 import {parseUnitName} from '../systemd/unit-name.js'
+import type {CommandDropIns} from '../systemd/command-drop-ins.js'
 import {perform, unwatchHealth, watchHealth} from './actions.js'
 import type {FailedRollout, ReconcilerContext} from './context.js'
 import {CrashTracker, defaultCrashPolicy, type CrashPolicyOptions} from './crash-policy.js'
@@ -61,6 +62,8 @@ export interface ReconcilerOptions {
   crashPolicy?: CrashPolicyOptions
   /** Runs exec health checks; default: in systemd, beside their instance. */
   execRunner?: ExecRunner
+  /** The instances' command drop-ins (systemd/command-drop-ins.ts), swept with their other leftovers. */
+  dropIns?: CommandDropIns
 }
 
 /** Keys reconciled at once: enough that 1000 processes start about as fast as systemd takes them. */
@@ -614,6 +617,10 @@ export class Reconciler implements ReconcilerContext {
         const owner = `${entry.slice(0, -CREDENTIALS_SUFFIX.length)}.service`
         add(owner, this.stateDir.credentialsDir(owner), removeCredentialFiles)
       }
+    }
+    const dropIns = this.options.dropIns
+    if (dropIns) {
+      for (const unit of await dropIns.units((name) => parseUnitName(name) !== undefined)) add(unit, dropIns.dirOf(unit), () => dropIns.remove(unit))
     }
     this.sweep.keepOnly([...found.values()].flat().map((leftover) => leftover.path))
     for (const [process, all] of found) {

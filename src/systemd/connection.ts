@@ -4,6 +4,7 @@
  * changes to one listener.
  */
 import type {Logger} from 'pino'
+import type {CommandDropIns} from './command-drop-ins.js'
 import {SystemdManager, type UnitChange} from './manager.js'
 
 export interface ConnectionOptions {
@@ -11,6 +12,7 @@ export interface ConnectionOptions {
   stamp?: Record<string, string>
   /** While false, there is no manager to act through (the server does not own its systemd: owner-name.ts). */
   mayAct?: () => boolean
+  dropIns?: CommandDropIns
 }
 
 export class SystemdConnection {
@@ -32,7 +34,7 @@ export class SystemdConnection {
 
   /** Connects once; throws when the bus cannot be reached at all at start-up. */
   async connect(): Promise<void> {
-    this.adopt(await SystemdManager.connect(this.options.stamp))
+    this.adopt(await SystemdManager.connect({stamp: this.options.stamp, dropIns: this.options.dropIns}))
   }
 
   close(): void {
@@ -44,6 +46,9 @@ export class SystemdConnection {
   private adopt(manager: SystemdManager): void {
     this.manager = manager
     manager.on('changed', (unit: string, change?: UnitChange) => this.onChange(unit, change))
+    manager.on('dropInFailed', (unit, error) =>
+      this.logger.warn({unit, err: error.message}, "could not keep this unit's commands for a daemon-reload; after one, systemd cannot restart it (launcho still does)"),
+    )
     manager.once('disconnected', (error) => {
       if (this.stopped) return
       this.logger.warn({err: error.message}, 'lost the system bus; reconnecting')
@@ -56,7 +61,7 @@ export class SystemdConnection {
     this.retryTimer = setTimeout(async () => {
       if (this.stopped) return
       try {
-        this.adopt(await SystemdManager.connect(this.options.stamp))
+        this.adopt(await SystemdManager.connect({stamp: this.options.stamp, dropIns: this.options.dropIns}))
         this.logger.info('reconnected to systemd; resyncing')
         this.onChange()
       } catch (error) {

@@ -13,6 +13,7 @@ import {unitNameFromPath, UNIT_PREFIX} from './unit-name.js'
 import {startPropertiesOf, type DbusProperties, type UnitSpec} from './unit-spec.js'
 import {Oneshots, type OneshotOptions, type OneshotResult} from './oneshot.js'
 import {CHECK_UNIT_PATTERN} from './check-unit.js'
+import type {CommandDropIns} from './command-drop-ins.js'
 
 export type {ServiceState} from './service-cache.js'
 export type {ListOptions, ObservedUnit, UnitListing, UnknownUnit} from './unit-lister.js'
@@ -24,20 +25,35 @@ export type StartResult = JobResult | 'exists'
 
 const JOB_MEMORY_MS = 30_000
 
-export class SystemdManager extends EventEmitter<{changed: [unit: string, change?: UnitChange]; disconnected: [Error]}> {
+export interface ManagerOptions {
+  /** Journal fields added to every unit started (LAUNCHO_SERVER: which server owns it). */
+  stamp?: Record<string, string>
+  /** Where each started unit's commands are kept for a daemon-reload (command-drop-ins.ts). */
+  dropIns?: CommandDropIns
+}
+
+export class SystemdManager extends EventEmitter<{
+  changed: [unit: string, change?: UnitChange]
+  disconnected: [Error]
+  dropInFailed: [unit: string, error: Error]
+}> {
   private readonly waiters = new Map<string, {done: (result: JobResult) => void; lost: (error: Error) => void}>()
   /** Jobs that finished before their caller started waiting (the reply and signal can race). */
   private readonly finishedJobs = new Map<string, JobResult>()
   private readonly jobs: JobSlots
   private readonly lister: UnitLister
 
+  private readonly stamp: Record<string, string>
+  private readonly dropIns?: CommandDropIns
+
   constructor(
     private readonly bus: Bus,
     jobSlots: JobSlotOptions = DEFAULT_JOB_SLOTS,
-    /** Journal fields added to every unit started (LAUNCHO_SERVER: which server owns it). */
-    private readonly stamp: Record<string, string> = {},
+    options: ManagerOptions = {},
   ) {
     super()
+    this.stamp = options.stamp ?? {}
+    this.dropIns = options.dropIns
     this.jobs = new JobSlots(jobSlots)
     this.lister = new UnitLister(bus)
     bus.on('signal', (signal) => this.onSignal(signal))
@@ -53,8 +69,8 @@ export class SystemdManager extends EventEmitter<{changed: [unit: string, change
     })
   }
 
-  static async connect(stamp: Record<string, string> = {}): Promise<SystemdManager> {
-    return new SystemdManager(await SystemBus.connect(), DEFAULT_JOB_SLOTS, stamp)
+  static async connect(options: ManagerOptions = {}): Promise<SystemdManager> {
+    return new SystemdManager(await SystemBus.connect(), DEFAULT_JOB_SLOTS, options)
   }
 
   get isClosed(): boolean {
@@ -70,10 +86,13 @@ export class SystemdManager extends EventEmitter<{changed: [unit: string, change
    * already has the unit (it runs, or is on its way: look at the next listing, do not start again).
    */
   async start(spec: UnitSpec): Promise<StartResult> {
+    const properties = startPropertiesOf(spec, this.stamp)
     try {
       return await this.runJob(
-        {member: 'StartTransientUnit', signature: 'ssa(sv)a(sa(sv))', body: [spec.name, 'fail', startPropertiesOf(spec, this.stamp), []]},
+        {member: 'StartTransientUnit', signature: 'ssa(sv)a(sa(sv))', body: [spec.name, 'fail', properties, []]},
         spec.startTimeoutMs + 5_000,
+        // The unit exists from here on, whatever its start job does (Restart= retries a failed one).
+        () => this.keepCommands(spec.name, properties),
       )
     } catch (error) {
       if (!isUnitExists(error)) throw error
@@ -96,11 +115,16 @@ export class SystemdManager extends EventEmitter<{changed: [unit: string, change
     return this.runJob({member: 'RestartUnit', signature: 'ss', body: [name, 'replace']}, timeoutMs + 5_000)
   }
 
-  /** Queues a job once a job slot is free (job-slots.ts) and waits for it to end. */
-  private async runJob(call: CallOptions, timeoutMs: number): Promise<JobResult> {
+  private async keepCommands(unit: string, properties: DbusProperties): Promise<void> {
+    await this.dropIns?.write(unit, properties).catch((error: Error) => this.emit('dropInFailed', unit, error))
+  }
+
+  /** Queues a job once a job slot is free (job-slots.ts), runs `queued` once systemd took it, and waits for it to end. */
+  private async runJob(call: CallOptions, timeoutMs: number, queued?: () => Promise<void>): Promise<JobResult> {
     const slot = await this.jobs.acquire()
     try {
       const [job] = (await this.bus.call(call)) as [string]
+      await queued?.()
       return await this.waitForJob(job, timeoutMs)
     } finally {
       slot.release()
