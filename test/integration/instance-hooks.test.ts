@@ -25,7 +25,7 @@ const AFTER_START_OK = [
   '/bin/sh',
   '-c',
   // A second of warm-up, then a line saying who ran it, and the marker the app looks for.
-  `sleep 1; echo "after-start $APP_VERSION pid=$MAINPID uid=$(id -u) token=$TOKEN port=$1 nnp=$(awk '/^NoNewPrivs/ {print $2}' /proc/self/status) cwd=$(pwd)" >> "$EVENTS"; touch afterstart-done`,
+  `sleep 1; echo "after-start $APP_VERSION pid=$MAINPID uid=$(id -u) token=$TOKEN port=$1 nnp=$(awk '/^NoNewPrivs/ {print $2}' /proc/self/status) cwd=$(pwd)" >> "$EVENTS"; echo "warmed up $APP_VERSION"; touch afterstart-done`,
   'after-start',
   '$SERVICE_PORT_WEB',
 ]
@@ -133,11 +133,20 @@ describe('per-instance hooks: afterStart and beforeStop', () => {
       assert.match(line, new RegExp(` cwd=${h.stateDir}/instances/${instance.unit.replace(/\.service$/, '')}$`), 'in its working directory')
     }
     assert.deepEqual((await events()).filter((line) => line.startsWith('early-request')), [], 'no request before afterStart ended')
+    const logs = await waitFor('the hook output in the process logs', async () => {
+      const text = await h.ok(['logs', 'web', '-n', '50'])
+      return text.split('\n').filter((line) => line.includes('warmed up v1')).length === 3 && text
+    })
+    assert.ok(!logs.includes(SECRET))
     const status = webOf(await h.status())
     assert.ok(status.exposure && status.exposure.score < 9, `the exposure of the unit with its hooks is measured: ${JSON.stringify(status.exposure)}`)
   })
 
-  it('export writes the hooks into unit files that systemd-analyze verify accepts', async () => {
+  it('t diff shows a changed hook property by property; export writes the hooks into unit files that systemd-analyze verify accepts', async () => {
+    const diff = await h.ok(['t', 'diff', await h.writeFile('diff.yaml', target(web(paths, 'v1', {beforeStop: ['/bin/sleep', '1']})))])
+    assert.match(diff, /ExecStop ":\/bin\/sh" "-c" "echo .*" → ":\/bin\/sleep" "1"/)
+    assert.doesNotMatch(diff, /ExecStartPost/, 'an unchanged hook is no change')
+
     const dir = join(h.dir, 'export')
     await h.ok(['export', '--dir', dir])
     const units = (await readdir(dir)).filter((file) => file.endsWith('.service'))
@@ -175,7 +184,7 @@ describe('per-instance hooks: afterStart and beforeStop', () => {
     }
   })
 
-  it('a new version whose afterStart exits 3: t set fails naming the hook, the old version serves every request, status says why', async () => {
+  it('a new version whose afterStart exits 3: t set fails naming the hook, the old version serves every request, status says why', async (t) => {
     const load = startLoad(h, SERVICE, 6)
     await waitFor('some load', async () => load.progress().ok > 100, 20_000, 100)
     const set = await h.cli(['t', 'set', await h.writeFile('failing.yaml', target(web(paths, 'v3', {afterStart: AFTER_START_FAILS})))])
@@ -184,6 +193,7 @@ describe('per-instance hooks: afterStart and beforeStop', () => {
     const summary = await load.stop()
     assert.notEqual(set.code, 0, `t set failed: ${set.stdout}${set.stderr}`)
     assert.match(`${set.stdout}${set.stderr}`, /afterStart exited 3/)
+    t.diagnostic(`t set said: ${`${set.stdout}${set.stderr}`.split('\n').filter((line) => line.includes('afterStart')).join(' | ')}`)
     assert.equal(summary.failed, 0, `failures: ${JSON.stringify(summary.errors)} ${JSON.stringify(summary.firsts)}`)
     assert.ok(summary.ok >= 400, `${summary.ok} requests`)
     assert.deepEqual(Object.keys(summary.bodies), ['v2'], `only the old version answered: ${JSON.stringify(summary.bodies)}`)
