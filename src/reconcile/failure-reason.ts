@@ -17,7 +17,11 @@ export async function failureReasonOf(ctx: ReconcilerContext, unit: string, proc
   const last = ctx.exitOf(unit)
   const facts = last && Date.now() - last.at < FACTS_FRESH_MS ? last : undefined
   // Read when its main process ended, else now (a failed start job: systemd has not restarted it yet).
-  const hook = facts?.afterStartFailure ? await facts.afterStartFailure : mayHaveAfterStart(ctx, process, unit) ? await afterStartFailureOf(ctx, unit) : undefined
+  const hook = facts?.afterStartFailure
+    ? await facts.afterStartFailure
+    : mayHaveAfterStart(ctx, process, unit)
+      ? await afterStartFailureOf(ctx, unit)
+      : undefined
   if (hook !== undefined) return hook
   const structured = facts ? describeExitFacts(facts) : undefined
   const reason = structured ?? (await ctx.journal.failureReason(unit))

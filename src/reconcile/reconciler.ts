@@ -252,9 +252,8 @@ export class Reconciler implements ReconcilerContext {
    */
   private afterStartFailureNow(process: string, unit: string): Pick<ExitFacts, 'afterStartFailure'> {
     if (!mayHaveAfterStart(this, process, unit)) return {}
-    const failure = afterStartFailureOf(this, unit)
-    failure.catch(() => undefined)
-    return {afterStartFailure: failure}
+    // Never rejects: a unit that cannot be read tells nothing.
+    return {afterStartFailure: afterStartFailureOf(this, unit)}
   }
 
   /**

@@ -2,7 +2,7 @@
  * How a unit's control commands last ran (ExecStartPost, ExecStop, …), from the `…Ex` property
  * systemd keeps for each: signature a(sasasttttuii), one entry per command with its path, argv,
  * flags, start and exit times (realtime and monotonic µs), PID, siginfo code and status. Read over
- * D-Bus: systemd signals these only as invalidated, never with their values.
+ * D-Bus when a failure needs explaining: neither the listing nor the signals launcho takes in carry them.
  */
 import {PROPERTIES_IFACE, type Bus} from './bus.js'
 import {unitPathOf} from './unit-name.js'

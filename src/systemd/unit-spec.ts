@@ -1,7 +1,7 @@
 /**
  * What launcho asks systemd to run for one instance, and its translation into the D-Bus
- * properties of a transient service (signatures verified against systemd 252). Commands go as
- * ExecStart*Ex with systemd's `no-env-expand` flag (a unit file's `:` prefix): systemd would
+ * properties of a transient service (signatures verified against systemd 252). Commands (the
+ * hooks included) go as Exec*Ex with systemd's `no-env-expand` flag (a unit file's `:` prefix): systemd would
  * otherwise replace `$VAR`/`${VAR}` from the unit's environment, env file included, before the
  * program (or `sh`, for `before`) ever sees the text, turning env and secret values into code.
  */
