@@ -20,6 +20,7 @@ const run = promisify(execFile)
 const SERVICE = 'http://127.0.0.1:5000/'
 const SECRET = 's3cr3t-token-value'
 const STOP_TIMEOUT_S = 2
+const START_TIMEOUT_S = 4
 
 const AFTER_START_OK = [
   '/bin/sh',
@@ -30,6 +31,7 @@ const AFTER_START_OK = [
   '$SERVICE_PORT_WEB',
 ]
 const AFTER_START_FAILS = ['/bin/sh', '-c', 'echo after-start-failing >> "$EVENTS"; exit 3']
+const AFTER_START_HANGS = ['/bin/sleep', '600']
 const BEFORE_STOP = ['/bin/sh', '-c', 'echo "before-stop $APP_VERSION mainpid=$MAINPID" >> "$EVENTS"']
 const BEFORE_STOP_HANGS = ['/bin/sh', '-c', 'echo "before-stop-hang mainpid=$MAINPID" >> "$EVENTS"; exec sleep 600']
 
@@ -100,7 +102,7 @@ describe('per-instance hooks: afterStart and beforeStop', () => {
     await writeFile(paths.events, '', {mode: 0o666})
     await chmod(paths.events, 0o666)
     h = await Harness.start({server: false})
-    const config = await h.writeFile('config.yaml', `lb: nftables\nstopTimeoutSeconds: ${STOP_TIMEOUT_S}\ndrainTimeoutSeconds: 5\nresyncSeconds: 2\n`)
+    const config = await h.writeFile('config.yaml', `lb: nftables\nstopTimeoutSeconds: ${STOP_TIMEOUT_S}\nstartTimeoutSeconds: ${START_TIMEOUT_S}\ndrainTimeoutSeconds: 5\nresyncSeconds: 2\n`)
     await h.startServer(['--config', config])
     await h.ok(['secret', 'set', 'API_TOKEN', SECRET])
   })
@@ -204,6 +206,17 @@ describe('per-instance hooks: afterStart and beforeStop', () => {
     assert.match(status.lastFailure?.reason ?? '', /^afterStart exited 3$/, `${JSON.stringify(status.lastFailure)}\n${told.join('\n')}`)
     assert.equal(status.instances.filter((i) => i.version !== status.version && i.traffic === 'in').length, 3, 'the old replicas still serve')
     assert.match(await h.ok(['status']), /afterStart exited 3/)
+  })
+
+  it('an afterStart that hangs is cut off by the start timeout, and the deploy fails saying so', async () => {
+    const started = Date.now()
+    const set = await h.cli(['t', 'set', await h.writeFile('hanging.yaml', target(web(paths, 'v3h', {afterStart: AFTER_START_HANGS})))])
+    assert.notEqual(set.code, 0, `t set failed: ${set.stdout}${set.stderr}`)
+    assert.match(`${set.stdout}${set.stderr}`, new RegExp(`afterStart did not finish within the start timeout \\(${START_TIMEOUT_S}s\\)`))
+    assert.ok(Date.now() - started >= START_TIMEOUT_S * 1000, 'not before the timeout')
+    const status = webOf(await h.status())
+    assert.equal(status.instances.filter((i) => i.version !== status.version && i.traffic === 'in').length, 3, 'the old replicas still serve')
+    assert.ok((await get(h, SERVICE)).startsWith('200 v2 '))
   })
 
   it('a crash runs no beforeStop, and systemd runs afterStart again for the restarted process; launcho stop runs beforeStop before SIGTERM', async () => {
