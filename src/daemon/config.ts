@@ -23,9 +23,9 @@ export const configSchema = z.strictObject({
   resyncSeconds: z.number().positive().max(3600).default(10),
   /** systemd's restart delay for an instance that dies (launcho's backoff takes over for loops). */
   restartDelayMs: z.number().int().min(0).max(600_000).default(100),
-  /** SIGTERM, then SIGKILL after this long. */
+  /** A `beforeStop` hook may take this long, then SIGTERM, then SIGKILL after this long. */
   stopTimeoutSeconds: z.number().positive().max(3600).default(10),
-  /** How long `before` plus the exec may take. */
+  /** How long each step of a start may take: `before`, the exec, `afterStart`. */
   startTimeoutSeconds: z.number().positive().max(86_400).default(300),
   /** auto = ipvs where the kernel has it, else nftables, else the userspace proxy. */
   lb: z.enum(['auto', 'ipvs', 'nftables', 'userspace']).default('auto'),

@@ -6,13 +6,12 @@
  * while it has them; a unit that has none yet shows `<port>`, which launcho assigns at its start.
  */
 import {portVariable} from '../lb/ports.js'
-import {unitSpecOf, type DesiredProcess, type UnitTimings} from '../reconcile/desired.js'
+import {maskedArgvOf, unitSpecOf, type DesiredProcess, type UnitTimings} from '../reconcile/desired.js'
 import type {StateDir} from '../store/state-dir.js'
 import {renderEnvironmentFile} from '../systemd/environment-file.js'
 import {unitFileText} from '../systemd/unit-file.js'
 import {replicaOf} from '../systemd/unit-name.js'
 import {startPropertiesOf, type DbusProperties} from '../systemd/unit-spec.js'
-import {argvMaskedOf} from '../target/argv-ports.js'
 
 export const UNASSIGNED_PORT = '<port>'
 
@@ -43,7 +42,7 @@ export class UnitRenderer {
    * it runs, secrets substituted (for export, whose files must run the same process).
    */
   unitsOf(process: DesiredProcess, shown: boolean, options: {ports?: boolean} = {}): RenderedUnit[] {
-    const source: DesiredProcess = shown ? {...process, spec: process.template, argv: {command: argvMaskedOf(process.template.command)}} : process
+    const source: DesiredProcess = shown ? {...process, spec: process.template, argv: maskedArgvOf(process.template)} : process
     return process.units.map((unit) => this.unitOf(source, unit, options.ports ?? true))
   }
 

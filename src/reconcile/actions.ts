@@ -14,6 +14,7 @@ import {prepareWorkDir, removeWorkDir} from './work-dir.js'
 import {removeEnvironmentFile} from './leftovers.js'
 import {removeCredentialFiles, writeCredentialFiles} from './credential-files.js'
 import {renderEnvironmentFile} from '../systemd/environment-file.js'
+import {startJobMs, stopJobMs} from '../systemd/unit-spec.js'
 import {writeFileAtomic} from '../store/atomic.js'
 import type {ReconcilerContext} from './context.js'
 
@@ -66,7 +67,7 @@ export async function perform(ctx: ReconcilerContext, systemd: SystemdManager, n
       unwatchHealth(ctx, action.unit)
       const endJob = ctx.beginStartJob(name, action.unit)
       try {
-        await systemd.restart(action.unit, ctx.timings.stopTimeoutMs + ctx.timings.startTimeoutMs)
+        await systemd.restart(action.unit, stopJobMs(ctx.timings.stopTimeoutMs) + restartJobMs(ctx, name))
       } finally {
         endJob()
       }
@@ -89,7 +90,11 @@ export async function perform(ctx: ReconcilerContext, systemd: SystemdManager, n
     }
     case 'fail': {
       const snapshot = ctx.monitor.snapshot(action.unit)
-      const reason = `not healthy within its start-up deadline${snapshot?.lastResult ? `: ${snapshot.lastResult.detail}` : ''}`
+      // A start that kept failing (its afterStart hook, say) says more than the checks that found nothing.
+      const since = ctx.registry.get(action.unit)?.since ?? now
+      const last = ctx.tracker(name).lastFailure
+      const startFailure = last?.unit === action.unit && last.at >= since ? `; last failure: ${last.reason}` : ''
+      const reason = `not healthy within its start-up deadline${snapshot?.lastResult ? `: ${snapshot.lastResult.detail}` : ''}${startFailure}`
       ctx.failedRollouts.set(name, {version: action.version, reason, at: now})
       ctx.registry.get(action.unit)?.failed(reason)
       await stopUnits(ctx, systemd, name, [action.unit])
@@ -193,6 +198,16 @@ async function start(ctx: ReconcilerContext, systemd: SystemdManager, name: stri
   startFailed(ctx, name, unit, reason)
 }
 
+/** A restart's start part: as long as the desired unit's start steps may take. */
+function restartJobMs(ctx: ReconcilerContext, name: string): number {
+  const spec = ctx.desired.get(name)?.spec
+  return startJobMs({
+    startTimeoutMs: ctx.timings.startTimeoutMs,
+    ...(spec?.before !== undefined ? {before: spec.before} : {}),
+    ...(spec?.hooks?.afterStart ? {afterStart: spec.hooks.afterStart} : {}),
+  })
+}
+
 function superseded(ctx: ReconcilerContext, name: string, unit: string): boolean {
   return !isDesiredUnit(ctx.desired.get(name), unit)
 }
@@ -241,7 +256,7 @@ export async function stopUnits(ctx: ReconcilerContext, systemd: SystemdManager,
   await Promise.all(
     units.map(async (unit) => {
       unwatchHealth(ctx, unit)
-      await systemd.stop(unit, ctx.timings.stopTimeoutMs)
+      await systemd.stop(unit, stopJobMs(ctx.timings.stopTimeoutMs))
       ctx.tracker(process).forget(unit)
       ctx.registry.forget(unit)
       await removeEnvironmentFile(ctx.stateDir.environmentFile(unit))

@@ -11,6 +11,7 @@ import type {StateDir} from '../store/state-dir.js'
 import type {CrashTracker} from './crash-policy.js'
 import type {DesiredProcess, DesiredState, UnitTimings} from './desired.js'
 import type {ExitFacts} from './exit-facts.js'
+import type {StartRuns} from '../systemd/exec-runs.js'
 
 export interface FailedRollout {
   version: string
@@ -41,6 +42,8 @@ export interface ReconcilerContext {
   beginStartJob(process: string, unit: string): () => void
   /** How the unit's last main process ended, as systemd signalled it. */
   exitOf(unit: string): ExitFacts | undefined
+  /** How the unit's last start went past its exec (its afterStart hook), read from systemd now. */
+  startRunsOf(unit: string): Promise<StartRuns | undefined>
   /** The stop that canceled a superseded start of `unit`, while it runs. */
   cancellation(unit: string): Promise<void> | undefined
 }

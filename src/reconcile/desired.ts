@@ -18,7 +18,7 @@ import {dynamicNameOf, dynamicWorkDirOf, dynamicWorkingDirectoryOf} from './dyna
 import {UINT64_MAX, type RawProperty, type UnitLimits} from '../systemd/unit-limits.js'
 import {cpuQuotaUsecPerSec, fileLimitOf} from '../target/limits.js'
 import {extraPropertiesOf} from '../target/systemd-map.js'
-import {argvTemplateOf, renderArgv, type ArgvWord} from '../target/argv-ports.js'
+import {argvMaskedOf, argvTemplateOf, renderArgv, type ArgvWord} from '../target/argv-ports.js'
 import type {CheckContext} from '../health/policy.js'
 import type {StateDir} from '../store/state-dir.js'
 
@@ -38,14 +38,21 @@ export interface DesiredProcess {
   unit: string
   /** One unit per replica, by index: `unit` first. */
   units: string[]
-  /** `command` and `health.command` with secrets substituted and port references marked. */
-  argv: {command: ArgvWord[]; healthCommand?: ArgvWord[]}
+  /** `command`, `health.command` and the per-instance hooks with secrets substituted and port references marked. */
+  argv: ProcessArgv
   /** Its sandbox preset: the target's, else the server's default (absent: none). */
   sandbox?: SandboxPreset
   /** The worst exposure its units may have: the target's, else the server's; none when absent. */
   maxExposure?: number
   /** Its unit's exposure, once measured (daemon/exposure-service.ts). */
   exposure?: Exposure
+}
+
+export interface ProcessArgv {
+  command: ArgvWord[]
+  healthCommand?: ArgvWord[]
+  afterStart?: ArgvWord[]
+  beforeStop?: ArgvWord[]
 }
 
 /** What the server adds to a process that does not say (config `sandbox`, `maxExposure`). */
@@ -90,6 +97,10 @@ export function desiredStateOf(
     }
     const written = template.processes[i]!
     const healthCommand = written.health?.command
+    const hook = (key: 'afterStart' | 'beforeStop') => {
+      const words = written.hooks?.[key]
+      return words ? {[key]: argvTemplateOf(words, spec.hooks?.[key] ?? [], secrets)} : {}
+    }
     desired.set(spec.name, {
       spec,
       template: written,
@@ -100,6 +111,8 @@ export function desiredStateOf(
       argv: {
         command: argvTemplateOf(written.command, spec.command, secrets),
         ...(healthCommand ? {healthCommand: argvTemplateOf(healthCommand, spec.health?.command ?? [], secrets)} : {}),
+        ...hook('afterStart'),
+        ...hook('beforeStop'),
       },
       ...(sandbox === 'none' ? {} : {sandbox}),
       ...(maxExposure === undefined ? {} : {maxExposure}),
@@ -149,6 +162,8 @@ export function unitSpecOf(
     description: `launcho ${spec.name} (${version})`,
     command: renderArgv(process.argv.command, place.ports),
     ...(spec.before !== undefined ? {before: spec.before} : {}),
+    ...(process.argv.afterStart ? {afterStart: renderArgv(process.argv.afterStart, place.ports)} : {}),
+    ...(process.argv.beforeStop ? {beforeStop: renderArgv(process.argv.beforeStop, place.ports)} : {}),
     env: place.ports,
     environmentFile: place.environmentFile,
     ...(spec.uid !== undefined ? {user: spec.uid} : {}),
@@ -161,6 +176,16 @@ export function unitSpecOf(
     ...(sandbox ? {sandbox} : {}),
     ...(credentials ? {credentials} : {}),
     ...unitLimitsOf(spec),
+  }
+}
+
+/** The argvs of a unit as written (secrets as `${NAME}`): for showing, never for running. */
+export function maskedArgvOf(template: ProcessSpec): ProcessArgv {
+  const {afterStart, beforeStop} = template.hooks ?? {}
+  return {
+    command: argvMaskedOf(template.command),
+    ...(afterStart ? {afterStart: argvMaskedOf(afterStart)} : {}),
+    ...(beforeStop ? {beforeStop: argvMaskedOf(beforeStop)} : {}),
   }
 }
 

@@ -12,7 +12,14 @@ export interface ExitFacts {
   status: number
   /** The service's Result: success, exit-code, signal, core-dump, oom-kill, timeout … */
   result: string
+  /** When it ended, realtime µs as systemd told it (0: not told). */
+  exitUs?: number
   at: number
+  /**
+   * The afterStart hook's failure that made systemd end this main process, read from systemd when
+   * it ended (before systemd's restart runs the hook again and overwrites what it tells).
+   */
+  afterStartFailure?: Promise<string | undefined>
 }
 
 const CLD_EXITED = 1

@@ -32,6 +32,7 @@ import type {ServiceSpec} from '../target/load.js'
 import type {SystemdManager, ObservedUnit, UnitListing} from '../systemd/manager.js'
 import {parseUnitName} from '../systemd/unit-name.js'
 import type {CommandDropIns} from '../systemd/command-drop-ins.js'
+import {stopJobMs} from '../systemd/unit-spec.js'
 import {perform, unwatchHealth, watchHealth} from './actions.js'
 import type {FailedRollout, ReconcilerContext} from './context.js'
 import {CrashTracker, defaultCrashPolicy, type CrashPolicyOptions} from './crash-policy.js'
@@ -46,6 +47,8 @@ import {after, done, terminal, WorkQueue, type Outcome} from './work-queue.js'
 import {LaunchoError} from '../errors.js'
 import type {UnitChange} from '../systemd/manager.js'
 import type {ExitFacts} from './exit-facts.js'
+import {afterStartFailureOf, mayHaveAfterStart} from './failure-reason.js'
+import type {StartRuns} from '../systemd/exec-runs.js'
 
 export interface ReconcilerOptions {
   systemd: () => SystemdManager | undefined
@@ -238,9 +241,22 @@ export class Reconciler implements ReconcilerContext {
     if (unit === undefined) return this.resync()
     const id = parseUnitName(unit)
     if (!id) return
-    if (change?.exit) this.exits.set(unit, {...change.exit, at: Date.now()})
+    // systemd repeats the last exit in later signals (its restart's): it is taken in once.
+    if (change?.exit && !(change.exit.exitUs > 0 && this.exits.get(unit)?.exitUs === change.exit.exitUs)) {
+      this.exits.set(unit, {...change.exit, at: Date.now(), ...this.afterStartFailureNow(id.process, unit)})
+    }
     if (change && (change.mainPid === 0 || (change.activeState !== undefined && change.activeState !== 'active'))) this.mainProcessGone(unit)
     this.kick(id.process)
+  }
+
+  /**
+   * When a main process ends, whether its afterStart hook failed (and systemd ended it for that):
+   * read at once, for units that may have the hook. Later, systemd's restart has run it again.
+   */
+  private afterStartFailureNow(process: string, unit: string): Pick<ExitFacts, 'afterStartFailure'> {
+    if (!mayHaveAfterStart(this, process, unit)) return {}
+    // Never rejects: a unit that cannot be read tells nothing.
+    return {afterStartFailure: afterStartFailureOf(this, unit)}
   }
 
   /**
@@ -315,6 +331,10 @@ export class Reconciler implements ReconcilerContext {
     return this.exits.get(unit)
   }
 
+  async startRunsOf(unit: string): Promise<StartRuns | undefined> {
+    return this.options.systemd()?.startRuns(unit)
+  }
+
   cancellation(unit: string): Promise<void> | undefined {
     return this.cancellations.get(unit)
   }
@@ -329,7 +349,7 @@ export class Reconciler implements ReconcilerContext {
     if (!systemd || this.cancellations.has(unit)) return
     this.logger.info({process, unit}, 'canceling the start of a superseded version')
     const stop = systemd
-      .stop(unit, this.options.timings.stopTimeoutMs)
+      .stop(unit, stopJobMs(this.options.timings.stopTimeoutMs))
       .then(
         () => undefined,
         (error: Error) => this.logger.warn({process, unit, err: error.message}, 'could not cancel the start of a superseded version'),

@@ -10,7 +10,8 @@ import {DEFAULT_JOB_SLOTS, JobSlots, type JobSlotOptions} from './job-slots.js'
 import {UnitLister, type ListOptions, type UnitListing} from './unit-lister.js'
 import {UsageReader, type UnitUsage} from './usage-reader.js'
 import {unitNameFromPath, UNIT_PREFIX} from './unit-name.js'
-import {startPropertiesOf, type DbusProperties, type UnitSpec} from './unit-spec.js'
+import {startJobMs, startPropertiesOf, type DbusProperties, type UnitSpec} from './unit-spec.js'
+import {readStartRuns, type StartRuns} from './exec-runs.js'
 import {Oneshots, type OneshotOptions, type OneshotResult} from './oneshot.js'
 import {CHECK_UNIT_PATTERN} from './check-unit.js'
 import type {CommandDropIns} from './command-drop-ins.js'
@@ -90,7 +91,7 @@ export class SystemdManager extends EventEmitter<{
     try {
       return await this.runJob(
         {member: 'StartTransientUnit', signature: 'ssa(sv)a(sa(sv))', body: [spec.name, 'fail', properties, []]},
-        spec.startTimeoutMs + 5_000,
+        startJobMs(spec) + 5_000,
         // The unit exists from here on, whatever its start job does (Restart= retries a failed one).
         () => this.keepCommands(spec.name, properties),
       )
@@ -134,6 +135,11 @@ export class SystemdManager extends EventEmitter<{
   /** Sends a signal to a unit's processes (whom: main, control or all). */
   async kill(name: string, signal: number, whom: 'main' | 'all' = 'main'): Promise<void> {
     await this.bus.call({member: 'KillUnit', signature: 'ssi', body: [name, whom, signal]})
+  }
+
+  /** How the unit's last start went past its exec: its Result and how each ExecStartPost command ended. */
+  startRuns(unit: string): Promise<StartRuns> {
+    return readStartRuns(this.bus, unit)
   }
 
   /** Every loaded `launcho-*` instance unit with its runtime state. */
@@ -225,8 +231,8 @@ export interface UnitChange {
   activeState?: string
   /** The service's main process is gone (0). */
   mainPid?: number
-  /** How its last main process ended, as systemd reported it then (a restart overwrites it). */
-  exit?: {code: number; status: number; result: string}
+  /** How its last main process ended, as systemd reported it then (a restart overwrites it); exitUs: when (realtime µs, 0 if not told). */
+  exit?: {code: number; status: number; result: string; exitUs: number}
 }
 
 function changeOf(signal: Signal): UnitChange {
@@ -236,5 +242,8 @@ function changeOf(signal: Signal): UnitChange {
   const mainPid = Number(changed.MainPID.value)
   const code = Number(changed.ExecMainCode?.value ?? 0)
   if (mainPid !== 0 || code === 0) return {mainPid}
-  return {mainPid, exit: {code, status: Number(changed.ExecMainStatus?.value ?? 0), result: String(changed.Result?.value ?? '')}}
+  return {
+    mainPid,
+    exit: {code, status: Number(changed.ExecMainStatus?.value ?? 0), result: String(changed.Result?.value ?? ''), exitUs: Number(changed.ExecMainExitTimestamp?.value ?? 0)},
+  }
 }

@@ -1,7 +1,7 @@
 /**
  * What launcho asks systemd to run for one instance, and its translation into the D-Bus
- * properties of a transient service (signatures verified against systemd 252). Commands go as
- * ExecStart*Ex with systemd's `no-env-expand` flag (a unit file's `:` prefix): systemd would
+ * properties of a transient service (signatures verified against systemd 252). Commands (the
+ * hooks included) go as Exec*Ex with systemd's `no-env-expand` flag (a unit file's `:` prefix): systemd would
  * otherwise replace `$VAR`/`${VAR}` from the unit's environment, env file included, before the
  * program (or `sh`, for `before`) ever sees the text, turning env and secret values into code.
  */
@@ -23,6 +23,13 @@ export interface UnitSpec {
    * `sh` expands its variables when it runs, systemd none.
    */
   before?: string
+  /**
+   * ExecStartPost=: run once the command is exec'd; the unit is `activating` until it ends, and a
+   * failure (non-zero exit, signal, timeout) fails the start. argv as given, like `command`.
+   */
+  afterStart?: string[]
+  /** ExecStop=: run when the unit is stopped while it runs, before SIGTERM; $MAINPID in its environment. */
+  beforeStop?: string[]
   /** Shown by `systemctl show` to every local user: nothing secret (the ports). */
   env: Record<string, string>
   /** Read by systemd as root when it starts the unit; its variables win over `env`. */
@@ -35,8 +42,9 @@ export interface UnitSpec {
   /** Extra journal fields on every line, e.g. LAUNCHO_PROCESS, LAUNCHO_VERSION. */
   journalFields: Record<string, string>
   restartDelayMs: number
+  /** Limits `beforeStop`, and then SIGTERM before SIGKILL, each on its own. */
   stopTimeoutMs: number
-  /** Limits the `before` step and the start itself. */
+  /** Limits each step of a start on its own: `before`, the exec, `afterStart`. */
   startTimeoutMs: number
   /** Bytes of RAM the unit's cgroup may use; swap is then off for it, so the limit is a hard one. */
   memoryMaxBytes?: bigint
@@ -60,6 +68,20 @@ export function execCommand(argv: readonly string[]): InstanceType<typeof Varian
 
 /** The `before` script as a command: `sh -e`, the script its `-c` argument. */
 export const beforeCommand = (script: string): string[] => ['/bin/sh', '-ec', script]
+
+/**
+ * How long a start job of `spec` may take: systemd gives each step its own TimeoutStartSec (the
+ * `before` script, the exec, `afterStart`), so with both a start may take three times as long.
+ */
+export function startJobMs(spec: Pick<UnitSpec, 'startTimeoutMs' | 'before' | 'afterStart'>): number {
+  return spec.startTimeoutMs * (1 + (spec.before !== undefined ? 1 : 0) + (spec.afterStart !== undefined ? 1 : 0))
+}
+
+/**
+ * How long a stop job may take: a `beforeStop` hook gets TimeoutStopSec, and the SIGTERM after it
+ * its own before SIGKILL. Callers may not know whether the unit has the hook: they allow for it.
+ */
+export const stopJobMs = (stopTimeoutMs: number): number => 2 * stopTimeoutMs
 
 /**
  * Exactly what StartTransientUnit receives for `spec` from a server that stamps its units with
@@ -98,6 +120,8 @@ export function toDbusProperties(spec: UnitSpec): DbusProperties {
   if (spec.before !== undefined) {
     properties.push(['ExecStartPreEx', execCommand(beforeCommand(spec.before))])
   }
+  if (spec.afterStart !== undefined) properties.push(['ExecStartPostEx', execCommand(spec.afterStart)])
+  if (spec.beforeStop !== undefined) properties.push(['ExecStopEx', execCommand(spec.beforeStop)])
   if (spec.environmentFile !== undefined) properties.push(['EnvironmentFiles', new Variant('a(sb)', [[spec.environmentFile, false]])])
   if (spec.user !== undefined) properties.push(['User', new Variant('s', spec.user)])
   if (spec.group !== undefined) properties.push(['Group', new Variant('s', spec.group)])
