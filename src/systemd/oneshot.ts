@@ -21,7 +21,7 @@ export interface OneshotResult {
 }
 
 export interface OneshotOptions {
-  /** How long to wait for the start job at most (the unit's own start timeout plus its stop). */
+  /** How long to wait for the start job at most (the unit's own start timeout plus its stop); Infinity: as long as it runs. */
   waitMs: number
   signal?: AbortSignal
 }
@@ -76,10 +76,12 @@ export class Oneshots {
     })
     const stop = () => void this.call('StopUnit', 'ss', [name, 'replace']).catch(() => undefined)
     options.signal?.addEventListener('abort', stop, {once: true})
-    const timer = setTimeout(() => {
-      stop()
-      setTimeout(() => settle!('lost'), STOP_WAIT_MS).unref()
-    }, options.waitMs)
+    const timer = Number.isFinite(options.waitMs)
+      ? setTimeout(() => {
+          stop()
+          setTimeout(() => settle!('lost'), STOP_WAIT_MS).unref()
+        }, options.waitMs)
+      : undefined
     try {
       ;[job] = (await this.call('StartTransientUnit', 'ssa(sv)a(sa(sv))', [name, 'fail', properties, []])) as [string]
       if (early.has(job)) settle!(early.get(job)!)
