@@ -11,12 +11,12 @@ import {LaunchoError} from '../errors.js'
 import type {Journal} from '../logs/journal.js'
 import type {CommandsResponse, RunBody} from '../protocol/run.js'
 import type {DesiredProcess, DesiredState, UnitTimings} from '../reconcile/desired.js'
-import {startOneOffRun, type OneOffRun} from '../reconcile/one-off-run.js'
+import {runInProgress, startOneOffRun, type OneOffRun} from '../reconcile/one-off-run.js'
 import {removeRunFiles, runFifosOf, runUnitsWithFiles} from '../reconcile/run-place.js'
 import type {ResourceStore} from '../store/resource-store.js'
 import type {StateDir} from '../store/state-dir.js'
 import type {SystemdManager} from '../systemd/manager.js'
-import {RUN_UNIT_PATTERN, runUnitNameOf} from '../systemd/run-unit.js'
+import {isBeforeRolloutUnit, RUN_UNIT_PATTERN, runUnitNameOf} from '../systemd/run-unit.js'
 import type {NamedCommands} from './target-service.js'
 import {RunOutput} from './run-output.js'
 
@@ -107,11 +107,13 @@ export class RunService {
     const withFiles = await runUnitsWithFiles(this.options.stateDir)
     const loaded = new Map((await systemd.unitsMatching(RUN_UNIT_PATTERN)).map((unit) => [unit.name, unit.activeState]))
     for (const unit of new Set([...withFiles, ...loaded.keys()])) {
-      if (this.active.has(unit)) continue
+      if (this.active.has(unit) || runInProgress(unit)) continue
       const state = loaded.get(unit)
       if (state !== undefined && LIVE_STATES.has(state)) continue
+      // A failed hook's unit tells its process's reconcile how it ended (reconcile/before-rollout.ts).
+      if (state !== undefined && isBeforeRolloutUnit(unit)) continue
       if (state !== undefined) await systemd.resetFailed(unit)
-      if (withFiles.has(unit) && !this.active.has(unit)) {
+      if (withFiles.has(unit) && !this.active.has(unit) && !runInProgress(unit)) {
         await removeRunFiles(unit, this.options.stateDir)
         this.options.logger.info({unit}, 'removed the files of an ended run')
       }

@@ -42,14 +42,20 @@ export interface OneOffRun {
   stop(): void
 }
 
+/** Runs of this server from the first file made to the last one removed: a sweep leaves their files alone. */
+const inProgress = new Set<string>()
+export const runInProgress = (unit: string): boolean => inProgress.has(unit)
+
 /** Prepares the run and starts its unit; throws (having removed what it made) when it cannot. */
 export async function startOneOffRun(deps: RunDeps, process: DesiredProcess, options: OneOffRunOptions): Promise<OneOffRun> {
   const {unit} = options
+  inProgress.add(unit)
   let spec
   try {
     spec = await prepareRun(process, unit, options, deps)
   } catch (error) {
     await removeRunFiles(unit, deps.stateDir).catch(() => undefined)
+    inProgress.delete(unit)
     throw error
   }
   const properties = runPropertiesOf(spec, deps.systemd.unitStamp, {...options.output, ...(options.timeoutMs !== undefined ? {timeoutMs: options.timeoutMs} : {})})
@@ -65,5 +71,6 @@ export async function startOneOffRun(deps: RunDeps, process: DesiredProcess, opt
       return {lost: error.message}
     },
   )
+  void ended.finally(() => inProgress.delete(unit))
   return {unit, ended, stop: () => abort.abort()}
 }

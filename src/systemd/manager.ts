@@ -13,7 +13,7 @@ import {unitNameFromPath, UNIT_PREFIX} from './unit-name.js'
 import {startPropertiesOf, type DbusProperties, type UnitSpec} from './unit-spec.js'
 import {Oneshots, type OneshotOptions, type OneshotResult} from './oneshot.js'
 import {CHECK_UNIT_PATTERN} from './check-unit.js'
-import {RUN_UNIT_PATTERN} from './run-unit.js'
+import {isBeforeRolloutUnit, RUN_UNIT_PATTERN} from './run-unit.js'
 
 export type {ServiceState} from './service-cache.js'
 export type {ListOptions, ObservedUnit, UnitListing, UnknownUnit} from './unit-lister.js'
@@ -139,7 +139,8 @@ export class SystemdManager extends EventEmitter<{changed: [unit: string, change
 
   /** Runs a one-off run's unit (`launcho run`, a hook: run-unit.ts) to its end, like a check. */
   runToEnd(name: string, properties: DbusProperties, options: OneshotOptions): Promise<OneshotResult> {
-    this.runs ??= new Oneshots(this.bus, RUN_UNIT_PATTERN)
+    // A failed hook's unit is left for its process's reconcile to read (reconcile/before-rollout.ts).
+    this.runs ??= new Oneshots(this.bus, RUN_UNIT_PATTERN, (unit) => !isBeforeRolloutUnit(unit))
     return this.runs.run(name, properties, options)
   }
   private runs?: Oneshots

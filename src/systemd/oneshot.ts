@@ -41,6 +41,8 @@ export class Oneshots {
   constructor(
     private readonly bus: Bus,
     private readonly pattern: string,
+    /** Which failed leftovers of `pattern` to reset (default: all). */
+    private readonly resettable: (unit: string) => boolean = () => true,
   ) {
     bus.on('signal', (signal) => {
       if (signal.member !== 'JobRemoved') return
@@ -120,7 +122,7 @@ export class Oneshots {
   private async resetLeftovers(): Promise<void> {
     const [units] = (await this.call('ListUnitsByPatterns', 'asas', [['failed'], [this.pattern]])) as [Array<[string, ...unknown[]]>]
     for (const [name] of units) {
-      if (!this.waiters.has(name)) await this.call('ResetFailedUnit', 's', [name]).catch(() => undefined)
+      if (!this.waiters.has(name) && this.resettable(name)) await this.call('ResetFailedUnit', 's', [name]).catch(() => undefined)
     }
   }
 

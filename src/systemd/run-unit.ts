@@ -31,6 +31,8 @@ export function beforeRolloutUnitNameOf(process: string, version: string): strin
   return `${RUN_UNIT_PREFIX}${process}-before-rollout-${version}.service`
 }
 
+export const isBeforeRolloutUnit = (unit: string): boolean => /^launcho-run-[a-z0-9-]+-before-rollout-[0-9a-f]{8}\.service$/.test(unit)
+
 export const isRunUnit = (unit: string): boolean => unit.startsWith(RUN_UNIT_PREFIX) && unit.endsWith('.service')
 
 export interface RunOutput {
