@@ -45,7 +45,7 @@ export interface ProcessApi {
 export interface RunApi {
   commands(): CommandsResponse
   /** Starts the run (its files made, its unit started); `output` for an attached one. */
-  start(body: RunBody): Promise<{unit: string; process: string; output?: {stdout: Socket; stderr: Socket; ended(): Promise<void>}; ended: Promise<{exit: RunExit} | {lost: string}>; stop(): void}>
+  start(body: RunBody): Promise<{unit: string; process: string; output?: {stdout: Socket; stderr: Socket; ended(): Promise<void>; close(): void}; ended: Promise<{exit: RunExit} | {lost: string}>; stop(): void}>
 }
 
 export interface StatusApi {

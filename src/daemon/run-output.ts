@@ -12,8 +12,8 @@ import {promisify} from 'node:util'
 
 const run = promisify(execFile)
 
-/** Once the run ended, how long its output may take to drain before the streams are cut. */
-const DRAIN_MS = 5_000
+/** Once the run ended, how long its output may stay silent (nothing read) before the streams are cut. */
+const DRAIN_IDLE_MS = 5_000
 
 export class RunOutput {
   private held: number[] = []
@@ -44,12 +44,24 @@ export class RunOutput {
     return new RunOutput(sockets[0]!, sockets[1]!, held)
   }
 
-  /** The run is over: let the reads end after what was written (at most DRAIN_MS more). */
+  /**
+   * The run is over: let the reads end after what was written. A reader held back by a slow client
+   * keeps reading; only output that stays silent for DRAIN_IDLE_MS (a writer that never closes) is cut.
+   */
   async ended(): Promise<void> {
     this.releaseWriters()
     const drained = (socket: Socket) => (socket.readableEnded || socket.destroyed ? Promise.resolve() : new Promise<void>((resolve) => socket.once('close', () => resolve()).once('end', () => resolve())))
     let timer: NodeJS.Timeout | undefined
-    await Promise.race([Promise.all([drained(this.stdout), drained(this.stderr)]), new Promise((resolve) => (timer = setTimeout(resolve, DRAIN_MS)))])
+    const idle = new Promise<void>((resolve) => {
+      const arm = () => {
+        clearTimeout(timer)
+        timer = setTimeout(() => (this.stdout.isPaused() || this.stderr.isPaused() ? arm() : resolve()), DRAIN_IDLE_MS)
+      }
+      arm()
+      this.stdout.on('data', arm)
+      this.stderr.on('data', arm)
+    })
+    await Promise.race([Promise.all([drained(this.stdout), drained(this.stderr)]), idle])
     clearTimeout(timer)
     this.close()
   }

@@ -17,7 +17,7 @@ const SERVICE = 'http://127.0.0.1:5000/'
 describe('beforeRollout hook', () => {
   let h: Harness
   let countFile: string
-  const target = (version: string, replicas: number, hookExit: number) => `processes:
+  const target = (version: string, replicas: number, hookExit: number, slow = false) => `processes:
   - name: web
     command: ["node", "${webApp}"]
     replicas: ${replicas}
@@ -26,7 +26,7 @@ describe('beforeRollout hook', () => {
     receives: [web]
     health: {service: web, path: /health, interval: 200ms, startupDeadline: 20s}
     hooks:
-      beforeRollout: ["sh", "-c", "echo hook-$APP_VERSION >> ${countFile}; echo migrating $APP_VERSION; echo migration-step-done; exit ${hookExit}"]
+      beforeRollout: ["sh", "-c", "${slow ? `touch ${countFile}.started; sleep 5; ` : ''}echo hook-$APP_VERSION >> ${countFile}; echo migrating $APP_VERSION; echo migration-step-done; exit ${hookExit}"]
 services:
   - name: web
     on: "127.0.0.1:5000"
@@ -73,5 +73,14 @@ services:
     assert.deepEqual(await hookRuns(), ['hook-v1', 'hook-v2'])
     const events = await h.ok(['events', '--json'])
     assert.ok(!events.includes('migration-step-done'), 'the hook output stays out of events')
+  })
+
+  it('a server killed while the hook runs finds the hook unit again and waits for it (not run twice)', async () => {
+    await h.setTarget(target('v3', 2, 0, true))
+    await waitFor('the hook running', async () => (await readFile(`${countFile}.started`).then(() => true, () => false)) && (await h.units()).some((u) => /^launcho-run-web-before-rollout-[0-9a-f]{8}\.service$/.test(u)), 20_000)
+    await h.stopServer('SIGKILL')
+    await h.startServer(['--config', join(h.dir, 'config.yaml')], {printAuth: false})
+    await waitFor('v3 serving', async () => (await get(h, SERVICE)).split(' ')[1] === 'v3', 40_000)
+    assert.deepEqual(await hookRuns(), ['hook-v1', 'hook-v2', 'hook-v3'])
   })
 })

@@ -27,7 +27,12 @@ export function registerRunRoutes(app: FastifyInstance, runs: RunApi): void {
       out.end()
       return
     }
-    const gone = () => run.stop()
+    const output = run.output
+    const gone = () => {
+      run.stop()
+      // Nobody reads any more: let go of the FIFOs (the command, being stopped, may get EPIPE).
+      output.close()
+    }
     out.once('close', gone)
     forward(run.output.stdout, 'stdout', out, [run.output.stdout, run.output.stderr])
     forward(run.output.stderr, 'stderr', out, [run.output.stdout, run.output.stderr])
