@@ -37,14 +37,21 @@ export function serve<R extends AnyJsonRoute>(
   })
 }
 
-/** An NDJSON route: the handler writes the stream itself (see routes/logs.ts, routes/events.ts). */
-export function serveStream<R extends NdjsonRoute<string, unknown, unknown>>(
+type StreamBodyOf<R> = R extends NdjsonRoute<string, unknown, unknown, infer Body> ? Body : never
+
+/** An NDJSON route: the handler writes the stream itself (see routes/logs.ts, routes/events.ts, routes/run.ts). */
+export function serveStream<R extends NdjsonRoute<string, unknown, unknown, unknown>>(
   app: FastifyInstance,
   route: R,
-  handler: (input: {params: PathParams<R['path']>; query: Record<string, unknown>; request: FastifyRequest; reply: FastifyReply}) => Promise<void>,
+  handler: (input: {params: PathParams<R['path']>; query: Record<string, unknown>; body: StreamBodyOf<R>; request: FastifyRequest; reply: FastifyReply}) => Promise<void>,
 ): void {
-  app.get(route.path, async (request, reply) => {
-    await handler({params: request.params as PathParams<R['path']>, query: (request.query ?? {}) as Record<string, unknown>, request, reply})
+  app.route({
+    method: route.method,
+    url: route.path,
+    handler: async (request, reply) => {
+      const body = route.body ? bodyOf(route as unknown as AnyJsonRoute, request.body) : undefined
+      await handler({params: request.params as PathParams<R['path']>, query: (request.query ?? {}) as Record<string, unknown>, body: body as StreamBodyOf<R>, request, reply})
+    },
   })
 }
 

@@ -6,6 +6,8 @@ import type {Applied, ProcessChange} from '../protocol/changes.js'
 import type {LaunchoEvent} from '../protocol/events.js'
 import type {HistoryResponse, ReleaseDetail} from '../protocol/releases.js'
 import type {StatusReport} from '../protocol/status.js'
+import type {CommandsResponse, RunBody, RunExit} from '../protocol/run.js'
+import type {Socket} from 'node:net'
 import type {ExportBody, ExportResponse, RenderBody, RenderResponse} from '../protocol/units.js'
 
 export interface TargetApi {
@@ -38,6 +40,12 @@ export interface ProcessApi {
   /** Stops it and keeps it stopped until `start`. */
   stop(process: string): Promise<Applied>
   start(process: string): Promise<Applied>
+}
+
+export interface RunApi {
+  commands(): CommandsResponse
+  /** Starts the run (its files made, its unit started); `output` for an attached one. */
+  start(body: RunBody): Promise<{unit: string; process: string; output?: {stdout: Socket; stderr: Socket; ended(): Promise<void>; close(): void}; ended: Promise<{exit: RunExit} | {lost: string}>; stop(): void}>
 }
 
 export interface StatusApi {

@@ -9,12 +9,15 @@ import {LaunchoError, type ErrorCode, type Problem} from '../errors.js'
 import {LineSplitter} from '../logs/line-splitter.js'
 import type {LaunchoEvent} from '../protocol/events.js'
 import type {LogsQuery} from '../protocol/logs.js'
+import type {RunBody, RunItem} from '../protocol/run.js'
 import {pathOf, routes, type JsonRoute, type PathParams, type ResponseOf} from '../protocol/routes.js'
 import {NAME_HEADER, SHA256_HEADER} from '../protocol/resources.js'
 import type {ClientAuth} from './client-auth.js'
 import {HttpTransport, type Query} from './transport.js'
 
 const MAX_EVENT_LINE_BYTES = 1024 * 1024
+/** A chunk of a FIFO (at most 64 KiB) in base64, with room to spare. */
+const MAX_RUN_LINE_BYTES = 4 * 1024 * 1024
 
 export class ApiClient {
   readonly transport: HttpTransport
@@ -140,6 +143,25 @@ export class ApiClient {
         const value = parseLine(line)
         if (isErrorLine(value)) throw streamError(value.error)
         yield checkedItem(routes.events.item, value, routes.events.path)
+      }
+    }
+  }
+
+  /** The target's named commands, as written. */
+  commands() {
+    return this.call(routes.commands)
+  }
+
+  /** A run's items: its unit, its output chunks, how it ended (a detached run: only its unit). */
+  async *run(body: RunBody, signal?: AbortSignal): AsyncGenerator<RunItem> {
+    const splitter = new LineSplitter(MAX_RUN_LINE_BYTES)
+    const chunks = this.transport.stream(routes.run.path, {method: 'POST', json: body, ...(signal ? {signal} : {})})
+    for await (const chunk of chunks) {
+      for (const line of splitter.push(chunk)) {
+        if (line === '') continue
+        const value = parseLine(line)
+        if (isErrorLine(value)) throw streamError(value.error)
+        yield checkedItem(routes.run.item, value, routes.run.path)
       }
     }
   }

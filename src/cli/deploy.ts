@@ -78,12 +78,17 @@ function rolloutFailed(failures: Progress[]): LaunchoError {
   const hint = `see "launcho status" and "launcho logs ${failures[0]!.process}"; fix the target (or secret) and set it again`
   if (failures.length === 1) {
     const [one] = failures as [Progress]
-    return new LaunchoError('rollout_failed', `the rollout of ${one.process} (${one.change.to}) failed: ${one.reason}${keepsServing(one)}`, {hint})
+    return new LaunchoError('rollout_failed', `the rollout of ${one.process} (${one.change.to}) failed: ${one.reason}${keepsServing(one)}${outputText(one)}`, {hint})
   }
   return new LaunchoError('rollout_failed', `the rollout of ${failures.length} processes failed`, {
     hint,
-    problems: failures.map((one) => ({field: one.process, message: `${one.reason}${keepsServing(one)}`})),
+    problems: failures.map((one) => ({field: one.process, message: `${one.reason}${keepsServing(one)}${outputText(one)}`})),
   })
+}
+
+/** A failed hook's last lines, indented under the failure. */
+function outputText(progress: Progress): string {
+  return progress.output?.length ? `\nIts last lines of output:\n${progress.output.map((line) => `  ${line}`).join('\n')}` : ''
 }
 
 function keepsServing(progress: Progress): string {

@@ -60,9 +60,11 @@ export class HttpTransport {
    * A long-lived response (log follow) as chunks. No overall time limit, only on connecting and
    * on the first response; an error response is read and thrown like any other call's.
    */
-  async *stream(path: string, opts: {query?: Query; signal?: AbortSignal} = {}): AsyncGenerator<Buffer> {
+  async *stream(path: string, opts: {query?: Query; signal?: AbortSignal; method?: 'GET' | 'POST'; json?: unknown} = {}): AsyncGenerator<Buffer> {
     try {
       const request = this.http.stream(relative(path), {
+        ...(opts.method ? {method: opts.method} : {}),
+        ...(opts.json !== undefined ? {json: opts.json} : {}),
         searchParams: opts.query,
         signal: opts.signal,
         throwHttpErrors: false,

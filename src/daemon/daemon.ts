@@ -12,6 +12,7 @@ import {registerEventRoutes} from '../api/routes/events.js'
 import {registerLogRoutes} from '../api/routes/logs.js'
 import {registerProcessRoutes} from '../api/routes/processes.js'
 import {registerReleaseRoutes} from '../api/routes/releases.js'
+import {registerRunRoutes} from '../api/routes/run.js'
 import {registerResourceRoutes} from '../api/routes/resources.js'
 import {registerSecretRoutes} from '../api/routes/secrets.js'
 import {registerStatusRoutes} from '../api/routes/status.js'
@@ -39,6 +40,7 @@ import type {HostPort} from '../target/socket-overlap.js'
 import {portRangeOf, splitHostPort, type ServerConfig} from './config.js'
 import {serverIdOf} from './server-id.js'
 import {ReleaseWatch} from './release-watch.js'
+import {RunService} from './run-service.js'
 import {StatusService} from './status-service.js'
 import {TargetService} from './target-service.js'
 import {ExposureService} from './exposure-service.js'
@@ -156,6 +158,15 @@ async function startOwner(config: ServerConfig, logger: Logger, redactor: Secret
   )
   await targets.load()
   const units = new UnitService(targets, renderer)
+  const runs = new RunService({
+    systemd: () => systemd.current,
+    runnable: () => targets.runnable(),
+    stateDir,
+    resources,
+    timings,
+    journal,
+    logger: logger.child({component: 'runs'}),
+  })
   const status = new StatusService(packageVersion(), systemd, reconciler, targets, events, redactor)
   // Judged from states alone: reading every unit's memory and CPU up to 4 times a second during a
   // rollout of 1000 processes would be systemd's busiest work for nothing.
@@ -174,6 +185,7 @@ async function startOwner(config: ServerConfig, logger: Logger, redactor: Secret
       registerEventRoutes(app, events)
       registerLogRoutes(app, journal, (process) => reconciler?.getDesired().get(process))
       registerProcessRoutes(app, targets, events)
+      registerRunRoutes(app, runs)
       registerReleaseRoutes(app, targets, events)
       registerResourceRoutes(app, resources, {users: () => targets.resourceUsers(), remove: (id, remove) => targets.removeResource(id, remove)})
     },
@@ -183,6 +195,7 @@ async function startOwner(config: ServerConfig, logger: Logger, redactor: Secret
   owner.update({apiAddress: `${host.includes(':') ? `[${host}]` : host}:${listening.port}`})
   reconciler.start()
   releaseWatch.start()
+  runs.startSweeping()
   logger.info({listen: `${host}:${listening.port}`, stateDir: stateDir.root, fingerprint: auth.fingerprint, serverId}, 'launcho server ready')
   return {
     port: listening.port,
@@ -190,6 +203,7 @@ async function startOwner(config: ServerConfig, logger: Logger, redactor: Secret
     async stop() {
       await api.close()
       await releaseWatch.stop()
+      await runs.stop()
       await reconciler?.stop()
       systemd.close()
       // Last: no other server may take this systemd while this one still acts on it.

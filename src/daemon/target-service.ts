@@ -48,6 +48,8 @@ interface Resolved {
   text: string
   secrets: ReadonlyMap<string, string>
   generations: ReadonlyMap<string, number>
+  /** The target's named commands: what runs (secrets substituted) and what was written. */
+  commands: NamedCommands
 }
 
 
@@ -392,7 +394,13 @@ export class TargetService {
       text,
       secrets,
       generations,
+      commands: namedCommandsOf(loaded.template, loaded.resolved),
     }
+  }
+
+  /** What `launcho run` may run now: the current target's processes (stopped ones too) and named commands. */
+  runnable(): {desired: DesiredState; commands: NamedCommands} | undefined {
+    return this.current ? {desired: this.current.desired, commands: this.current.commands} : undefined
   }
 
   /** A release's target with the values its secrets had (the others as they are now) and its resources. */
@@ -543,6 +551,15 @@ export class TargetService {
       return undefined
     }
   }
+}
+
+/** Named commands by name: `command` with secrets substituted, `written` as in the target. */
+export type NamedCommands = ReadonlyMap<string, {process: string; command: string[]; written: string[]}>
+
+function namedCommandsOf(template: Target, resolved: Target): NamedCommands {
+  return new Map(
+    Object.entries(resolved.commands ?? {}).map(([name, {process, command}]) => [name, {process, command, written: template.commands?.[name]?.command ?? command}]),
+  )
 }
 
 /** The processes that run: the target's, less the stopped ones. */

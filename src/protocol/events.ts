@@ -24,6 +24,7 @@ export const EVENT_KINDS = [
   'unhealthy',
   'draining',
   'rollout-failed',
+  'hook',
   'error',
 ] as const
 

@@ -21,6 +21,8 @@ export interface Progress {
   detail: string
   /** Why it failed. */
   reason?: string
+  /** A failed beforeRollout hook's last lines of output. */
+  output?: string[]
 }
 
 /** The changes a caller waits for: every one that starts, replaces or stops something. */
@@ -40,7 +42,10 @@ export function progressOf(change: ProcessChange, status: ProcessStatus | undefi
   const failed = (reason: string): Progress => ({...base, outcome: 'failed', phase: 'failed', detail: describe(instances, version), reason})
   if (!status) return failed('superseded: a newer change removed it from the target')
   if (status.version !== version) return failed(`superseded: a newer change wants version ${status.version ?? 'none'}`)
-  if (status.rolloutFailure?.version === version) return failed(`rollout-failed: ${status.rolloutFailure.reason}`)
+  if (status.rolloutFailure?.version === version) {
+    const {reason, output} = status.rolloutFailure
+    return {...failed(`rollout-failed: ${reason}`), ...(output?.length ? {output} : {})}
+  }
   const mine = instances.filter((instance) => instance.version === version)
   const old = instances.filter((instance) => instance.version !== version)
   // The crash policy is per process: a loop of the old version is not the new one's failure.

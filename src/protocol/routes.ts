@@ -13,6 +13,7 @@ import {launchoEventSchema, type EventsQuery} from './events.js'
 import {logEntrySchema, type LogsQuery} from './logs.js'
 import {historyResponseSchema, releaseDetailSchema} from './releases.js'
 import {resourceInfoSchema} from './resources.js'
+import {commandsResponseSchema, runBodySchema, runItemSchema} from './run.js'
 import {statusReportSchema, type StatusQuery} from './status.js'
 import {exportBodySchema, exportResponseSchema, renderBodySchema, renderResponseSchema} from './units.js'
 
@@ -39,11 +40,14 @@ export interface JsonRoute<Path extends string = string, Body = unknown, Respons
 }
 
 /** A route answering NDJSON, one `item` per line, possibly for as long as the client stays. */
-export interface NdjsonRoute<Path extends string = string, Item = unknown, Query = Record<never, never>> {
-  readonly method: 'GET'
+export interface NdjsonRoute<Path extends string = string, Item = unknown, Query = Record<never, never>, Body = never> {
+  readonly method: 'GET' | 'POST'
   readonly path: Path
   readonly item: z.ZodType<Item>
   readonly query?: Query
+  /** A POST's JSON body. */
+  readonly body?: z.ZodType<Body>
+  readonly bodyShape?: string
 }
 
 function json<const Path extends string, Response, Body = never, Query = Record<never, never>>(
@@ -57,6 +61,10 @@ function json<const Path extends string, Response, Body = never, Query = Record<
 
 function ndjson<const Path extends string, Item, Query>(path: Path, item: z.ZodType<Item>): NdjsonRoute<Path, Item, Query> {
   return {method: 'GET', path, item}
+}
+
+function ndjsonPost<const Path extends string, Item, Body>(path: Path, item: z.ZodType<Item>, body: z.ZodType<Body>, bodyShape: string): NdjsonRoute<Path, Item, Record<never, never>, Body> {
+  return {method: 'POST', path, item, body, bodyShape}
 }
 
 const targetBody = z.object({text: z.string(), allowEmpty: z.boolean().optional()})
@@ -100,6 +108,11 @@ export const routes = {
   /** Lines of every process, each marked with its process. */
   allLogs: ndjson<'/v1/logs', z.infer<typeof logEntrySchema>, LogsQuery>('/v1/logs', logEntrySchema),
 
+  /** Runs a command in a process's environment (or a named command): its unit, its output, how it ended. */
+  run: ndjsonPost('/v1/run', runItemSchema, runBodySchema, '{"name": "web", "argv": ["sh", "-c", "…"], "detach": false}'),
+  /** The target's named commands, as written. */
+  commands: json('GET', '/v1/commands', commandsResponseSchema),
+
   listResources: json('GET', '/v1/resources', z.object({resources: z.array(resourceInfoSchema)})),
   resource: json('GET', '/v1/resources/:id', resourceInfoSchema),
   removeResource: json('DELETE', '/v1/resources/:id', z.object({removed: z.string()})),
@@ -111,7 +124,7 @@ export const routes = {
 export type Routes = typeof routes
 export type ResponseOf<R> = R extends JsonRoute<string, unknown, infer Response, unknown> ? Response : never
 export type BodyOf<R> = R extends JsonRoute<string, infer Body, unknown, unknown> ? Body : never
-export type ItemOf<R> = R extends NdjsonRoute<string, infer Item, unknown> ? Item : never
+export type ItemOf<R> = R extends NdjsonRoute<string, infer Item, unknown, unknown> ? Item : never
 
 /** `'/v1/secrets/:name'` with `{name: 'A B'}` → `'/v1/secrets/A%20B'`. */
 export function pathOf<Path extends string>(path: Path, params: PathParams<Path>): string {

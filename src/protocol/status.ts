@@ -68,7 +68,8 @@ export const processStatusSchema = z.object({
   retryAt: z.string().optional(),
   retryDelayMs: z.number().optional(),
   lastFailure: z.object({at: z.string(), unit: z.string(), reason: z.string()}).optional(),
-  rolloutFailure: z.object({at: z.string(), version: z.string(), reason: z.string()}).optional(),
+  /** `output`: a failed beforeRollout hook's last lines. */
+  rolloutFailure: z.object({at: z.string(), version: z.string(), reason: z.string(), output: z.array(z.string()).optional()}).optional(),
   /** Its desired version's sandbox preset and exposure (absent until measured, and from older servers). */
   sandbox: z.string().optional(),
   exposure: exposureSchema.optional(),

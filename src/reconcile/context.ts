@@ -17,6 +17,8 @@ export interface FailedRollout {
   version: string
   reason: string
   at: number
+  /** A failed hook's last lines of output (its own output: for the deploy that waits, not for events). */
+  output?: string[]
 }
 
 export interface ReconcilerContext {

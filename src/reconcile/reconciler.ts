@@ -43,6 +43,7 @@ import {LeftoverSweep, removeEnvironmentFile} from './leftovers.js'
 import {removeCredentialFiles} from './credential-files.js'
 import {dynamicWorkDirOf, removeDynamicWorkDir} from './dynamic-user.js'
 import {noticeCrashes} from './crash-watch.js'
+import {BeforeRolloutHooks} from './before-rollout.js'
 import {after, done, terminal, WorkQueue, type Outcome} from './work-queue.js'
 import {LaunchoError} from '../errors.js'
 import type {UnitChange} from '../systemd/manager.js'
@@ -107,6 +108,7 @@ export class Reconciler implements ReconcilerContext {
   private readonly trackers = new Map<string, CrashTracker>()
   private readonly queue: WorkQueue<string>
   private readonly sweep: LeftoverSweep
+  private readonly hooks: BeforeRolloutHooks
   /**
    * One counter orders kicks, action ends and listing starts: a key may use a listing whose `seq`
    * is above both its last kick and its last action's end (it shows everything they changed).
@@ -146,6 +148,12 @@ export class Reconciler implements ReconcilerContext {
       {probe: createProber(execRunner)},
     )
     this.sweep = new LeftoverSweep(options.logger)
+    this.hooks = new BeforeRolloutHooks(this, () => {
+      const systemd = this.options.systemd()
+      if (!systemd) return undefined
+      const {stateDir, resources, timings, journal, logger} = this.options
+      return {systemd, stateDir, timings, journal, logger, ...(resources ? {resources} : {})}
+    })
     this.queue = new WorkQueue<string>({
       concurrency: CONCURRENCY,
       baseDelayMs: RETRY_BASE_MS,
@@ -435,6 +443,10 @@ export class Reconciler implements ReconcilerContext {
     if (wanted) this.noticeOutsideStops(name, wanted, observation)
     // Running under systemd (also after systemd's own retry of a failed start): the start worked.
     if (wanted?.units.some((unit) => observation.byName.get(unit)?.activeState === 'active')) this.trackers.get(name)?.startSucceeded()
+    if (wanted) {
+      const held = await this.hooks.gate(name, wanted, units)
+      if (held) return held
+    }
     const draining = await this.countDrainingConnections(units)
     const now = Date.now()
     const action = planRollout({

@@ -49,7 +49,7 @@ export interface ProcessStatus {
   retryAt?: string
   retryDelayMs?: number
   lastFailure?: {at: string; unit: string; reason: string}
-  rolloutFailure?: {at: string; version: string; reason: string}
+  rolloutFailure?: {at: string; version: string; reason: string; output?: string[]}
   sandbox?: string
   exposure?: Exposure
   problem?: string
@@ -101,7 +101,7 @@ export function buildStatus(sources: StatusSources, observed: Array<ObservedUnit
       ...(wanted ? {version: wanted.version, replicas: wanted.replicas} : {}),
       state,
       instances: units.map((unit) => instanceStatus(unit, isDesiredUnit(wanted, unit.name), now, sources)),
-      ...(failed ? {rolloutFailure: {at: new Date(failed.at).toISOString(), version: failed.version, reason: failed.reason}} : {}),
+      ...(failed ? {rolloutFailure: {at: new Date(failed.at).toISOString(), version: failed.version, reason: failed.reason, ...(failed.output?.length ? {output: failed.output} : {})}} : {}),
       ...(crash.retryAt !== undefined ? {retryAt: new Date(crash.retryAt).toISOString()} : {}),
       ...(crash.delayMs !== undefined ? {retryDelayMs: crash.delayMs} : {}),
       ...(crash.lastFailure ? {lastFailure: failureJson(crash.lastFailure)} : {}),

@@ -15,6 +15,7 @@ import {readStartRuns, type StartRuns} from './exec-runs.js'
 import {Oneshots, type OneshotOptions, type OneshotResult} from './oneshot.js'
 import {CHECK_UNIT_PATTERN} from './check-unit.js'
 import type {CommandDropIns} from './command-drop-ins.js'
+import {isBeforeRolloutUnit, RUN_UNIT_PATTERN} from './run-unit.js'
 
 export type {ServiceState} from './service-cache.js'
 export type {ListOptions, ObservedUnit, UnitListing, UnknownUnit} from './unit-lister.js'
@@ -165,6 +166,37 @@ export class SystemdManager extends EventEmitter<{
     return this.oneshots.run(name, properties, options)
   }
   private oneshots?: Oneshots
+
+  /** Runs a one-off run's unit (`launcho run`, a hook: run-unit.ts) to its end, like a check. */
+  runToEnd(name: string, properties: DbusProperties, options: OneshotOptions): Promise<OneshotResult> {
+    // A failed hook's unit is left for its process's reconcile to read (reconcile/before-rollout.ts).
+    this.runs ??= new Oneshots(this.bus, RUN_UNIT_PATTERN, (unit) => !isBeforeRolloutUnit(unit))
+    return this.runs.run(name, properties, options)
+  }
+  private runs?: Oneshots
+
+  /** The stamp (LAUNCHO_SERVER) every unit this manager starts carries. */
+  get unitStamp(): Record<string, string> {
+    return this.stamp
+  }
+
+  /** Names and active states of the loaded units matching `pattern`. */
+  async unitsMatching(pattern: string): Promise<Array<{name: string; activeState: string}>> {
+    const [rows] = (await this.bus.call({member: 'ListUnitsByPatterns', signature: 'asas', body: [[], [pattern]]})) as [Array<[string, string, string, string]>]
+    return rows.map(([name, , , activeState]) => ({name, activeState}))
+  }
+
+  /** Stops a unit without waiting for its job (a run whose caller went away). */
+  async stopNow(name: string): Promise<void> {
+    await this.bus.call({member: 'StopUnit', signature: 'ss', body: [name, 'replace']}).catch((error: unknown) => {
+      if (!isGone(error) && !(error instanceof BusError && /LoadFailed|NoSuchUnit/.test(error.errorName))) throw error
+    })
+  }
+
+  /** Forgets a failed unit, so that systemd collects it. */
+  async resetFailed(name: string): Promise<void> {
+    await this.bus.call({member: 'ResetFailedUnit', signature: 's', body: [name]}).catch(() => undefined)
+  }
 
   close(): void {
     this.jobs.failWaiting(new LaunchoError('systemd_failed', 'the system bus connection is closed'))

@@ -21,7 +21,7 @@ export interface OneshotResult {
 }
 
 export interface OneshotOptions {
-  /** How long to wait for the start job at most (the unit's own start timeout plus its stop). */
+  /** How long to wait for the start job at most (the unit's own start timeout plus its stop); Infinity: as long as it runs. */
   waitMs: number
   signal?: AbortSignal
 }
@@ -41,6 +41,8 @@ export class Oneshots {
   constructor(
     private readonly bus: Bus,
     private readonly pattern: string,
+    /** Which failed leftovers of `pattern` to reset (default: all). */
+    private readonly resettable: (unit: string) => boolean = () => true,
   ) {
     bus.on('signal', (signal) => {
       if (signal.member !== 'JobRemoved') return
@@ -76,10 +78,12 @@ export class Oneshots {
     })
     const stop = () => void this.call('StopUnit', 'ss', [name, 'replace']).catch(() => undefined)
     options.signal?.addEventListener('abort', stop, {once: true})
-    const timer = setTimeout(() => {
-      stop()
-      setTimeout(() => settle!('lost'), STOP_WAIT_MS).unref()
-    }, options.waitMs)
+    const timer = Number.isFinite(options.waitMs)
+      ? setTimeout(() => {
+          stop()
+          setTimeout(() => settle!('lost'), STOP_WAIT_MS).unref()
+        }, options.waitMs)
+      : undefined
     try {
       ;[job] = (await this.call('StartTransientUnit', 'ssa(sv)a(sa(sv))', [name, 'fail', properties, []])) as [string]
       if (early.has(job)) settle!(early.get(job)!)
@@ -118,7 +122,7 @@ export class Oneshots {
   private async resetLeftovers(): Promise<void> {
     const [units] = (await this.call('ListUnitsByPatterns', 'asas', [['failed'], [this.pattern]])) as [Array<[string, ...unknown[]]>]
     for (const [name] of units) {
-      if (!this.waiters.has(name)) await this.call('ResetFailedUnit', 's', [name]).catch(() => undefined)
+      if (!this.waiters.has(name) && this.resettable(name)) await this.call('ResetFailedUnit', 's', [name]).catch(() => undefined)
     }
   }
 

@@ -25,6 +25,7 @@ export function unitNameOf(id: InstanceId & {replica?: number}): string {
 
 /** Parses a unit name back into process and version; undefined for units launcho did not name. */
 export function parseUnitName(unit: string): InstanceId | undefined {
+  if (RUN_UNIT_NAME.test(unit)) return undefined
   const match = UNIT_NAME.exec(unit)
   if (!match) return undefined
   return {process: match[1]!, version: match[2]!}
@@ -32,10 +33,19 @@ export function parseUnitName(unit: string): InstanceId | undefined {
 
 /** The replica index of a launcho unit (0 for a name without one); undefined for units launcho did not name. */
 export function replicaOf(unit: string): number | undefined {
+  if (RUN_UNIT_NAME.test(unit)) return undefined
   const match = UNIT_NAME.exec(unit)
   if (!match) return undefined
   return match[3] === undefined ? 0 : Number(match[3])
 }
+
+/**
+ * A one-off run's unit (`launcho run`, a beforeRollout hook: systemd/run-unit.ts),
+ * `launcho-run-<process>-<8 hex>.service`. It would read as an instance of a process `run-<process>`,
+ * which the target refuses (target/rules.ts), so it is never taken for an instance.
+ */
+export const RUN_UNIT_PREFIX = 'launcho-run-'
+const RUN_UNIT_NAME = /^launcho-run-[a-z0-9-]+-[0-9a-f]{8}\.service$/
 
 const UNIT_NAME = /^launcho-([a-z0-9-]+)-([0-9a-f]{8})(?:-([1-9][0-9]?))?\.service$/
 

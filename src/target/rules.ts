@@ -27,6 +27,10 @@ export function suggestName(name: string): string {
 
 export function nameProblem(kind: 'process' | 'service', name: string): string | undefined {
   const ok = /^[a-z0-9-]+$/.test(name)
+  // Units of `launcho run` are launcho-run-<process>-<id>.service: a process run-x would share their names.
+  if (ok && kind === 'process' && name.startsWith('run-')) {
+    return `process names cannot start with "run-" (got ${JSON.stringify(name)}): launcho-run-* units are those of launcho run; try ${JSON.stringify(name.slice(4) || 'app')}`
+  }
   if (ok && name.length <= NAME_MAX) return undefined
   const suggestion = suggestName(name)
   const tryIt = suggestion && suggestion !== name ? `; try ${JSON.stringify(suggestion)}` : ''
