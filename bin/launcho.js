@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-import {execute} from '@oclif/core'
-import {expandTopicAlias} from '../dist/src/cli/topic-alias.js'
+import {lstatSync, mkdirSync} from 'node:fs'
+import {enableCompileCache} from 'node:module'
+import {homedir} from 'node:os'
+import {join} from 'node:path'
 
 // V8's heap flags only count when V8 starts, so `launcho server` re-executes itself with them
 // (execve: the same PID, so systemd's MainPID and the harness's child stay right). Node 24 lets
@@ -12,4 +14,32 @@ if (process.argv[2] === 'server' && typeof process.execve === 'function' && !SER
   process.execve(process.execPath, [process.execPath, ...process.execArgv, ...SERVER_V8_FLAGS, ...process.argv.slice(1)], process.env)
 }
 
+/**
+ * Compiling the CLI's ~400 modules is about a fifth of its start-up; V8 can keep the compiled code.
+ * Only in a directory of the user's own home, never a shared one like /tmp: code read from a cache
+ * runs as whoever reads it, so a cache another user can write would let them run code as root.
+ * A home that is not the user's own (root with a user's HOME under sudo) gets no cache.
+ */
+function compileCacheDir() {
+  const home = homedir()
+  const uid = process.getuid?.()
+  if (!home || uid === undefined) return undefined
+  try {
+    if (lstatSync(home).uid !== uid) return undefined
+    const dir = join(home, '.cache', 'launcho', 'compile-cache')
+    mkdirSync(dir, {recursive: true, mode: 0o700})
+    for (const path of [join(home, '.cache'), join(home, '.cache', 'launcho'), dir]) {
+      const stat = lstatSync(path)
+      if (!stat.isDirectory() || stat.uid !== uid || (stat.mode & 0o022) !== 0) return undefined
+    }
+    return dir
+  } catch {
+    return undefined
+  }
+}
+
+const cacheDir = process.env.LAUNCHO_NO_COMPILE_CACHE ? undefined : compileCacheDir()
+if (cacheDir && typeof enableCompileCache === 'function') enableCompileCache(cacheDir)
+
+const [{execute}, {expandTopicAlias}] = await Promise.all([import('@oclif/core'), import('../dist/src/cli/topic-alias.js')])
 await execute({args: expandTopicAlias(process.argv.slice(2)), dir: import.meta.url})
