@@ -6,6 +6,7 @@
  * are served. Expected each time: a 401 or another 4xx, no crash, bounded memory, nothing stored.
  */
 import assert from 'node:assert/strict'
+import {existsSync} from 'node:fs'
 import {randomBytes} from 'node:crypto'
 import {readdir, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
@@ -16,6 +17,9 @@ import {loadOrCreateServerAuth} from '../../src/api/server-auth.js'
 import {registerEventRoutes} from '../../src/api/routes/events.js'
 import {registerLogRoutes} from '../../src/api/routes/logs.js'
 import {registerProcessRoutes} from '../../src/api/routes/processes.js'
+import {registerReleaseRoutes} from '../../src/api/routes/releases.js'
+import {registerRunRoutes} from '../../src/api/routes/run.js'
+import {registerUnitRoutes} from '../../src/api/routes/units.js'
 import {registerResourceRoutes} from '../../src/api/routes/resources.js'
 import {registerSecretRoutes} from '../../src/api/routes/secrets.js'
 import {registerStatusRoutes} from '../../src/api/routes/status.js'
@@ -37,11 +41,17 @@ interface Route {
   url: string
 }
 
+/** What an unauthenticated `POST /v1/run` would make if it ran. */
+const PWNED = `/var/tmp/launcho-pwned-${process.pid}`
+
 /** The API's routes, from the same route modules daemon.ts registers (no daemon needed). */
 async function enumerateRoutes(stateDir: string): Promise<Route[]> {
   const daemonSource = await readFile(join(repoRoot, 'src', 'daemon', 'daemon.ts'), 'utf8')
   const registered = [...daemonSource.matchAll(/\b(register\w+Routes)\(/g)].map((m) => m[1]).sort()
-  const known = ['registerEventRoutes', 'registerLogRoutes', 'registerProcessRoutes', 'registerResourceRoutes', 'registerSecretRoutes', 'registerStatusRoutes', 'registerTargetRoutes']
+  const known = [
+    ...['registerEventRoutes', 'registerLogRoutes', 'registerProcessRoutes', 'registerReleaseRoutes', 'registerResourceRoutes', 'registerRunRoutes'],
+    ...['registerSecretRoutes', 'registerStatusRoutes', 'registerTargetRoutes', 'registerUnitRoutes'],
+  ]
   assert.deepEqual(registered, known, 'daemon.ts registers route modules this suite does not enumerate; add them to hostile-input.test.ts')
   const routes: Route[] = []
   const stub = {} as never
@@ -59,6 +69,9 @@ async function enumerateRoutes(stateDir: string): Promise<Route[]> {
       registerLogRoutes(app, stub, () => undefined)
       registerProcessRoutes(app, stub, stub)
       registerResourceRoutes(app, stub, {users: () => new Map(), remove: (_id, remove) => remove()})
+      registerReleaseRoutes(app, stub, stub)
+      registerRunRoutes(app, stub)
+      registerUnitRoutes(app, stub)
     },
   })
   await api.app.ready()
@@ -128,7 +141,7 @@ describe('hostile API input', () => {
     say(t, `routes: ${routes.map((r) => `${r.method} ${r.url}`).join(', ')}`)
     assert.ok(routes.length >= 17, `only ${routes.length} routes found`)
     const fill = (url: string) =>
-      url.replace(':name', 'DB_PASS').replace(':process', 'web').replace(':id', resourceId)
+      url.replace(':name', 'DB_PASS').replace(':process', 'web').replace(':id', resourceId).replace(':number', '1')
     const wrongTokens: Array<[string, Record<string, string>]> = [
       ['no token', {}],
       ['random token', {authorization: `Bearer ${randomBytes(32).toString('hex')}`}],
@@ -148,7 +161,9 @@ describe('hostile API input', () => {
           ? {type: 'application/json', data: JSON.stringify({text: 'processes: []\n'})}
           : route.url === '/v1/secrets/:name'
             ? {type: 'application/json', data: JSON.stringify({value: 'pwned-value'})}
-            : route.url === '/v1/resources' && route.method === 'PUT'
+            : route.url === '/v1/run'
+              ? {type: 'application/json', data: JSON.stringify({name: 'web', argv: ['/bin/touch', PWNED]})}
+              : route.url === '/v1/resources' && route.method === 'PUT'
               ? {type: 'application/octet-stream', data: 'pwned', extra: {'x-launcho-sha256': sha256('pwned')}}
               : undefined
       for (const [label, headers] of wrongTokens) {
@@ -165,6 +180,7 @@ describe('hostile API input', () => {
     check(t, failures, 'GET /v1/no-such-route [no token]', await send('GET', '/v1/no-such-route'), (s) => s === 401)
     assert.deepEqual(failures, [])
     assert.deepEqual(await snapshot(), before0, 'nothing stored, removed or restarted')
+    assert.equal(existsSync(PWNED), false, 'no command was run')
     say(t, `${cases} unauthenticated requests, all 401`)
   })
 
