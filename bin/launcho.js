@@ -38,7 +38,8 @@ function compileCacheDir() {
   }
 }
 
-const cacheDir = process.env.LAUNCHO_NO_COMPILE_CACHE ? undefined : compileCacheDir()
+// The server starts once and long-lived; only the CLI, started for every command, gains from it.
+const cacheDir = process.env.LAUNCHO_NO_COMPILE_CACHE || process.argv[2] === 'server' ? undefined : compileCacheDir()
 if (cacheDir && typeof enableCompileCache === 'function') enableCompileCache(cacheDir)
 
 const [{execute}, {expandTopicAlias}] = await Promise.all([import('@oclif/core'), import('../dist/src/cli/topic-alias.js')])
