@@ -1,10 +1,10 @@
 /**
  * Service tables → the text of launcho's nftables table. Pure, so unit tests pin the exact ruleset.
  *
- * Shape per service with live backends: a map `svc_<name>` from slot index to `ip daddr . tcp dport`
- * and one DNAT rule in each nat chain (output for local clients, prerouting for clients from other
- * namespaces). A service with no live backend gets a `reject with tcp reset` rule instead, so its
- * clients are refused at once rather than left waiting.
+ * Shape per service with live backends: one DNAT rule in each nat chain (output for local clients,
+ * prerouting for clients from other namespaces) whose map sends slot indexes to
+ * `ip daddr . tcp dport`. Every service has a `reject with tcp reset` rule for what was not
+ * translated, so without a live backend its clients are refused at once rather than left waiting.
  */
 import type {Backend, Endpoint, ServiceTable} from './balancer.js'
 import {endpointKey} from './table-check.js'
@@ -39,50 +39,68 @@ export function weightSlots(backends: Backend[], maxSlots = MAX_SLOTS): Endpoint
   return slots
 }
 
-/** The whole `table ip launcho { … }` block for these services (sorted, so input order is irrelevant). */
+/** The four base chains, in the order they are declared. */
+const CHAINS = [
+  {name: 'nat_output', hook: 'type nat hook output priority -100'},
+  {name: 'nat_prerouting', hook: 'type nat hook prerouting priority -100'},
+  {name: 'refuse_output', hook: 'type filter hook output priority 0'},
+  {name: 'refuse_input', hook: 'type filter hook input priority 0'},
+] as const
+export const CHAIN_NAMES: readonly string[] = CHAINS.map((c) => c.name)
+
+/**
+ * The whole `table ip launcho { … }` block for these services (sorted, so input order is irrelevant).
+ * Each service's slot map is anonymous, inside its DNAT rule: a rule and its map change together.
+ * Every service also has a refuse rule: a new connection to its address that no DNAT rule
+ * translated (no live backend) gets a TCP reset, so nothing else listening there ever answers.
+ */
 export function renderTable(tables: ServiceTable[]): string {
   const sorted = [...tables].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-  const maps: string[] = []
   const dnat: string[] = []
   const refuse: string[] = []
   for (const table of sorted) {
     const slots = weightSlots(table.backends)
     const match = `ip daddr ${table.on.host} tcp dport ${table.on.port}`
-    if (slots.length === 0) {
-      refuse.push(`\t\t${match} ct state new reject with tcp reset`)
-      continue
-    }
+    refuse.push(`${match} ct state new reject with tcp reset`)
+    if (slots.length === 0) continue
     const elements = slots.map((slot, i) => `${i} : ${slot.host} . ${slot.port}`).join(', ')
-    maps.push(
-      `\tmap svc_${table.name} {\n` +
-        `\t\ttypeof numgen inc mod ${slots.length} : ip daddr . tcp dport\n` +
-        `\t\telements = { ${elements} }\n` +
-        `\t}\n`,
-    )
-    dnat.push(`\t\t${match} dnat ip to numgen inc mod ${slots.length} map @svc_${table.name}`)
+    dnat.push(`${match} dnat ip to numgen inc mod ${slots.length} map { ${elements} }`)
   }
-  return (
-    `table ip ${NFT_TABLE} {\n` +
-    maps.join('') +
-    chain('nat_output', 'type nat hook output priority -100', dnat) +
-    chain('nat_prerouting', 'type nat hook prerouting priority -100', dnat) +
-    chain('refuse_output', 'type filter hook output priority 0', refuse) +
-    chain('refuse_input', 'type filter hook input priority 0', refuse) +
-    `}\n`
-  )
+  const rules = {nat_output: dnat, nat_prerouting: dnat, refuse_output: refuse, refuse_input: refuse}
+  return `table ip ${NFT_TABLE} {\n${CHAINS.map((c) => chain(c.name, c.hook, rules[c.name])).join('')}}\n`
+}
+
+/** What a table holds besides launcho's four chains: hand edits, or named maps of earlier versions. */
+export interface Leftovers {
+  chains: string[]
+  sets: string[]
 }
 
 /**
- * One atomic `nft -f -` transaction that replaces launcho's table wholesale. The leading `table`
- * line makes the `delete` valid when the table does not exist yet. Established connections keep
- * their NAT binding in conntrack, so replacing the rules never moves or breaks them.
+ * One atomic `nft -f -` transaction that gives launcho's table exactly these rules **without
+ * re-registering its hooks**: the base chains are declared (a no-op when they exist), flushed and
+ * refilled, so each chain swaps its old rules for the new ones in one step. Deleting and recreating
+ * the table instead unhooks the old chains and hooks new ones, and a packet already past the hook
+ * list while that happens meets neither ruleset: it went to whatever listens on the service's own
+ * address (seen under CPU load, a few in a thousand swaps). Established connections keep their NAT
+ * binding in conntrack, so replacing the rules never moves or breaks them.
  */
-export function renderTransaction(tables: ServiceTable[]): string {
+export function renderTransaction(tables: ServiceTable[], leftovers: Leftovers = {chains: [], sets: []}): string {
+  const declare = CHAINS.map((c) => `add chain ip ${NFT_TABLE} ${c.name} { ${c.hook}; policy accept; }\n`).join('')
+  const flush = [...CHAIN_NAMES, ...leftovers.chains].map((name) => `flush chain ip ${NFT_TABLE} ${name}\n`).join('')
+  const remove =
+    leftovers.chains.map((name) => `delete chain ip ${NFT_TABLE} ${name}\n`).join('') +
+    leftovers.sets.map((name) => `delete set ip ${NFT_TABLE} ${name}\n`).join('')
+  return `add table ip ${NFT_TABLE}\n${declare}${flush}${remove}${renderTable(tables)}`
+}
+
+/** The last resort when the in-place transaction fails (a chain changed by hand): replace the table. */
+export function renderReplacement(tables: ServiceTable[]): string {
   return `table ip ${NFT_TABLE} {}\ndelete table ip ${NFT_TABLE}\n${renderTable(tables)}`
 }
 
 function chain(name: string, hook: string, rules: string[]): string {
-  return `\tchain ${name} {\n\t\t${hook}; policy accept;\n${rules.map((rule) => `${rule}\n`).join('')}\t}\n`
+  return `\tchain ${name} {\n\t\t${hook}; policy accept;\n${rules.map((rule) => `\t\t${rule}\n`).join('')}\t}\n`
 }
 
 function compareEndpoints(a: Endpoint, b: Endpoint): number {

@@ -1,6 +1,7 @@
 /**
- * The nftables balancer: one table, `ip launcho`, owned entirely by launcho and rewritten wholesale
- * in one atomic `nft -f -` transaction whenever the wanted ruleset changes (see nft-render.ts).
+ * The nftables balancer: one table, `ip launcho`, owned entirely by launcho, whose rules are
+ * replaced in one atomic `nft -f -` transaction whenever the wanted ruleset changes, keeping its
+ * base chains hooked (see nft-render.ts for why).
  * Other tables are never read or written.
  *
  * Idempotence: after each transaction we keep both the text we applied and the kernel's own listing
@@ -12,7 +13,8 @@ import type {Balancer, Endpoint, ServiceTable} from './balancer.js'
 import {inNetns, runChecked, spawnRunner, type CommandRunner} from './command-runner.js'
 import {LocalVips} from './local-vips.js'
 import {establishedTo} from './nft-connections.js'
-import {NFT_TABLE, renderTransaction} from './nft-render.js'
+import {leftoversIn} from './nft-listing.js'
+import {NFT_TABLE, renderReplacement, renderTable, renderTransaction} from './nft-render.js'
 import {checkTables} from './table-check.js'
 
 export interface NftablesOptions {
@@ -67,12 +69,25 @@ export class NftablesBalancer implements Balancer {
       await runChecked(this.run, ['sysctl', '-q', '-w', 'net.ipv4.conf.all.route_localnet=1'], undefined, 'launcho needs CAP_NET_ADMIN in the namespace it programs')
       this.localnetDone = true
     }
-    const text = renderTransaction(tables)
-    if (this.applied?.text !== text || (await this.list()) !== this.applied.listing) {
-      await runChecked(this.run, ['nft', '-f', '-'], text, 'launcho needs CAP_NET_ADMIN and the nf_tables kernel module; run `nft list tables` to check')
+    const text = renderTable(tables)
+    const listing = await this.list()
+    if (this.applied?.text !== text || listing !== this.applied.listing) {
+      await this.write(tables, listing)
       this.applied = {text, listing: await this.list()}
     }
     await this.vips.prune(hosts)
+  }
+
+  private async write(tables: ServiceTable[], listing: string): Promise<void> {
+    const hint = 'launcho needs CAP_NET_ADMIN and the nf_tables kernel module; run `nft list tables` to check'
+    const leftovers = leftoversIn(listing)
+    if (leftovers !== undefined) {
+      const inPlace = await this.run(['nft', '-f', '-'], renderTransaction(tables, leftovers))
+      if (inPlace.code === 0) return
+    }
+    // A table changed by hand beyond what the in-place transaction repairs (a chain re-hooked, a
+    // dormant flag): replace it whole, accepting the brief re-hook of its chains.
+    await runChecked(this.run, ['nft', '-f', '-'], renderReplacement(tables), hint)
   }
 
   private async list(): Promise<string> {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import type {Backend, ServiceTable} from '../../src/lb/balancer.js'
-import {renderTable, renderTransaction, weightSlots} from '../../src/lb/nft-render.js'
+import {leftoversIn} from '../../src/lb/nft-listing.js'
+import {renderReplacement, renderTable, renderTransaction, weightSlots} from '../../src/lb/nft-render.js'
 import {checkTables} from '../../src/lb/table-check.js'
 
 const b = (port: number, weight = 1): Backend => ({host: '127.0.0.1', port, weight})
@@ -21,30 +22,27 @@ ${refuse.map((r) => `\t\t${r}\n`).join('')}\t}
 ${refuse.map((r) => `\t\t${r}\n`).join('')}\t}
 `
 
+const refuseWeb = 'ip daddr 127.0.0.1 tcp dport 5000 ct state new reject with tcp reset'
+
 describe('nftables ruleset rendering (golden text)', () => {
-  it('one backend', () => {
+  it('one backend: a DNAT rule with its slot map inline, and a refuse rule for what it does not translate', () => {
     assert.equal(
       renderTable([web(b(20001))]),
       `table ip launcho {
-\tmap svc_web {
-\t\ttypeof numgen inc mod 1 : ip daddr . tcp dport
-\t\telements = { 0 : 127.0.0.1 . 20001 }
-\t}
-${chains(['ip daddr 127.0.0.1 tcp dport 5000 dnat ip to numgen inc mod 1 map @svc_web'], [])}}
+${chains(['ip daddr 127.0.0.1 tcp dport 5000 dnat ip to numgen inc mod 1 map { 0 : 127.0.0.1 . 20001 }'], [refuseWeb])}}
 `,
     )
   })
 
   it('two backends, in address order whatever the input order', () => {
     const text = renderTable([web(b(20002), b(20001))])
-    assert.match(text, /\t\ttypeof numgen inc mod 2 : ip daddr \. tcp dport\n\t\telements = \{ 0 : 127\.0\.0\.1 \. 20001, 1 : 127\.0\.0\.1 \. 20002 \}\n/)
+    assert.ok(text.includes('numgen inc mod 2 map { 0 : 127.0.0.1 . 20001, 1 : 127.0.0.1 . 20002 }\n'), text)
     assert.equal(text, renderTable([web(b(20001), b(20002))]))
   })
 
   it('three backends with weights 2:1:1 get interleaved slots', () => {
     const text = renderTable([web(b(20001, 2), b(20002), b(20003))])
-    assert.ok(text.includes('elements = { 0 : 127.0.0.1 . 20001, 1 : 127.0.0.1 . 20002, 2 : 127.0.0.1 . 20003, 3 : 127.0.0.1 . 20001 }'), text)
-    assert.ok(text.includes('dnat ip to numgen inc mod 4 map @svc_web'), text)
+    assert.ok(text.includes('dnat ip to numgen inc mod 4 map { 0 : 127.0.0.1 . 20001, 1 : 127.0.0.1 . 20002, 2 : 127.0.0.1 . 20003, 3 : 127.0.0.1 . 20001 }'), text)
   })
 
   it('weights are reduced by their common divisor and capped at 64 slots', () => {
@@ -56,27 +54,47 @@ ${chains(['ip daddr 127.0.0.1 tcp dport 5000 dnat ip to numgen inc mod 1 map @sv
 
   it('a draining backend (weight 0) is left out of the map', () => {
     const text = renderTable([web(b(20001), b(20002, 0))])
-    assert.ok(text.includes('elements = { 0 : 127.0.0.1 . 20001 }'), text)
+    assert.ok(text.includes('map { 0 : 127.0.0.1 . 20001 }'), text)
     assert.ok(!text.includes('20002'), text)
   })
 
-  it('a service without live backends refuses with a TCP reset instead of a map', () => {
-    const refuse = 'ip daddr 127.0.0.1 tcp dport 5000 ct state new reject with tcp reset'
-    const expected = `table ip launcho {\n${chains([], [refuse])}}\n`
+  it('a service without live backends has only its refuse rule', () => {
+    const expected = `table ip launcho {\n${chains([], [refuseWeb])}}\n`
     assert.equal(renderTable([web()]), expected)
     assert.equal(renderTable([web(b(20001, 0))]), expected)
   })
 
-  it('several services: one map and one rule each, sorted by name', () => {
+  it('several services: one rule each per chain, sorted by name', () => {
     const api: ServiceTable = {name: 'api', on: {host: '10.99.0.10', port: 80}, backends: [b(20010)]}
     const text = renderTable([web(b(20001)), api])
-    assert.ok(text.indexOf('map svc_api') < text.indexOf('map svc_web'))
-    assert.ok(text.includes('\t\tip daddr 10.99.0.10 tcp dport 80 dnat ip to numgen inc mod 1 map @svc_api\n\t\tip daddr 127.0.0.1 tcp dport 5000'), text)
+    assert.ok(text.includes('\t\tip daddr 10.99.0.10 tcp dport 80 dnat ip to numgen inc mod 1 map { 0 : 127.0.0.1 . 20010 }\n\t\tip daddr 127.0.0.1 tcp dport 5000'), text)
+    assert.ok(text.includes('\t\tip daddr 10.99.0.10 tcp dport 80 ct state new reject with tcp reset\n\t\t' + refuseWeb), text)
     assert.equal(renderTable([]), `table ip launcho {\n${chains([], [])}}\n`)
   })
 
-  it('the transaction replaces launcho\'s table, whether or not it exists', () => {
-    assert.equal(renderTransaction([]), `table ip launcho {}\ndelete table ip launcho\n${renderTable([])}`)
+  it('the transaction keeps the base chains hooked: declares, flushes and refills them, and removes leftovers', () => {
+    const declare = [
+      'add chain ip launcho nat_output { type nat hook output priority -100; policy accept; }',
+      'add chain ip launcho nat_prerouting { type nat hook prerouting priority -100; policy accept; }',
+      'add chain ip launcho refuse_output { type filter hook output priority 0; policy accept; }',
+      'add chain ip launcho refuse_input { type filter hook input priority 0; policy accept; }',
+    ]
+    const flush = ['nat_output', 'nat_prerouting', 'refuse_output', 'refuse_input'].map((c) => `flush chain ip launcho ${c}`)
+    assert.equal(renderTransaction([]), ['add table ip launcho', ...declare, ...flush].join('\n') + '\n' + renderTable([]))
+    const text = renderTransaction([web(b(20001))], {chains: ['mine'], sets: ['svc_web']})
+    assert.ok(!text.includes('delete table'), text)
+    assert.ok(text.includes('flush chain ip launcho mine\ndelete chain ip launcho mine\ndelete set ip launcho svc_web\n'), text)
+    assert.equal(renderReplacement([]), `table ip launcho {}\ndelete table ip launcho\n${renderTable([])}`)
+  })
+
+  it('reads leftovers from the listing, and gives up on what only a replacement removes', () => {
+    const listing = (body: string) => `table ip launcho {\n${body}}\n`
+    assert.deepEqual(leftoversIn(''), {chains: [], sets: []})
+    assert.deepEqual(leftoversIn(renderTable([web(b(20001))])), {chains: [], sets: []})
+    const earlier = listing('\tmap svc_web {\n\t\ttypeof numgen inc mod 1 : ip daddr . tcp dport\n\t\telements = { 0 : 127.0.0.1 . 20001 }\n\t}\n\n\tchain nat_output {\n\t\ttype nat hook output priority -100; policy accept;\n\t}\n\n\tchain extra {\n\t}\n\n\tset blocked {\n\t\ttype ipv4_addr\n\t}\n')
+    assert.deepEqual(leftoversIn(earlier), {chains: ['extra'], sets: ['svc_web', 'blocked']})
+    assert.equal(leftoversIn(listing('\tflags dormant\n')), undefined)
+    assert.equal(leftoversIn(listing('\tcounter hits {\n\t\tpackets 0 bytes 0\n\t}\n')), undefined)
   })
 
   it('refuses tables whose values could smuggle nft syntax in', () => {
