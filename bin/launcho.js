@@ -8,8 +8,9 @@ import {join} from 'node:path'
 // (execve: the same PID, so systemd's MainPID and the harness's child stay right). Node 24 lets
 // the young generation grow to 128 MB when allocation is brisk (1000 units starting): with an
 // 8 MB semi-space the server's RSS at 1000 processes is about 100 MB lower, and streaming a big
-// resource keeps fewer dead chunks alive between scavenges.
-const SERVER_V8_FLAGS = ['--max-semi-space-size=8']
+// resource keeps fewer dead chunks alive between scavenges. --expose-gc lets the server give the
+// heap's pages back once a burst of work is over (src/daemon/memory-reducer.ts).
+const SERVER_V8_FLAGS = ['--max-semi-space-size=8', '--expose-gc']
 if (process.argv[2] === 'server' && typeof process.execve === 'function' && !SERVER_V8_FLAGS.every((flag) => process.execArgv.includes(flag))) {
   process.execve(process.execPath, [process.execPath, ...process.execArgv, ...SERVER_V8_FLAGS, ...process.argv.slice(1)], process.env)
 }

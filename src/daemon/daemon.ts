@@ -43,6 +43,7 @@ import {ReleaseWatch} from './release-watch.js'
 import {RunService} from './run-service.js'
 import {StatusService} from './status-service.js'
 import {TargetService} from './target-service.js'
+import {MemoryReducer} from './memory-reducer.js'
 import {ExposureService} from './exposure-service.js'
 import {UnitRenderer} from './unit-renderer.js'
 import {UnitService} from './unit-service.js'
@@ -196,11 +197,14 @@ async function startOwner(config: ServerConfig, logger: Logger, redactor: Secret
   reconciler.start()
   releaseWatch.start()
   runs.startSweeping()
+  const memory = new MemoryReducer({logger: logger.child({component: 'memory'})})
+  memory.start()
   logger.info({listen: `${host}:${listening.port}`, stateDir: stateDir.root, fingerprint: auth.fingerprint, serverId}, 'launcho server ready')
   return {
     port: listening.port,
     failed,
     async stop() {
+      memory.stop()
       await api.close()
       await releaseWatch.stop()
       await runs.stop()

@@ -101,23 +101,41 @@ const OVERALL = /Overall exposure level for (\S+): (\d+(?:\.\d+)?) (\w+)/
 /** `✗ PrivateNetwork=    Service has access to the host's network    0.5` */
 const COST = /^✗ (\S+)\s+(.*?)\s+(\d+\.\d+)\s*$/
 
-/** Each unit's table ends with its overall line, so the rows since the last one are that unit's. */
+/**
+ * Each unit's table ends with its overall line, so the rows since the last one are that unit's.
+ * What is kept is copied out of `stdout` (interned: a few dozen distinct texts): a regex match is a
+ * slice that keeps its whole source alive, and for 1000 units that source is a 23 MB string.
+ */
 export function parseSecurityOutput(stdout: string): Map<string, Exposure> {
   const found = new Map<string, Exposure>()
+  const own = interner()
   let costs: ExposureCost[] = []
   for (const line of stdout.split('\n')) {
     const cost = COST.exec(line)
     if (cost) {
-      costs.push({setting: cost[1]!, description: cost[2]!, exposure: Number(cost[3])})
+      costs.push({setting: own(cost[1]!), description: own(cost[2]!), exposure: Number(cost[3])})
       continue
     }
     const overall = OVERALL.exec(line)
     if (!overall) continue
     const top = costs.sort((a, b) => b.exposure - a.exposure).slice(0, MAX_COSTS)
-    found.set(overall[1]!, {score: Number(overall[2]), rating: overall[3]!, costs: top})
+    found.set(own(overall[1]!), {score: Number(overall[2]), rating: own(overall[3]!), costs: top})
     costs = []
   }
   return found
+}
+
+/** Returns one flat copy per distinct text, sharing no memory with the text it was cut from. */
+function interner(): (text: string) => string {
+  const seen = new Map<string, string>()
+  return (text) => {
+    let copy = seen.get(text)
+    if (copy === undefined) {
+      copy = Buffer.from(text, 'utf8').toString('utf8')
+      seen.set(copy, copy)
+    }
+    return copy
+  }
 }
 
 /** `9.6 UNSAFE` */

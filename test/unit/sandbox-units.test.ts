@@ -3,6 +3,8 @@
  * and systemd-analyze security scores them as launcho reports (parsed from its text output).
  */
 import assert from 'node:assert/strict'
+import {setFlagsFromString} from 'node:v8'
+import {runInNewContext} from 'node:vm'
 import {spawnSync} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -115,5 +117,23 @@ describe('sandbox presets as unit files', () => {
       ],
     })
     assert.deepEqual(parsed.get('b.service')?.costs.map((c) => c.setting), ['PrivateTmp='])
+  })
+
+  it('keeps nothing of the output it read: scores of 2000 units do not hold their 40 MB of text', () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    const filler = Array.from({length: 100}, (_, i) => `✓ Setting${i}=   Service does the right thing number ${i}`).join('\n')
+    const block = (n: number) => `${filler}\n✗ PrivateNetwork=   Service has access to the host's network   0.5\n→ Overall exposure level for u${n}.service: 1.9 OK 🙂`
+    let out: string | undefined = Array.from({length: 2000}, (_, n) => block(n)).join('\n')
+    gc()
+    const before = process.memoryUsage().heapUsed
+    const parsed = parseSecurityOutput(out)
+    out = undefined
+    ;/x/.exec('x') // V8 keeps the last regexp subject (RegExp.input) alive until the next match
+    gc()
+    const kept = process.memoryUsage().heapUsed - before
+    assert.equal(parsed.size, 2000)
+    // The text was counted in `before`; what is left of it now must be far less than its size.
+    assert.ok(kept < -20 * 1024 * 1024, `heap changed by ${Math.round(kept / 1024 / 1024)} MB`)
   })
 })
