@@ -38,6 +38,7 @@ export class NftablesBalancer implements Balancer {
   private readonly routeLocalnet: boolean
   private localnetDone = false
   private applied?: {text: string; listing: string}
+  private prunedFor?: string
   private queue: Promise<unknown> = Promise.resolve()
 
   constructor(options: NftablesOptions = {}) {
@@ -70,12 +71,22 @@ export class NftablesBalancer implements Balancer {
       this.localnetDone = true
     }
     const text = renderTable(tables)
-    const listing = await this.list()
-    if (this.applied?.text !== text || listing !== this.applied.listing) {
+    // A change after one of our own writes needs no look first: the in-place transaction puts our
+    // chains right whatever they hold, and anything else is healed by the next unchanged sync.
+    const changed = this.applied !== undefined && this.applied.text !== text
+    const listing = changed ? this.applied!.listing : await this.list()
+    const wrote = this.applied?.text !== text || listing !== this.applied.listing
+    if (wrote) {
       await this.write(tables, listing)
       this.applied = {text, listing: await this.list()}
     }
-    await this.vips.prune(hosts)
+    // Addresses are only left over when the set of hosts shrank, or by an earlier server (first
+    // sync); unchanged syncs (the periodic resync) look anyway, to heal drift.
+    const hostsKey = [...new Set(hosts)].sort().join(' ')
+    if (!wrote || this.prunedFor !== hostsKey) {
+      await this.vips.prune(hosts)
+      this.prunedFor = hostsKey
+    }
   }
 
   private async write(tables: ServiceTable[], listing: string): Promise<void> {

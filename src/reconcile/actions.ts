@@ -20,18 +20,34 @@ import type {ReconcilerContext} from './context.js'
 
 export type RunnableAction = Exclude<Action, {kind: 'none' | 'wait'}>
 
+/** Takes instances out of the balancer: draining when the process receives services; true if so. */
+function retireUnits(ctx: ReconcilerContext, name: string, units: string[], now: number): boolean {
+  const hasServices = (ctx.desired.get(name)?.spec.receives.length ?? 1) > 0
+  for (const unit of units) {
+    const instance = ctx.registry.get(unit)
+    if (hasServices) instance?.drain(now, ctx.drainTimeoutMs)
+    else instance?.retire()
+    // Its health no longer decides anything; its checks would only keep connections open.
+    unwatchHealth(ctx, unit)
+  }
+  return hasServices
+}
+
 export async function perform(ctx: ReconcilerContext, systemd: SystemdManager, name: string, action: RunnableAction): Promise<void> {
   const {events, logger, registry} = ctx
   const now = Date.now()
   switch (action.kind) {
     case 'start':
       return start(ctx, systemd, name, action.process, action.unit)
-    case 'serve':
+    case 'serve': {
       registry.get(action.unit)?.serve()
+      const draining = action.drain ? retireUnits(ctx, name, action.drain, now) : false
       await ctx.syncBalancer()
-      logger.info({process: name, unit: action.unit}, 'serving')
+      logger.info({process: name, unit: action.unit, draining: action.drain}, 'serving')
       events.add('serving', `${action.unit} is healthy and serving`, name)
+      if (draining) events.add('draining', `draining ${action.drain!.join(', ')}`, name)
       return
+    }
     case 'unserve': {
       registry.get(action.unit)?.unserve(action.reason)
       await ctx.syncBalancer()
@@ -41,16 +57,9 @@ export async function perform(ctx: ReconcilerContext, systemd: SystemdManager, n
       return
     }
     case 'drain': {
-      const hasServices = (ctx.desired.get(name)?.spec.receives.length ?? 1) > 0
-      for (const unit of action.units) {
-        const instance = registry.get(unit)
-        if (hasServices) instance?.drain(now, ctx.drainTimeoutMs)
-        else instance?.retire()
-        // Its health no longer decides anything; its checks would only keep connections open.
-        unwatchHealth(ctx, unit)
-      }
+      const draining = retireUnits(ctx, name, action.units, now)
       await ctx.syncBalancer()
-      if (hasServices) events.add('draining', `draining ${action.units.join(', ')}`, name)
+      if (draining) events.add('draining', `draining ${action.units.join(', ')}`, name)
       return
     }
     case 'stop':

@@ -9,7 +9,7 @@
  * with the old ones still serving. A replica of the desired version beyond N (a scale-down)
  * drains like an old one; a scale-up only starts the missing replicas.
  *
- *   start new ─▶ starting ─healthy─▶ serve (add to LB) ─▶ drain old (weight 0) ─drained─▶ stop old
+ *   start new ─▶ starting ─healthy─▶ serve (add to LB, old to weight 0: one change) ─drained─▶ stop old
  *                   │ deadline passed while an old version serves
  *                   └────────────▶ fail: stop new, old keeps serving, status says why
  *   serving ─unhealthy─▶ out of the LB at once ─▶ replaced (restarted) ─▶ starting …
@@ -47,7 +47,8 @@ export interface RolloutPolicy {
 
 export type Action =
   | {kind: 'start'; process: DesiredProcess; unit: string}
-  | {kind: 'serve'; unit: string}
+  /** Into the balancer; `drain` are the old instances it replaces, taken out in the same change. */
+  | {kind: 'serve'; unit: string; drain?: string[]}
   | {kind: 'unserve'; unit: string; reason: string}
   | {kind: 'drain'; units: string[]}
   | {kind: 'stop'; units: string[]; reason: StopReason}
@@ -102,6 +103,11 @@ export function planRollout(view: ProcessView): Action {
   const oldServe = others.some(serving)
   for (const unit of current) {
     const action = planInstance(unit, facts(unit.name), desired, oldServe)
+    if (action?.kind === 'serve') {
+      // The drain this serve allows goes with it: one balancer change moves the traffic over.
+      const toDrain = drainable(others.filter(serving), units.filter(serving).length + 1 - desired.replicas, desired.version)
+      return toDrain.length > 0 ? {...action, drain: toDrain} : action
+    }
     if (action) return action
   }
 
@@ -116,13 +122,16 @@ export function planRollout(view: ProcessView): Action {
   }
 
   // Never fewer than `replicas` serving: an old instance drains only for a serving new one.
-  const surplus = units.filter(serving).length - desired.replicas
-  if (surplus > 0) {
-    const toDrain = others.filter(serving).sort(drainOrder(desired.version)).slice(0, surplus)
-    if (toDrain.length > 0) return {kind: 'drain', units: toDrain.map((unit) => unit.name)}
-  }
+  const toDrain = drainable(others.filter(serving), units.filter(serving).length - desired.replicas, desired.version)
+  if (toDrain.length > 0) return {kind: 'drain', units: toDrain}
   const draining = others.filter((unit) => facts(unit.name).membership === 'draining')
   return finishDrains(draining, view, draining.length > 0 && draining.every((unit) => unit.version === desired.version) ? 'scaled-down' : 'replaced')
+}
+
+/** The `surplus` serving instances that go first (old versions, then the highest replicas). */
+function drainable(servingOthers: ObservedUnit[], surplus: number, version: string): string[] {
+  if (surplus <= 0) return []
+  return servingOthers.sort(drainOrder(version)).slice(0, surplus).map((unit) => unit.name)
 }
 
 /** One desired replica: what its health asks for, if anything. */

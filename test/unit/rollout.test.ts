@@ -60,9 +60,11 @@ describe('rollout state machine', () => {
     assert.deepEqual(planRollout(v), {kind: 'none'})
   })
 
-  it('adds a healthy new instance to the balancer, then drains the old one', () => {
+  it('adds a healthy new instance to the balancer and drains the old one in the same change', () => {
     const units = [unit(OLD), unit(NEW)]
-    assert.deepEqual(planRollout(view(NEW, units, {[name(OLD)]: {membership: 'in'}})), {kind: 'serve', unit: name(NEW)})
+    assert.deepEqual(planRollout(view(NEW, units, {[name(OLD)]: {membership: 'in'}})), {kind: 'serve', unit: name(NEW), drain: [name(OLD)]})
+    // Nothing old: it only serves.
+    assert.deepEqual(planRollout(view(NEW, [unit(NEW)], {})), {kind: 'serve', unit: name(NEW)})
     assert.deepEqual(planRollout(view(NEW, units, {[name(OLD)]: {membership: 'in'}, [name(NEW)]: {membership: 'in'}})), {
       kind: 'drain',
       units: [name(OLD)],
@@ -166,7 +168,7 @@ describe('rollout state machine', () => {
       assert.deepEqual(planRollout(rview(d, old, oldServing)), {kind: 'start', process: d, unit: rname(NEW, 0)})
       const withNew = [...old, runit(NEW, 0)]
       assert.deepEqual(planRollout(rview(d, withNew, {...oldServing, [rname(NEW, 0)]: {health: 'starting'}})), {kind: 'none'}, 'no second surge')
-      assert.deepEqual(planRollout(rview(d, withNew, oldServing)), {kind: 'serve', unit: rname(NEW, 0)})
+      assert.deepEqual(planRollout(rview(d, withNew, oldServing)), {kind: 'serve', unit: rname(NEW, 0), drain: [rname(OLD, 2)]})
       assert.deepEqual(planRollout(rview(d, withNew, {...oldServing, ...serving(rname(NEW, 0))})), {kind: 'drain', units: [rname(OLD, 2)]})
       const oneDraining = {...oldServing, ...serving(rname(NEW, 0)), [rname(OLD, 2)]: {membership: 'draining' as const, drainSince: 99_000}}
       assert.deepEqual(planRollout(rview(d, withNew, oneDraining)), {kind: 'start', process: d, unit: rname(NEW, 1)})
