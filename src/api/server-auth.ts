@@ -7,7 +7,6 @@ import {X509Certificate, createPrivateKey} from 'node:crypto'
 import {chmod, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 import type {Logger} from 'pino'
-import {generate} from 'selfsigned'
 import {LaunchoError} from '../errors.js'
 import {ensurePrivateDir, readFileIfExists, writeFileAtomic} from '../store/atomic.js'
 import {type AuthFile, normalizePem, parseAuthFile, renderAuthFile} from './auth-file.js'
@@ -70,6 +69,8 @@ function fromFile(file: AuthFile, path: string): ServerAuth {
 }
 
 async function generateCertificate(): Promise<{cert: string; key: string}> {
+  // Imported here: its ~200 modules (an ASN.1 and X.509 stack) are needed once, on a server's first start.
+  const {generate} = await import('selfsigned')
   const notBeforeDate = new Date(Date.now() - 60 * 60 * 1000) // an hour of slack for clock skew
   const notAfterDate = new Date(Date.now() + CERT_VALIDITY_DAYS * 24 * 60 * 60 * 1000)
   const pems = await generate([{name: 'commonName', value: 'launcho'}], {

@@ -56,6 +56,8 @@ export class StatusService {
         hint: 'check that dbus and systemd are running; processes keep running meanwhile',
       })
     }
+    // A serve or drain whose balancer change is under way shows once it is applied.
+    await this.reconciler.balancerApplied()
     const {units, unknown} = await manager.list()
     // Only units with processes have usage to show; reading it is the call's main cost at 1000 processes.
     const usage =

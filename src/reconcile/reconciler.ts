@@ -414,6 +414,22 @@ export class Reconciler implements ReconcilerContext {
     return this.balancerChain
   }
 
+  /**
+   * Resolves once the balancer changes asked for so far are applied (or have failed), or after
+   * `limitMs`: what status says serves is then what the kernel routes to, and the events of those
+   * changes are in.
+   */
+  balancerApplied(limitMs = 2_000): Promise<void> {
+    const chain = this.balancerChain
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, limitMs)
+      void chain.then(() => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
+  }
+
   private retryBalancerAt(at: number): void {
     if (this.balancerTimer || this.stopped) return
     this.balancerTimer = setTimeout(() => {

@@ -44,7 +44,12 @@ describe('deploys that wait for their rollout', () => {
 
   it('t set of a good change exits 0 once the new version serves, telling each event on a pipe', async () => {
     const result = await h.cli(['t', 'set', await h.writeFile('v2.yaml', target('v2'))])
+    // Looked at first, before anything else can happen: the kernel sends new connections to the
+    // new instance only (status, and so t set, says "serving" once the balancer applied it).
+    const rules = await h.inside(['nft', 'list', 'chain', 'ip', 'launcho', 'nat_output'])
     assert.equal(result.code, 0, result.stderr)
+    const port = /started\s+web: started launcho-web-\w{8}\.service \(SERVICE_PORT_WEB=(\d+)\)/.exec(result.stdout)?.[1]
+    assert.deepEqual([...rules.matchAll(/127\.0\.0\.1 \. (\d+)/g)].map((m) => m[1]), [port], rules)
     const status = await h.status()
     const current = web(status).instances.find((instance) => instance.current)
     assert.equal(current?.traffic, 'in', `the new version serves when t set returns: ${JSON.stringify(web(status))}`)
