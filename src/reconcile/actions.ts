@@ -6,16 +6,14 @@
 import type {Action} from '../rollout/rollout.js'
 import type {StartResult, SystemdManager} from '../systemd/manager.js'
 import {portVariable} from '../lb/ports.js'
-import {placeResources} from './place-resources.js'
-import {isDesiredUnit, unitSpecOf, workDirOf, type DesiredProcess} from './desired.js'
-import {hasDynamicWorkDir, prepareDynamicWorkDir, removeDynamicWorkDir} from './dynamic-user.js'
+import {prepareUnitFiles} from './instance-files.js'
+import {isDesiredUnit, unitSpecOf, type DesiredProcess} from './desired.js'
+import {hasDynamicWorkDir, removeDynamicWorkDir} from './dynamic-user.js'
 import {failureReasonOf} from './failure-reason.js'
-import {prepareWorkDir, removeWorkDir} from './work-dir.js'
+import {removeWorkDir} from './work-dir.js'
 import {removeEnvironmentFile} from './leftovers.js'
-import {removeCredentialFiles, writeCredentialFiles} from './credential-files.js'
-import {renderEnvironmentFile} from '../systemd/environment-file.js'
+import {removeCredentialFiles} from './credential-files.js'
 import {startJobMs, stopJobMs} from '../systemd/unit-spec.js'
-import {writeFileAtomic} from '../store/atomic.js'
 import type {ReconcilerContext} from './context.js'
 
 export type RunnableAction = Exclude<Action, {kind: 'none' | 'wait'}>
@@ -153,17 +151,8 @@ async function start(ctx: ReconcilerContext, systemd: SystemdManager, name: stri
   try {
     ports = await ctx.registry.ports.allocate(unit, spec.receives)
     ctx.registry.register(unit, name, process.version, ports, Date.now())
-    const workDir = workDirOf(process, unit, ctx.stateDir)
-    if (spec.dynamicUser) await prepareDynamicWorkDir(unit, ctx.stateDir.dynamicUsersDir)
-    else if (workDir.own) await prepareWorkDir(workDir.path, spec.uid, spec.gid)
-    // A dynamic user's files are placed as root: systemd hands them to the user at the start.
-    if (ctx.resources) await placeResources(workDir.path, spec.resources, ctx.resources, {user: spec.uid, group: spec.gid})
     const portEnv = Object.fromEntries(Object.entries(ports).map(([service, port]) => [portVariable(service), String(port)]))
-    const environmentFile = ctx.stateDir.environmentFile(unit)
-    await writeFileAtomic(environmentFile, renderEnvironmentFile(spec.env), 0o600)
-    const credentialsDir = ctx.stateDir.credentialsDir(unit)
-    if (spec.credentials) await writeCredentialFiles(credentialsDir, spec.credentials)
-    const place = {workingDirectory: workDir.workingDirectory, environmentFile, ports: portEnv, ...(spec.credentials ? {credentialsDir} : {})}
+    const place = await prepareUnitFiles(process, unit, ctx, portEnv)
     // Checked right before the call: a cancel sent after it reaches systemd after the start.
     result = superseded(ctx, name, unit) ? 'canceled' : await systemd.start(unitSpecOf(process, unit, place, ctx.timings))
     if (result === 'exists') {

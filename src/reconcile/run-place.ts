@@ -1,24 +1,20 @@
 /**
- * What a one-off run of a process (`launcho run`, a beforeRollout hook) needs on disk, made like an
- * instance's (actions.ts `start`) under its own unit name: a fresh working directory owned by the
- * process's user (or its fixed `cwd`, or a dynamic user's StateDirectory) with its resources, its
- * env file (root's, 0600, in environments/) and its credential files; and the unit as an instance
- * of it would be (unitSpecOf), with no ports. Everything is removed again by `removeRunFiles`, by
+ * What a one-off run of a process (`launcho run`, a beforeRollout hook) needs on disk, made exactly
+ * like an instance's (instance-files.ts) under its own unit name, and the unit as an instance of it
+ * would be (unitSpecOf), with no ports. Everything is removed again by `removeRunFiles`, by
  * the unit's name alone, so a server that restarts can remove what an earlier one left.
  */
 import {readdir, rm} from 'node:fs/promises'
-import {renderEnvironmentFile} from '../systemd/environment-file.js'
 import {isRunUnit} from '../systemd/run-unit.js'
 import type {UnitSpec} from '../systemd/unit-spec.js'
-import {writeFileAtomic} from '../store/atomic.js'
 import type {ResourceStore} from '../store/resource-store.js'
 import {CREDENTIALS_SUFFIX, type StateDir} from '../store/state-dir.js'
-import {removeCredentialFiles, writeCredentialFiles} from './credential-files.js'
-import {unitSpecOf, workDirOf, type DesiredProcess, type UnitTimings} from './desired.js'
-import {hasDynamicWorkDir, prepareDynamicWorkDir, removeDynamicWorkDir} from './dynamic-user.js'
+import {removeCredentialFiles} from './credential-files.js'
+import {unitSpecOf, type DesiredProcess, type UnitTimings} from './desired.js'
+import {hasDynamicWorkDir, removeDynamicWorkDir} from './dynamic-user.js'
+import {prepareUnitFiles} from './instance-files.js'
 import {removeEnvironmentFile} from './leftovers.js'
-import {placeResources} from './place-resources.js'
-import {prepareWorkDir, removeWorkDir} from './work-dir.js'
+import {removeWorkDir} from './work-dir.js'
 
 export interface RunRequest {
   command: string[]
@@ -34,16 +30,7 @@ export async function prepareRun(
   where: {stateDir: StateDir; resources?: ResourceStore; timings: UnitTimings},
 ): Promise<UnitSpec> {
   const {spec} = process
-  const {stateDir} = where
-  const workDir = workDirOf(process, unit, stateDir)
-  if (spec.dynamicUser) await prepareDynamicWorkDir(unit, stateDir.dynamicUsersDir)
-  else if (workDir.own) await prepareWorkDir(workDir.path, spec.uid, spec.gid)
-  if (where.resources) await placeResources(workDir.path, spec.resources, where.resources, {user: spec.uid, group: spec.gid})
-  const environmentFile = stateDir.environmentFile(unit)
-  await writeFileAtomic(environmentFile, renderEnvironmentFile(spec.env), 0o600)
-  const credentialsDir = stateDir.credentialsDir(unit)
-  if (spec.credentials) await writeCredentialFiles(credentialsDir, spec.credentials)
-  const place = {workingDirectory: workDir.workingDirectory, environmentFile, ports: {}, ...(spec.credentials ? {credentialsDir} : {})}
+  const place = await prepareUnitFiles(process, unit, where, {})
   const {before, ...instance} = unitSpecOf(process, unit, place, where.timings)
   return {
     ...instance,
