@@ -47,4 +47,20 @@ mount --make-rshared /
 export SYSTEMD_UNIT_PATH="/run/systemd/transient:$units"
 export SYSTEMD_GENERATOR_PATH="$empty"
 export SYSTEMD_ENVIRONMENT_GENERATOR_PATH="$empty"
+# systemd takes the cgroup it starts in as its root: this sandbox's own subtree in every hierarchy
+# (named by src/sandbox/sandbox-cgroups.ts, which removes it when the sandbox stops).
+if [ -n "${LAUNCHO_SANDBOX_CGROUP:-}" ]; then
+  while read -r _ dir type _; do
+    case "$type" in cgroup | cgroup2) ;; *) continue ;; esac
+    case "$dir" in /sys/fs/cgroup/*) ;; *) continue ;; esac
+    own="$dir/$LAUNCHO_SANDBOX_CGROUP"
+    mkdir -p "$own"
+    # A v1 cpuset cgroup takes no process until it has CPUs and memory nodes.
+    if [ -f "$own/cpuset.cpus" ]; then
+      cat "$dir/cpuset.cpus" >"$own/cpuset.cpus"
+      cat "$dir/cpuset.mems" >"$own/cpuset.mems"
+    fi
+    echo 0 >"$own/cgroup.procs"
+  done </proc/self/mounts
+fi
 exec /lib/systemd/systemd --system --unit=launcho-sandbox.target

@@ -10,6 +10,7 @@ import {readFile} from 'node:fs/promises'
 import {fileURLToPath} from 'node:url'
 import {promisify} from 'node:util'
 import {LaunchoError} from '../errors.js'
+import {newSandboxCgroupName, removeSandboxCgroups} from './sandbox-cgroups.js'
 
 const run = promisify(execFile)
 const initScript = fileURLToPath(new URL('../../../templates/sandbox-init.sh', import.meta.url))
@@ -29,7 +30,7 @@ export interface Sandbox {
   inside(): string[]
   /** argv prefix that runs a command with the host's filesystem inside the sandbox's network. */
   inNetwork(): string[]
-  /** Kills the sandbox's PID 1; the kernel then ends every process in its PID namespace. */
+  /** Kills the sandbox's PID 1 (the kernel then ends every process in its PID namespace) and removes its cgroups. */
   stop(): Promise<void>
 }
 
@@ -43,15 +44,22 @@ export interface SandboxOptions {
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   await checkPrerequisites()
   const output = options.logFile ? openSync(options.logFile, 'a') : 'ignore'
+  const cgroup = newSandboxCgroupName()
   const unshare = spawn(
     'unshare',
     ['--pid', '--fork', '--mount', '--net', '--propagation', 'private', '/bin/sh', initScript],
-    {stdio: ['ignore', output, output], detached: true},
+    {stdio: ['ignore', output, output], detached: true, env: {...process.env, LAUNCHO_SANDBOX_CGROUP: cgroup}},
   )
   if (typeof output === 'number') closeSync(output)
   unshare.unref()
-  const pid1 = await waitForChild(unshare, options.bootTimeoutMs ?? 10_000)
-  const sandbox = describe(pid1, unshare)
+  let pid1: number
+  try {
+    pid1 = await waitForChild(unshare, options.bootTimeoutMs ?? 10_000)
+  } catch (error) {
+    await removeSandboxCgroups(cgroup)
+    throw error
+  }
+  const sandbox = describe(pid1, unshare, cgroup)
   try {
     await waitForBus(sandbox, options.bootTimeoutMs ?? 10_000)
   } catch (error) {
@@ -83,7 +91,7 @@ async function checkPrerequisites(): Promise<void> {
   }
 }
 
-function describe(pid1: number, unshare: ChildProcess): Sandbox {
+function describe(pid1: number, unshare: ChildProcess, cgroup: string): Sandbox {
   const root = `/proc/${pid1}/root`
   const busAddress = `unix:path=${root}/run/dbus/system_bus_socket`
   return {
@@ -108,6 +116,8 @@ function describe(pid1: number, unshare: ChildProcess): Sandbox {
           resolve()
         })
       })
+      const left = await removeSandboxCgroups(cgroup)
+      if (left.length > 0) process.emitWarning(`the sandbox left ${left.length} cgroups it could not remove, e.g. ${left[0]}`)
     },
   }
 }
