@@ -141,21 +141,27 @@ export class HttpTransport {
         ...(exchange.signal ? {signal: exchange.signal} : {}),
       })
       let timer: NodeJS.Timeout | undefined
+      let answered = false
       const limit = (ms: number, what: string) => {
         clearTimeout(timer)
-        timer = setTimeout(() => request.destroy(timedOut(what)), ms)
+        // Unref'd: the socket keeps the CLI alive while it waits; a timer must never keep it after.
+        timer = setTimeout(() => request.destroy(timedOut(what)), ms).unref()
       }
       limit(CONNECT_TIMEOUT_MS, `no TLS connection within ${CONNECT_TIMEOUT_MS} ms`)
       request.once('socket', (socket) => {
         if (request.reusedSocket) clearTimeout(timer)
         else socket.once('secureConnect', () => clearTimeout(timer))
       })
-      request.once('finish', () => limit(exchange.responseTimeoutMs, `no answer within ${exchange.responseTimeoutMs} ms`))
+      // A server may answer before the body is all sent (an upload refused at once).
+      request.once('finish', () => answered || limit(exchange.responseTimeoutMs, `no answer within ${exchange.responseTimeoutMs} ms`))
       request.once('response', (response) => {
+        answered = true
         clearTimeout(timer)
         resolve(response)
       })
-      request.once('error', (error) => {
+      request.once('close', () => clearTimeout(timer))
+      // `on`: a refused upload can fail again (EPIPE) after the first error or the answer.
+      request.on('error', (error) => {
         clearTimeout(timer)
         exchange.stream?.destroy()
         reject(error)
