@@ -3,7 +3,7 @@
  * and `token`. The server keeps its private key in it; the client copy has `private: null`.
  */
 import {X509Certificate, createPrivateKey} from 'node:crypto'
-import {parseDocument} from 'yaml'
+import {createRequire} from 'node:module'
 import {z} from 'zod'
 import {LaunchoError, formatProblem, type Problem} from '../errors.js'
 import {TOKEN_PATTERN} from './token.js'
@@ -47,6 +47,37 @@ const authFileSchema = z.object({host: hostField, cert: certField, private: priv
 
 /** Parses auth-file text; `file` only names the source in error messages. */
 export function parseAuthFile(text: string, file: string): AuthFile {
+  const data = canonicalAuthFile(text) ?? readYaml(text, file)
+  const result = authFileSchema.safeParse(data)
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => ({
+      field: issue.path.map(String).join('.') || undefined,
+      message: issue.path.length === 1 && (data as Record<string, unknown>)[String(issue.path[0])] === undefined ? 'is missing' : issue.message,
+    }))
+    throw invalidFile(file, problems)
+  }
+  return {...result.data, cert: normalizePem(result.data.cert), private: result.data.private === null ? null : normalizePem(result.data.private)}
+}
+
+/**
+ * A client file exactly as renderAuthFile writes it (what nearly every CLI call reads), without
+ * the YAML parser, whose ~70 modules cost the CLI's start-up ~15 ms: leading comment lines, a
+ * plain double-quoted host, the certificate as a literal block indented by two, `private: null`,
+ * a bare or quoted token. The value is what YAML reads from such text; anything else (other
+ * order, blank lines, CRLF, extra keys) is left to the parser.
+ */
+const CANONICAL_CLIENT_FILE = /^(?:#[^\n]*\n)*host: "([^"\\\n]*)"\ncert: \|\n((?: {2}[^\s#][^\n]*\n)+)private: null\ntoken: ("?)([0-9a-f]{64})\3\n?$/
+
+function canonicalAuthFile(text: string): Record<string, unknown> | undefined {
+  const match = CANONICAL_CLIENT_FILE.exec(text)
+  // A bare token of digits (and one e) would be a number to YAML.
+  if (!match || (match[3] === '' && /^\d+(?:e\d+)?$/.test(match[4]!))) return undefined
+  const cert = match[2]!.replace(/^ {2}/gm, '')
+  return {host: match[1]!, cert, private: null, token: match[4]!}
+}
+
+function readYaml(text: string, file: string): unknown {
+  const {parseDocument} = createRequire(import.meta.url)('yaml') as typeof import('yaml')
   const doc = parseDocument(text, {prettyErrors: false})
   if (doc.errors.length > 0) {
     const problems: Problem[] = doc.errors.map((error) => ({
@@ -60,15 +91,7 @@ export function parseAuthFile(text: string, file: string): AuthFile {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw invalidFile(file, [{message: 'expected a mapping with host, cert, private and token'}])
   }
-  const result = authFileSchema.safeParse(data)
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => ({
-      field: issue.path.map(String).join('.') || undefined,
-      message: issue.path.length === 1 && (data as Record<string, unknown>)[String(issue.path[0])] === undefined ? 'is missing' : issue.message,
-    }))
-    throw invalidFile(file, problems)
-  }
-  return {...result.data, cert: normalizePem(result.data.cert), private: result.data.private === null ? null : normalizePem(result.data.private)}
+  return data
 }
 
 /** Renders an auth file; PEM blocks as YAML literal blocks so they stay readable and diffable. */

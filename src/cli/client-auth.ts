@@ -1,10 +1,10 @@
 /** Finding and reading the client auth file (the output of `launcho print-auth`). */
-import {stat} from 'node:fs/promises'
+import {statSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {parseAuthFile} from '../api/auth-file.js'
 import {LaunchoError} from '../errors.js'
-import {readFileIfExists} from '../store/atomic.js'
+import {readFileIfExistsSync} from '../store/atomic.js'
 
 export const CLIENT_AUTH_ENV = 'LAUNCHO_AUTH'
 
@@ -25,7 +25,8 @@ export function resolveClientAuthPath(flag?: string): string {
 export async function loadClientAuth(path: string): Promise<ClientAuth> {
   let text: string | undefined
   try {
-    text = await readFileIfExists(path)
+    // Synchronous: nothing else can go on meanwhile, and the thread pool's first round trips cost ms.
+    text = readFileIfExistsSync(path)
   } catch (error) {
     throw new LaunchoError('storage_failed', `could not read the auth file ${path}: ${(error as Error).message}`, {
       hint: `check that ${path} is a file readable by you, or point --auth / $${CLIENT_AUTH_ENV} at another file`,
@@ -38,14 +39,19 @@ export async function loadClientAuth(path: string): Promise<ClientAuth> {
     })
   }
   const {host, cert, token} = parseAuthFile(text, path)
-  await warnIfReadableByOthers(path)
+  warnIfReadableByOthers(path)
   return {path, host, cert, token}
 }
 
 /** The file holds the API token: anyone who can read it can drive the server. */
-async function warnIfReadableByOthers(path: string): Promise<void> {
-  const mode = (await stat(path).catch(() => undefined))?.mode
-  if (mode === undefined || (mode & 0o077) === 0) return
+function warnIfReadableByOthers(path: string): void {
+  let mode: number | undefined
+  try {
+    mode = statSync(path).mode
+  } catch {
+    return
+  }
+  if ((mode & 0o077) === 0) return
   const octal = (mode & 0o777).toString(8).padStart(4, '0')
   process.stderr.write(`Warning: ${path} is readable by other users (mode ${octal}) and holds the API token; run: chmod 600 ${path}\n`)
 }

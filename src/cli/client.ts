@@ -30,7 +30,7 @@ export class ApiClient {
     return this.call(routes.ping)
   }
 
-  status(query: {events?: number; usage?: 0 | 1} = {}) {
+  status(query: {events?: number; usage?: 0 | 1; costs?: 0 | 1} = {}) {
     return this.call(routes.status, {query})
   }
 

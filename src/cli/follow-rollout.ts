@@ -94,7 +94,7 @@ export async function followRollout(client: ApiClient, response: ChangesResponse
 async function statusOrNothing(client: ApiClient) {
   try {
     // A deploy follows states, not resource use: no usage reads at each look.
-    return await client.status({events: 0, usage: 0})
+    return await client.status({events: 0, usage: 0, costs: 0})
   } catch (error) {
     if (error instanceof LaunchoError && (error.code === 'unreachable' || error.code === 'systemd_failed')) return undefined
     throw error

@@ -1,5 +1,17 @@
 /** Plain-text output helpers for the CLI's human tables. */
-import stringWidth from 'string-width'
+import {createRequire} from 'node:module'
+
+// Printable ASCII (what nearly every cell is) is as wide as it is long; string-width, whose
+// Unicode tables cost ~25 ms to load, only for the rest. A negated class without a quantifier:
+// `^[…]*$` overflows V8's backtrack stack on strings of millions of characters.
+const NOT_PLAIN = /[^\x20-\x7e]/
+let unicodeWidth: ((text: string) => number) | undefined
+
+function stringWidth(text: string): number {
+  if (!NOT_PLAIN.test(text)) return text.length
+  unicodeWidth ??= (createRequire(import.meta.url)('string-width') as {default: (text: string) => number}).default
+  return unicodeWidth(text)
+}
 
 export interface TableOptions {
   /** Total width to fit in (the terminal's); undefined: as wide as the cells are. */

@@ -1,4 +1,4 @@
-import {readFile} from 'node:fs/promises'
+import {readFileSync} from 'node:fs'
 import {LaunchoError} from '../errors.js'
 import {decodeUtf8} from './utf8.js'
 
@@ -11,7 +11,8 @@ export async function readTargetFile(file: string): Promise<string> {
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
       bytes = Buffer.concat(chunks)
     } else {
-      bytes = await readFile(file)
+      // Synchronous: the CLI waits for it anyway, without the thread pool's round trips.
+      bytes = readFileSync(file)
     }
   } catch (error) {
     throw new LaunchoError('invalid_request', `cannot read ${file}: ${(error as Error).message}`, {

@@ -5,15 +5,16 @@
  * pasted (SHA-256 fingerprint match). Every failure becomes a LaunchoError that says what to do.
  */
 import {X509Certificate} from 'node:crypto'
-import {Agent} from 'node:https'
+import type {IncomingMessage} from 'node:http'
+import {Agent, request as httpsRequest} from 'node:https'
 import type {Readable} from 'node:stream'
 import type {PeerCertificate} from 'node:tls'
-import got, {HTTPError, RequestError, type Got} from 'got'
 import {type ErrorCode, LaunchoError} from '../errors.js'
 import {errorResponseSchema, type ErrorBody} from '../protocol/errors.js'
 import type {ClientAuth} from './client-auth.js'
 
 const REQUEST_TIMEOUT_MS = 30_000
+const CONNECT_TIMEOUT_MS = 10_000
 const UPLOAD_ANSWER_TIMEOUT_MS = 10 * 60_000
 const CERT_MISMATCH = 'ERR_LAUNCHO_CERT_MISMATCH'
 
@@ -34,26 +35,28 @@ const UNTRUSTED_CERT_CODES = new Set([
 
 export type Query = Record<string, string | number | boolean>
 
+interface Exchange {
+  method: 'GET' | 'PUT' | 'POST' | 'DELETE'
+  path: string
+  query?: Query | undefined
+  headers?: Record<string, string>
+  /** A JSON body, or a stream sent as it is read. */
+  json?: unknown
+  stream?: Readable
+  signal?: AbortSignal | undefined
+  /** The longest wait for the response's head after the request's last byte went out. */
+  responseTimeoutMs: number
+  onProgress?: (sentBytes: number) => void
+}
+
+/** A plain node:https client (a general HTTP library cost the CLI a third of its start-up). */
 export class HttpTransport {
-  private readonly http: Got
+  // Own agent: pooled TLS sessions are never shared with clients pinned to other certs.
+  private readonly agent = new Agent({keepAlive: true})
+  private readonly pinned: string
 
   constructor(private readonly auth: ClientAuth) {
-    const pinned = new X509Certificate(auth.cert).fingerprint256
-    this.http = got.extend({
-      prefixUrl: `https://${auth.host}`,
-      headers: {authorization: `Bearer ${auth.token}`, 'user-agent': 'launcho-cli'},
-      // Own agent: pooled TLS sessions are never shared with clients pinned to other certs.
-      agent: {https: new Agent({keepAlive: true})},
-      https: {
-        certificateAuthority: auth.cert,
-        rejectUnauthorized: true,
-        checkServerIdentity: (_hostname: string, cert: PeerCertificate) => {
-          if (cert.fingerprint256 === pinned) return undefined
-          return Object.assign(new Error(`certificate fingerprint ${cert.fingerprint256} is not the pinned ${pinned}`), {code: CERT_MISMATCH})
-        },
-      },
-      retry: {limit: 0},
-    })
+    this.pinned = new X509Certificate(auth.cert).fingerprint256
   }
 
   /**
@@ -62,24 +65,9 @@ export class HttpTransport {
    */
   async *stream(path: string, opts: {query?: Query; signal?: AbortSignal; method?: 'GET' | 'POST'; json?: unknown} = {}): AsyncGenerator<Buffer> {
     try {
-      const request = this.http.stream(relative(path), {
-        ...(opts.method ? {method: opts.method} : {}),
-        ...(opts.json !== undefined ? {json: opts.json} : {}),
-        searchParams: opts.query,
-        signal: opts.signal,
-        throwHttpErrors: false,
-        timeout: {connect: 10_000, secureConnect: 10_000, response: REQUEST_TIMEOUT_MS},
-      })
-      const response = await new Promise<{statusCode: number}>((resolve, reject) => {
-        request.once('response', resolve)
-        request.once('error', reject)
-      })
-      if (response.statusCode >= 400) {
-        const chunks: Buffer[] = []
-        for await (const chunk of request) chunks.push(chunk as Buffer)
-        throw this.fromResponse(response.statusCode, Buffer.concat(chunks).toString('utf8'))
-      }
-      for await (const chunk of request) yield chunk as Buffer
+      const response = await this.send({method: opts.method ?? 'GET', path, query: opts.query, json: opts.json, signal: opts.signal, responseTimeoutMs: REQUEST_TIMEOUT_MS})
+      if (response.statusCode! >= 400) throw this.fromResponse(response.statusCode!, await bodyText(response))
+      for await (const chunk of response) yield chunk as Buffer
     } catch (error) {
       throw this.explain(error)
     }
@@ -96,20 +84,19 @@ export class HttpTransport {
     opts: {size?: number; headers?: Record<string, string>; onProgress?: (sentBytes: number) => void} = {},
   ): Promise<T> {
     try {
-      const request = this.http(relative(path), {
+      const response = await this.send({
         method: 'PUT',
-        body,
+        path,
+        stream: body,
         headers: {
           'content-type': 'application/octet-stream',
           ...(opts.size !== undefined ? {'content-length': String(opts.size)} : {}),
           ...opts.headers,
         },
-        responseType: 'text',
-        timeout: {connect: 10_000, secureConnect: 10_000, response: UPLOAD_ANSWER_TIMEOUT_MS},
+        responseTimeoutMs: UPLOAD_ANSWER_TIMEOUT_MS,
+        ...(opts.onProgress ? {onProgress: opts.onProgress} : {}),
       })
-      if (opts.onProgress) request.on('uploadProgress', ({transferred}) => opts.onProgress!(transferred))
-      const response = await request
-      return (response.body === '' ? undefined : JSON.parse(response.body)) as T
+      return parseAnswer<T>(response, await bodyText(response))
     } catch (error) {
       throw this.explain(error)
     }
@@ -117,29 +104,88 @@ export class HttpTransport {
 
   /** One JSON call; its answer parsed as JSON (undefined for an empty body). */
   async request<T = unknown>(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, opts: {json?: unknown; query?: Query} = {}): Promise<T> {
+    const overall = new AbortController()
+    const timer = setTimeout(() => overall.abort(timedOut(`the request took longer than ${REQUEST_TIMEOUT_MS} ms`)), REQUEST_TIMEOUT_MS)
     try {
-      const response = await this.http(relative(path), {
-        method,
-        json: opts.json,
-        searchParams: opts.query,
-        responseType: 'text',
-        timeout: {request: REQUEST_TIMEOUT_MS},
-      })
-      return (response.body === '' ? undefined : JSON.parse(response.body)) as T
+      const response = await this.send({method, path, query: opts.query, json: opts.json, signal: overall.signal, responseTimeoutMs: REQUEST_TIMEOUT_MS})
+      return parseAnswer<T>(response, await bodyText(response))
     } catch (error) {
-      throw this.explain(error)
+      throw this.explain(overall.signal.aborted ? overall.signal.reason : error)
+    } finally {
+      clearTimeout(timer)
     }
+  }
+
+  /** Sends one request; resolves with the response once its head arrived (any status). */
+  private send(exchange: Exchange): Promise<IncomingMessage> {
+    const url = new URL(`https://${this.auth.host}${exchange.path}`)
+    for (const [key, value] of Object.entries(exchange.query ?? {})) url.searchParams.set(key, String(value))
+    const json = exchange.json === undefined ? undefined : Buffer.from(JSON.stringify(exchange.json))
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.auth.token}`,
+      'user-agent': 'launcho-cli',
+      ...(json ? {'content-type': 'application/json', 'content-length': String(json.length)} : {}),
+      ...exchange.headers,
+    }
+    return new Promise((resolve, reject) => {
+      const request = httpsRequest(url, {
+        method: exchange.method,
+        headers,
+        agent: this.agent,
+        ca: this.auth.cert,
+        rejectUnauthorized: true,
+        checkServerIdentity: (_hostname: string, cert: PeerCertificate) => {
+          if (cert.fingerprint256 === this.pinned) return undefined
+          return Object.assign(new Error(`certificate fingerprint ${cert.fingerprint256} is not the pinned ${this.pinned}`), {code: CERT_MISMATCH})
+        },
+        ...(exchange.signal ? {signal: exchange.signal} : {}),
+      })
+      let timer: NodeJS.Timeout | undefined
+      let answered = false
+      const limit = (ms: number, what: string) => {
+        clearTimeout(timer)
+        // Unref'd: the socket keeps the CLI alive while it waits; a timer must never keep it after.
+        timer = setTimeout(() => request.destroy(timedOut(what)), ms).unref()
+      }
+      limit(CONNECT_TIMEOUT_MS, `no TLS connection within ${CONNECT_TIMEOUT_MS} ms`)
+      request.once('socket', (socket) => {
+        if (request.reusedSocket) clearTimeout(timer)
+        else socket.once('secureConnect', () => clearTimeout(timer))
+      })
+      // A server may answer before the body is all sent (an upload refused at once).
+      request.once('finish', () => answered || limit(exchange.responseTimeoutMs, `no answer within ${exchange.responseTimeoutMs} ms`))
+      request.once('response', (response) => {
+        answered = true
+        clearTimeout(timer)
+        resolve(response)
+      })
+      request.once('close', () => clearTimeout(timer))
+      // `on`: a refused upload can fail again (EPIPE) after the first error or the answer.
+      request.on('error', (error) => {
+        clearTimeout(timer)
+        exchange.stream?.destroy()
+        reject(error)
+      })
+      if (!exchange.stream) return void request.end(json)
+      let sent = 0
+      exchange.stream.on('error', (error) => request.destroy(error))
+      if (exchange.onProgress) {
+        const onProgress = exchange.onProgress
+        exchange.stream.on('data', (chunk: Buffer) => onProgress((sent += chunk.length)))
+      }
+      exchange.stream.pipe(request)
+    })
   }
 
   /** Turns any failure of a call into a LaunchoError that says what happened and what to do. */
   private explain(error: unknown): LaunchoError {
     if (error instanceof LaunchoError) return error
     const {host, path} = this.auth
-    if (error instanceof HTTPError) return this.fromResponse(error.response.statusCode, String(error.response.body ?? ''))
+    if (error instanceof HttpStatusError) return this.fromResponse(error.status, error.body)
     if (error instanceof SyntaxError) {
       return new LaunchoError('internal', `the server at ${host} sent a response that is not JSON`, {hint: 'check that host in the auth file points at a launcho server', cause: error})
     }
-    const code = (error as RequestError | undefined)?.code ?? ''
+    const code = (error as NodeJS.ErrnoException | undefined)?.code ?? ''
     const reprint = `run "launcho print-auth --host ${host}" on the server and save its output to ${path}`
     if (UNTRUSTED_CERT_CODES.has(code)) {
       return new LaunchoError('unauthorized', `the server at ${host} presented a certificate that is not the one in ${path}`, {
@@ -225,7 +271,27 @@ function transportError(code: string, host: string, path: string, cause: unknown
   }
 }
 
-function relative(path: string): string {
-  // got's prefixUrl refuses paths with a leading slash.
-  return path.replace(/^\/+/, '')
+/** A response outside 2xx, with its body for the error it becomes. */
+class HttpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(`HTTP ${status}`)
+  }
+}
+
+function timedOut(what: string): Error {
+  return Object.assign(new Error(what), {code: 'ETIMEDOUT'})
+}
+
+async function bodyText(response: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of response) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+function parseAnswer<T>(response: IncomingMessage, text: string): T {
+  if (response.statusCode! < 200 || response.statusCode! > 299) throw new HttpStatusError(response.statusCode!, text)
+  return (text === '' ? undefined : JSON.parse(text)) as T
 }

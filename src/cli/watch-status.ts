@@ -28,7 +28,7 @@ export async function watchStatus(client: ApiClient, options: WatchOptions): Pro
     else if (options.terminal) options.write(`\u001b[H\u001b[2J${options.render(shown)}\n\nWatching: redrawn on every event; Ctrl-C to stop.\n`)
     else options.write(`${options.render(shown)}\n\n`)
   }
-  const fetch = () => client.status({events: Math.max(options.events, 1)})
+  const fetch = () => client.status({events: Math.max(options.events, 1), ...(options.json ? {} : {costs: 0})})
   const first = await fetch()
   show(first)
   let timer: NodeJS.Timeout | undefined

@@ -99,4 +99,6 @@ export interface StatusQuery {
   events?: number
   /** 0: leave out each instance's memory, CPU and tasks (three reads per instance at the server). */
   usage?: 0 | 1
+  /** 0: leave out each exposure's `costs` (what the table does not show; more than half the answer at 1000 processes). */
+  costs?: 0 | 1
 }

@@ -4,6 +4,7 @@
  * the target and fsync the directory so the rename itself survives a power cut.
  */
 import {randomBytes} from 'node:crypto'
+import {readFileSync} from 'node:fs'
 import {chmod, mkdir, open, readdir, readFile, rename, unlink} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 import {LaunchoError} from '../errors.js'
@@ -37,6 +38,16 @@ export async function writeFileAtomic(path: string, data: string | Buffer, mode 
 export async function readFileIfExists(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, 'utf8')
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined
+    throw storageError(`could not read ${path}`, error)
+  }
+}
+
+/** The same, read at once: for a small file a CLI needs before anything else can happen. */
+export function readFileIfExistsSync(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return undefined
     throw storageError(`could not read ${path}`, error)

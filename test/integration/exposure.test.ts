@@ -53,6 +53,11 @@ describe('exposure score and maxExposure', () => {
     assert.ok(strict.score < 3, `strict scores ${strict.score}`)
     assert.equal(strict.rating, 'OK')
     assert.ok(strict.costs!.length > 0)
+    // The table shows only the score: it asks without the costs, which are most of a big answer.
+    const brief = await h.request({path: '/v1/status?events=0&costs=0'})
+    assert.equal(brief.status, 200)
+    const briefExposure = (JSON.parse(brief.body.toString()) as {processes: Array<{exposure?: object}>}).processes[0]!.exposure
+    assert.deepEqual(briefExposure, {score: strict.score, rating: strict.rating})
   })
 
   it('maxExposure 4.0 refuses sandbox none, naming the process and what costs most, and changes nothing', async () => {

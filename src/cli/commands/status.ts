@@ -22,7 +22,8 @@ export default class Status extends ClientCommand {
     const {flags} = await this.parse(Status)
     const client = await this.client(flags.auth)
     if (flags.watch) return this.watch(client, flags)
-    const report = await client.status({events: flags.events})
+    // The table shows each exposure's score, not what costs it (--json keeps everything).
+    const report = await client.status({events: flags.events, ...(flags.json ? {} : {costs: 0})})
     if (flags.json) return this.printJson(report)
     this.log(renderStatus(report, {width: outputWidth(), colour: useColour()}))
   }
