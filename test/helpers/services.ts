@@ -14,8 +14,8 @@ export interface LoadSummary {
   errors: Record<string, number>
   /** responses per first word of the body (the app's version) */
   bodies: Record<string, number>
-  /** The first failures (at most 200) with their time, epoch ms. */
-  firsts: {at: number; code: string}[]
+  /** The first failures (at most 200) with their time and their request's start, epoch ms. */
+  firsts: {at: number; startedAt: number; code: string}[]
 }
 
 export interface RunningLoad {
