@@ -73,9 +73,9 @@ export class NftablesBalancer implements Balancer {
     const text = renderTable(tables)
     // A change after one of our own writes needs no look first: the in-place transaction puts our
     // chains right whatever they hold, and anything else is healed by the next unchanged sync.
-    const changed = this.applied !== undefined && this.applied.text !== text
-    const listing = changed ? this.applied!.listing : await this.list()
-    const wrote = this.applied?.text !== text || listing !== this.applied.listing
+    const applied = this.applied
+    const listing = applied && applied.text !== text ? applied.listing : await this.list()
+    const wrote = applied?.text !== text || listing !== applied.listing
     if (wrote) {
       await this.write(tables, listing)
       this.applied = {text, listing: await this.list()}

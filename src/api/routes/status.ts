@@ -9,11 +9,13 @@ export function registerStatusRoutes(app: FastifyInstance, status: StatusApi): v
   serve(app, routes.status, async ({query}) => {
     // A bad count falls back to the default rather than failing a read.
     const count = Number(query.events ?? 20)
-    const usage = query.usage !== '0' && query.usage !== 'false'
-    const report = await status.status(Number.isInteger(count) && count >= 0 ? Math.min(count, 500) : 20, {usage})
-    return query.costs === '0' || query.costs === 'false' ? withoutCosts(report) : report
+    const report = await status.status(Number.isInteger(count) && count >= 0 ? Math.min(count, 500) : 20, {usage: !isOff(query.usage)})
+    return isOff(query.costs) ? withoutCosts(report) : report
   })
 }
+
+/** `0` or `false`: the part is left out; anything else (or nothing) keeps it. */
+const isOff = (value: unknown) => value === '0' || value === 'false'
 
 function withoutCosts(report: StatusReport): StatusReport {
   return {...report, processes: report.processes.map((process) => (process.exposure?.costs ? {...process, exposure: {score: process.exposure.score, rating: process.exposure.rating}} : process))}
