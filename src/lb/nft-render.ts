@@ -7,6 +7,7 @@
  * translated, so without a live backend its clients are refused at once rather than left waiting.
  */
 import type {Backend, Endpoint, ServiceTable} from './balancer.js'
+import {createHash} from 'node:crypto'
 import {endpointKey} from './table-check.js'
 
 export const NFT_TABLE = 'launcho'
@@ -50,12 +51,17 @@ export const CHAIN_NAMES: readonly string[] = CHAINS.map((c) => c.name)
 
 /**
  * The whole `table ip launcho { … }` block for these services (sorted, so input order is irrelevant).
- * Each service's slot map is anonymous, inside its DNAT rule: a rule and its map change together.
- * Every service also has a refuse rule: a new connection to its address that no DNAT rule
- * translated (no live backend) gets a TCP reset, so nothing else listening there ever answers.
+ * Each service's slot map is named after its contents (`svc_<service>_<hash>`) and never changed:
+ * a new set of backends is a new map, and the old one is deleted only by a later transaction, once
+ * no rule uses it (renderSetRemoval). (A map changed, or an anonymous one deleted with its rule, in the transaction
+ * that swaps the rules is empty to a packet that read the old rule just before the swap: it went
+ * untranslated and was refused, seen in CI.) Every service also has a refuse rule: a new connection
+ * to its address that no DNAT rule translated (no live backend) gets a TCP reset, so nothing else
+ * listening there ever answers.
  */
 export function renderTable(tables: ServiceTable[]): string {
   const sorted = [...tables].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const maps: string[] = []
   const dnat: string[] = []
   const refuse: string[] = []
   for (const table of sorted) {
@@ -64,13 +70,19 @@ export function renderTable(tables: ServiceTable[]): string {
     refuse.push(`${match} ct state new reject with tcp reset`)
     if (slots.length === 0) continue
     const elements = slots.map((slot, i) => `${i} : ${slot.host} . ${slot.port}`).join(', ')
-    dnat.push(`${match} dnat ip to numgen inc mod ${slots.length} map { ${elements} }`)
+    const name = mapName(table.name, elements)
+    maps.push(`\tmap ${name} {\n\t\ttypeof numgen inc mod ${slots.length} : ip daddr . tcp dport\n\t\telements = { ${elements} }\n\t}\n`)
+    dnat.push(`${match} dnat ip to numgen inc mod ${slots.length} map @${name}`)
   }
   const rules = {nat_output: dnat, nat_prerouting: dnat, refuse_output: refuse, refuse_input: refuse}
-  return `table ip ${NFT_TABLE} {\n${CHAINS.map((c) => chain(c.name, c.hook, rules[c.name])).join('')}}\n`
+  return `table ip ${NFT_TABLE} {\n${maps.join('')}${CHAINS.map((c) => chain(c.name, c.hook, rules[c.name])).join('')}}\n`
 }
 
-/** What a table holds besides launcho's four chains: hand edits, or named maps of earlier versions. */
+function mapName(service: string, elements: string): string {
+  return `svc_${service}_${createHash('sha256').update(elements).digest('hex').slice(0, 8)}`
+}
+
+/** What a table holds besides launcho's four chains and its maps in use: hand edits, maps no rule uses. */
 export interface Leftovers {
   chains: string[]
   sets: string[]
@@ -88,10 +100,16 @@ export interface Leftovers {
 export function renderTransaction(tables: ServiceTable[], leftovers: Leftovers = {chains: [], sets: []}): string {
   const declare = CHAINS.map((c) => `add chain ip ${NFT_TABLE} ${c.name} { ${c.hook}; policy accept; }\n`).join('')
   const flush = [...CHAIN_NAMES, ...leftovers.chains].map((name) => `flush chain ip ${NFT_TABLE} ${name}\n`).join('')
-  const remove =
-    leftovers.chains.map((name) => `delete chain ip ${NFT_TABLE} ${name}\n`).join('') +
-    leftovers.sets.map((name) => `delete set ip ${NFT_TABLE} ${name}\n`).join('')
+  const remove = leftovers.chains.map((name) => `delete chain ip ${NFT_TABLE} ${name}\n`).join('')
   return `add table ip ${NFT_TABLE}\n${declare}${flush}${remove}${renderTable(tables)}`
+}
+
+/**
+ * Deletes maps no rule uses, in a transaction of its own after the one that stopped using them:
+ * a packet that read an old rule just before that swap still finds the old map's elements.
+ */
+export function renderSetRemoval(sets: string[]): string {
+  return sets.map((name) => `delete set ip ${NFT_TABLE} ${name}\n`).join('')
 }
 
 /** The last resort when the in-place transaction fails (a chain changed by hand): replace the table. */

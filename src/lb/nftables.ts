@@ -14,7 +14,7 @@ import {inNetns, runChecked, spawnRunner, type CommandRunner} from './command-ru
 import {LocalVips} from './local-vips.js'
 import {establishedTo} from './nft-connections.js'
 import {leftoversIn} from './nft-listing.js'
-import {NFT_TABLE, renderReplacement, renderTable, renderTransaction} from './nft-render.js'
+import {NFT_TABLE, renderReplacement, renderSetRemoval, renderTable, renderTransaction} from './nft-render.js'
 import {checkTables} from './table-check.js'
 
 export interface NftablesOptions {
@@ -78,7 +78,13 @@ export class NftablesBalancer implements Balancer {
     const wrote = applied?.text !== text || listing !== applied.listing
     if (wrote) {
       await this.write(tables, listing)
-      this.applied = {text, listing: await this.list()}
+      let after = await this.list()
+      const unused = leftoversIn(after)?.sets ?? []
+      if (unused.length > 0) {
+        await runChecked(this.run, ['nft', '-f', '-'], renderSetRemoval(unused), 'launcho needs CAP_NET_ADMIN to change its nftables table')
+        after = await this.list()
+      }
+      this.applied = {text, listing: after}
     }
     // Addresses are only left over when the set of hosts shrank, or by an earlier server (first
     // sync); unchanged syncs (the periodic resync) look anyway, to heal drift.

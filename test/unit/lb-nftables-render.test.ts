@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import type {Backend, ServiceTable} from '../../src/lb/balancer.js'
 import {leftoversIn} from '../../src/lb/nft-listing.js'
-import {renderReplacement, renderTable, renderTransaction, weightSlots} from '../../src/lb/nft-render.js'
+import {renderReplacement, renderSetRemoval, renderTable, renderTransaction, weightSlots} from '../../src/lb/nft-render.js'
 import {checkTables} from '../../src/lb/table-check.js'
 
 const b = (port: number, weight = 1): Backend => ({host: '127.0.0.1', port, weight})
@@ -25,24 +25,32 @@ ${refuse.map((r) => `\t\t${r}\n`).join('')}\t}
 const refuseWeb = 'ip daddr 127.0.0.1 tcp dport 5000 ct state new reject with tcp reset'
 
 describe('nftables ruleset rendering (golden text)', () => {
-  it('one backend: a DNAT rule with its slot map inline, and a refuse rule for what it does not translate', () => {
+  it('one backend: a map named after its contents, a DNAT rule using it, and a refuse rule for what it does not translate', () => {
+    const text = renderTable([web(b(20001))])
+    const name = /^\tmap (svc_web_[0-9a-f]{8}) \{$/m.exec(text)?.[1]
     assert.equal(
-      renderTable([web(b(20001))]),
+      text,
       `table ip launcho {
-${chains(['ip daddr 127.0.0.1 tcp dport 5000 dnat ip to numgen inc mod 1 map { 0 : 127.0.0.1 . 20001 }'], [refuseWeb])}}
+\tmap ${name} {
+\t\ttypeof numgen inc mod 1 : ip daddr . tcp dport
+\t\telements = { 0 : 127.0.0.1 . 20001 }
+\t}
+${chains([`ip daddr 127.0.0.1 tcp dport 5000 dnat ip to numgen inc mod 1 map @${name}`], [refuseWeb])}}
 `,
     )
+    assert.notEqual(/map (svc_web_\w+)/.exec(renderTable([web(b(20002))]))?.[1], name, 'other backends, another map')
   })
 
   it('two backends, in address order whatever the input order', () => {
     const text = renderTable([web(b(20002), b(20001))])
-    assert.ok(text.includes('numgen inc mod 2 map { 0 : 127.0.0.1 . 20001, 1 : 127.0.0.1 . 20002 }\n'), text)
+    assert.ok(text.includes('elements = { 0 : 127.0.0.1 . 20001, 1 : 127.0.0.1 . 20002 }\n'), text)
     assert.equal(text, renderTable([web(b(20001), b(20002))]))
   })
 
   it('three backends with weights 2:1:1 get interleaved slots', () => {
     const text = renderTable([web(b(20001, 2), b(20002), b(20003))])
-    assert.ok(text.includes('dnat ip to numgen inc mod 4 map { 0 : 127.0.0.1 . 20001, 1 : 127.0.0.1 . 20002, 2 : 127.0.0.1 . 20003, 3 : 127.0.0.1 . 20001 }'), text)
+    assert.ok(text.includes('elements = { 0 : 127.0.0.1 . 20001, 1 : 127.0.0.1 . 20002, 2 : 127.0.0.1 . 20003, 3 : 127.0.0.1 . 20001 }'), text)
+    assert.match(text, /dnat ip to numgen inc mod 4 map @svc_web_/)
   })
 
   it('weights are reduced by their common divisor and capped at 64 slots', () => {
@@ -54,7 +62,7 @@ ${chains(['ip daddr 127.0.0.1 tcp dport 5000 dnat ip to numgen inc mod 1 map { 0
 
   it('a draining backend (weight 0) is left out of the map', () => {
     const text = renderTable([web(b(20001), b(20002, 0))])
-    assert.ok(text.includes('map { 0 : 127.0.0.1 . 20001 }'), text)
+    assert.ok(text.includes('elements = { 0 : 127.0.0.1 . 20001 }'), text)
     assert.ok(!text.includes('20002'), text)
   })
 
@@ -67,7 +75,7 @@ ${chains(['ip daddr 127.0.0.1 tcp dport 5000 dnat ip to numgen inc mod 1 map { 0
   it('several services: one rule each per chain, sorted by name', () => {
     const api: ServiceTable = {name: 'api', on: {host: '10.99.0.10', port: 80}, backends: [b(20010)]}
     const text = renderTable([web(b(20001)), api])
-    assert.ok(text.includes('\t\tip daddr 10.99.0.10 tcp dport 80 dnat ip to numgen inc mod 1 map { 0 : 127.0.0.1 . 20010 }\n\t\tip daddr 127.0.0.1 tcp dport 5000'), text)
+    assert.match(text, /\t\tip daddr 10\.99\.0\.10 tcp dport 80 dnat ip to numgen inc mod 1 map @svc_api_\w{8}\n\t\tip daddr 127\.0\.0\.1 tcp dport 5000/)
     assert.ok(text.includes('\t\tip daddr 10.99.0.10 tcp dport 80 ct state new reject with tcp reset\n\t\t' + refuseWeb), text)
     assert.equal(renderTable([]), `table ip launcho {\n${chains([], [])}}\n`)
   })
@@ -83,7 +91,9 @@ ${chains(['ip daddr 127.0.0.1 tcp dport 5000 dnat ip to numgen inc mod 1 map { 0
     assert.equal(renderTransaction([]), ['add table ip launcho', ...declare, ...flush].join('\n') + '\n' + renderTable([]))
     const text = renderTransaction([web(b(20001))], {chains: ['mine'], sets: ['svc_web']})
     assert.ok(!text.includes('delete table'), text)
-    assert.ok(text.includes('flush chain ip launcho mine\ndelete chain ip launcho mine\ndelete set ip launcho svc_web\n'), text)
+    assert.ok(text.includes('flush chain ip launcho mine\ndelete chain ip launcho mine\n'), text)
+    assert.ok(!text.includes('delete set'), 'maps go in a later transaction')
+    assert.equal(renderSetRemoval(['svc_web']), 'delete set ip launcho svc_web\n')
     assert.equal(renderReplacement([]), `table ip launcho {}\ndelete table ip launcho\n${renderTable([])}`)
   })
 
@@ -93,6 +103,10 @@ ${chains(['ip daddr 127.0.0.1 tcp dport 5000 dnat ip to numgen inc mod 1 map { 0
     assert.deepEqual(leftoversIn(renderTable([web(b(20001))])), {chains: [], sets: []})
     const earlier = listing('\tmap svc_web {\n\t\ttypeof numgen inc mod 1 : ip daddr . tcp dport\n\t\telements = { 0 : 127.0.0.1 . 20001 }\n\t}\n\n\tchain nat_output {\n\t\ttype nat hook output priority -100; policy accept;\n\t}\n\n\tchain extra {\n\t}\n\n\tset blocked {\n\t\ttype ipv4_addr\n\t}\n')
     assert.deepEqual(leftoversIn(earlier), {chains: ['extra'], sets: ['svc_web', 'blocked']})
+    // The map the installed rules use stays until a later transaction, whatever is wanted now.
+    const installed = renderTable([web(b(20001))])
+    assert.deepEqual(leftoversIn(installed), {chains: [], sets: []})
+    assert.ok(!renderTransaction([web(b(20002))], leftoversIn(installed)).includes('delete set'))
     assert.equal(leftoversIn(listing('\tflags dormant\n')), undefined)
     assert.equal(leftoversIn(listing('\tcounter hits {\n\t\tpackets 0 bytes 0\n\t}\n')), undefined)
   })
