@@ -46,7 +46,9 @@ describe('deploys that wait for their rollout', () => {
     const result = await h.cli(['t', 'set', await h.writeFile('v2.yaml', target('v2'))])
     // Looked at first, before anything else can happen: the kernel sends new connections to the
     // new instance only (status, and so t set, says "serving" once the balancer applied it).
-    const rules = await h.inside(['nft', 'list', 'chain', 'ip', 'launcho', 'nat_output'])
+    const table = await h.inside(['nft', 'list', 'table', 'ip', 'launcho'])
+    const inUse = /dnat ip to .* map @(\S+)/.exec(table)?.[1]
+    const rules = new RegExp(`map ${inUse} \\{[^}]*elements = \\{([^}]*)\\}`).exec(table)?.[1] ?? table
     assert.equal(result.code, 0, result.stderr)
     const port = /started\s+web: started launcho-web-\w{8}\.service \(SERVICE_PORT_WEB=(\d+)\)/.exec(result.stdout)?.[1]
     assert.deepEqual([...rules.matchAll(/127\.0\.0\.1 \. (\d+)/g)].map((m) => m[1]), [port], rules)
