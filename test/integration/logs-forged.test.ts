@@ -51,12 +51,15 @@ describe('launcho logs ignores journal entries that only claim to be a process\'
     // journald drops fields starting with "_" from a client; UNIT= and OBJECT_SYSTEMD_UNIT= it keeps.
     await forgeAsNobody(['MESSAGE=forged-unit', 'LAUNCHO_PROCESS=web', `LAUNCHO_VERSION=${version}`, `_SYSTEMD_UNIT=${unit}`, `UNIT=${unit}`, `OBJECT_SYSTEMD_UNIT=${unit}`, '_PID=1', '_UID=0'])
     await forgeAsNobody(['MESSAGE=forged-any-version', 'LAUNCHO_PROCESS=web', 'LAUNCHO_VERSION=0badc0de'])
-    // Another process of the target (a tenant inside launcho.slice) claiming web's lines.
+    // Another process of the target (a tenant inside launcho.slice) claiming web's lines. The
+    // sender stays alive: journald reads a sender's unit from /proc/<pid>/cgroup when it gets
+    // to the datagram, and a sender already gone (`logger` piped in a shell) is attributed to
+    // no unit at all under load, so not even to the tenant.
     await h.setTarget(`processes:${web()}
   - name: tenant
     uid: nobody
     env: {WEB_VERSION: "${version}"}
-    command: ["/bin/sh", "-c", "{ echo MESSAGE=forged-by-tenant; echo LAUNCHO_PROCESS=web; echo LAUNCHO_VERSION=$WEB_VERSION; } | logger --journald; exec sleep 600"]
+    command: ["/usr/bin/python3", "-c", "import os, socket, time; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(('MESSAGE=forged-by-tenant\\\\nLAUNCHO_PROCESS=web\\\\nLAUNCHO_VERSION=%s\\\\n' % os.environ['WEB_VERSION']).encode(), '/run/systemd/journal/socket'); time.sleep(600)"]
 `)
     const forged = ['forged-plain', 'forged-unit', 'forged-any-version', 'forged-by-tenant']
     // The forgeries are in the journal, claiming web (what the old selection by LAUNCHO_PROCESS found).
