@@ -33,6 +33,8 @@ interface Waiter {
 
 /** After the wait bound, how long a stop of a run that never reported may take. */
 const STOP_WAIT_MS = 5_000
+/** How long a stopped run's stop job may take before its unit is read and reset anyway (past systemd's own stop timeout). */
+const STOPPED_WAIT_MS = 120_000
 
 export class Oneshots {
   private readonly waiters = new Map<string, Waiter>()
@@ -62,8 +64,14 @@ export class Oneshots {
       void this.resetLeftovers().catch(() => undefined)
     }
     let job: string | undefined
-    // JobRemoved may arrive before the reply that names the job: keep what came for this unit.
-    const early = new Map<string, JobResult>()
+    // JobRemoved may arrive before the reply that names its job: keep every one that came for this unit.
+    const removedJobs = new Map<string, JobResult>()
+    // A run we stop: its start job is cancelled at once, but the unit fails only when its stop job
+    // has ended; a reset before that (under load, a slow-dying command) would leave it failed.
+    let stopJob: string | undefined
+    let stopRequested = false
+    let stopEnded: (() => void) | undefined
+    const stopped = new Promise<void>((resolve) => (stopEnded = resolve))
     let settle: ((result: JobResult | 'lost') => void) | undefined
     let fail: ((error: Error) => void) | undefined
     const ended = new Promise<JobResult | 'lost'>((resolve, reject) => {
@@ -73,10 +81,27 @@ export class Oneshots {
     // Lost before anyone awaits it (the bus went away during the start call): not unhandled.
     ended.catch(() => undefined)
     this.waiters.set(name, {
-      removed: (id, result) => (job === undefined ? early.set(id, result) : id === job && settle!(result)),
-      lost: (error) => fail!(error),
+      removed: (id, result) => {
+        removedJobs.set(id, result)
+        if (job !== undefined && id === job) settle!(result)
+        if (stopJob !== undefined && id === stopJob) stopEnded!()
+      },
+      lost: (error) => {
+        stopEnded!()
+        fail!(error)
+      },
     })
-    const stop = () => void this.call('StopUnit', 'ss', [name, 'replace']).catch(() => undefined)
+    const stop = () => {
+      if (stopRequested) return
+      stopRequested = true
+      this.call('StopUnit', 'ss', [name, 'replace']).then(
+        ([id]) => {
+          stopJob = id as string
+          if (removedJobs.has(stopJob)) stopEnded!()
+        },
+        () => stopEnded!(), // nothing to stop (already gone)
+      )
+    }
     options.signal?.addEventListener('abort', stop, {once: true})
     const timer = Number.isFinite(options.waitMs)
       ? setTimeout(() => {
@@ -86,10 +111,15 @@ export class Oneshots {
       : undefined
     try {
       ;[job] = (await this.call('StartTransientUnit', 'ssa(sv)a(sa(sv))', [name, 'fail', properties, []])) as [string]
-      if (early.has(job)) settle!(early.get(job)!)
+      if (removedJobs.has(job)) settle!(removedJobs.get(job)!)
       if (options.signal?.aborted) stop()
       const outcome = await ended
       if (outcome === 'done') return {job: outcome}
+      if (stopRequested && outcome === 'canceled') {
+        let bound: NodeJS.Timeout | undefined
+        await Promise.race([stopped, new Promise((resolve) => (bound = setTimeout(resolve, STOPPED_WAIT_MS)))])
+        clearTimeout(bound)
+      }
       return {job: outcome, ...(await this.howItEnded(name))}
     } finally {
       clearTimeout(timer)

@@ -46,7 +46,12 @@ describe('launcho run', () => {
     ].filter((entry) => entry.startsWith('launcho-run-'))
     return [...units, ...files]
   }
-  const nothingLeft = () => waitFor('no run unit or file left', async () => (await runLeftovers()).length === 0, 15_000)
+  const nothingLeft = async () => {
+    let left: string[] = []
+    await waitFor('no run unit or file left', async () => (left = await runLeftovers()).length === 0, 15_000).catch((error: Error) => {
+      throw new Error(`${error.message}; left: ${left.join(', ')}`)
+    })
+  }
   /** `--auth` goes before `--` (after it, it would be the command's own argument). */
   const withAuth = (args: string[]) => {
     const at = args.indexOf('--')
@@ -123,6 +128,14 @@ describe('launcho run', () => {
   it('SIGINT to the CLI stops the run and leaves no unit, work dir or env file', async () => {
     const run = spawnCli(['run', 'web', '--', 'sleep', '60'])
     await waitFor('the run unit', async () => (await h.units()).some((unit) => unit.startsWith('launcho-run-web-')), 15_000)
+    run.child.kill('SIGINT')
+    assert.equal(await run.exited, 130, run.stderr())
+    await nothingLeft()
+  })
+
+  it('SIGINT to a run whose command takes a moment to exit on SIGTERM (and fails) leaves no unit behind', async () => {
+    const run = spawnCli(['run', 'web', '--', 'sh', '-c', 'trap "sleep 1; exit 1" TERM; echo ready; while :; do sleep 0.1; done'])
+    await new Promise((resolve) => run.child.stdout.once('data', resolve))
     run.child.kill('SIGINT')
     assert.equal(await run.exited, 130, run.stderr())
     await nothingLeft()
