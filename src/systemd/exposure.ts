@@ -2,7 +2,9 @@
  * systemd's own measure of how exposed a service is: `systemd-analyze security --offline=yes` on
  * the unit file launcho would create (0.0 is fully confined, 10.0 fully exposed; systemd names the
  * bands OK, MEDIUM, EXPOSED, UNSAFE). Many units are scored in one run (about 5 ms each), and each
- * result is kept by the unit's text: the same text always scores the same.
+ * result is kept by the unit's exposure key (exposureKey): units that differ only in what systemd's
+ * assessment never reads (their commands, environment, paths, limits) score the same, so a target of
+ * 1000 processes with one sandbox setting costs one unit's scoring, not 1000.
  *
  * The text output is read, not `--json`: in systemd 252 the JSON lists each setting's exposure but
  * not the overall score, which only the "Overall exposure level" line gives.
@@ -47,16 +49,22 @@ export class ExposureScorer {
   /** Scores each unit file (name → text); throws ExposureError when systemd-analyze cannot. */
   async score(units: ReadonlyMap<string, string>): Promise<Map<string, Exposure>> {
     const scored = new Map<string, Exposure>()
-    const missing = new Map<string, string>()
+    /** Exposure key → the names that share it, for keys not scored yet; the first name's text is analyzed. */
+    const missing = new Map<string, string[]>()
     for (const [name, text] of units) {
-      const known = this.cache.get(text)
+      const key = exposureKey(text)
+      const known = this.cache.get(key)
       if (known) scored.set(name, known)
-      else missing.set(name, text)
+      else if (missing.has(key)) missing.get(key)!.push(name)
+      else missing.set(key, [name])
     }
     if (missing.size === 0) return scored
-    for (const [name, exposure] of await this.analyze(missing)) {
-      scored.set(name, exposure)
-      this.remember(missing.get(name)!, exposure)
+    const representatives = new Map([...missing.values()].map((names) => [names[0]!, units.get(names[0]!)!]))
+    const analyzed = await this.analyze(representatives)
+    for (const [key, names] of missing) {
+      const exposure = analyzed.get(names[0]!)!
+      for (const name of names) scored.set(name, exposure)
+      this.remember(key, exposure)
     }
     return scored
   }
@@ -91,10 +99,42 @@ export class ExposureScorer {
     }
   }
 
-  private remember(text: string, exposure: Exposure): void {
+  private remember(key: string, exposure: Exposure): void {
     if (this.cache.size >= CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!)
-    this.cache.set(text, exposure)
+    this.cache.set(key, exposure)
   }
+}
+
+/**
+ * Directives of launcho's units that systemd's assessment does not read (systemd 252,
+ * analyze-security.c: get_security_info takes the unit's type, notify access and default
+ * dependencies, the exec context's credentials, capability, namespace, protection, filter and umask
+ * settings, and the cgroup context's delegation, device and IP address rules) and that imply none
+ * of what it reads. Anything not listed stays in the key, so a directive unknown here only costs a
+ * cache miss, never a wrong score.
+ */
+const UNASSESSED = new Set([
+  'Description',
+  'ExecStart', 'ExecStartPre', 'ExecStartPost', 'ExecStop', 'ExecStopPost', 'ExecReload', 'ExecCondition',
+  'Environment', 'EnvironmentFile', 'WorkingDirectory', 'SyslogIdentifier', 'LogExtraFields',
+  'LoadCredential', 'BindPaths', 'BindReadOnlyPaths', 'ReadWritePaths', 'ReadOnlyPaths', 'StateDirectory',
+  'MemoryMax', 'MemorySwapMax', 'MemoryHigh', 'MemoryLow', 'MemoryMin', 'CPUQuota', 'CPUWeight', 'IOWeight', 'TasksMax', 'Nice', 'LimitNOFILE',
+  'TimeoutStartSec', 'TimeoutStopSec', 'RestartSec', 'RuntimeMaxSec',
+])
+/** The only user names the assessment tells apart; every other name scores as "a non-root user". */
+const ASSESSED_USERS = new Set(['', '0', 'root', 'nobody'])
+
+/** What of a unit file decides its exposure: the text without the directives in UNASSESSED, any other user named alike. */
+export function exposureKey(text: string): string {
+  const kept: string[] = []
+  for (const line of text.split('\n')) {
+    const equals = line.indexOf('=')
+    const directive = equals > 0 && !line.startsWith('#') ? line.slice(0, equals) : undefined
+    if (directive !== undefined && UNASSESSED.has(directive)) continue
+    if (directive === 'User' && !ASSESSED_USERS.has(line.slice(equals + 1))) kept.push('User=<non-root>')
+    else kept.push(line)
+  }
+  return kept.join('\n')
 }
 
 const OVERALL = /Overall exposure level for (\S+): (\d+(?:\.\d+)?) (\w+)/

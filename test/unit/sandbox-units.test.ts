@@ -6,10 +6,10 @@ import assert from 'node:assert/strict'
 import {setFlagsFromString} from 'node:v8'
 import {runInNewContext} from 'node:vm'
 import {spawnSync} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
-import {ExposureError, ExposureScorer, parseSecurityOutput} from '../../src/systemd/exposure.js'
+import {ExposureError, ExposureScorer, exposureKey, parseSecurityOutput} from '../../src/systemd/exposure.js'
 import {presetDirectives, type SandboxSpec} from '../../src/systemd/sandbox-presets.js'
 import {unitFileText} from '../../src/systemd/unit-file.js'
 import {toDbusProperties, type UnitSpec} from '../../src/systemd/unit-spec.js'
@@ -89,6 +89,71 @@ describe('sandbox presets as unit files', () => {
     assert.equal(none!.rating, 'UNSAFE')
     assert.ok(none!.score > 9 && basic!.score < none!.score && strict!.score < 3, JSON.stringify({none, basic, strict}))
     assert.ok(none!.costs.length === 5 && none!.costs[0]!.exposure >= none!.costs[4]!.exposure)
+  })
+
+  it('scores units that differ only in what the assessment does not read alike, each analyzed on its own', async () => {
+    // Two processes of one target: other names, commands, users, paths, limits and credentials.
+    const other: UnitSpec = {
+      ...base,
+      name: 'launcho-worker-77aa01bc.service',
+      description: 'launcho worker (77aa01bc)',
+      command: ['/bin/sh', '-c', 'exec sleep 1000'],
+      env: {QUEUE: 'jobs'},
+      environmentFile: '/var/lib/launcho/environments/launcho-worker-77aa01bc.env',
+      user: 'daemon',
+      workingDirectory: '/var/lib/launcho/instances/launcho-worker-77aa01bc',
+      syslogIdentifier: 'worker',
+      journalFields: {LAUNCHO_PROCESS: 'worker'},
+      memoryMaxBytes: 512n * 1024n * 1024n,
+      credentials: {DB: '/var/lib/launcho/environments/launcho-worker-77aa01bc.credentials/DB'},
+    }
+    const pairs: Array<[string, UnitSpec, UnitSpec]> = [
+      ['none', base, other],
+      ['basic', {...base, sandbox: sandbox('basic')}, {...other, sandbox: {...sandbox('basic'), writablePaths: [other.workingDirectory]}}],
+      ['strict', {...base, sandbox: sandbox('strict')}, {...other, sandbox: {...sandbox('strict'), writablePaths: [other.workingDirectory]}}],
+      [
+        'dynamic user',
+        {...base, user: undefined, sandbox: {preset: 'strict', writablePaths: [], dynamicUser: 'launcho-web-3f9a1c2e'}},
+        {...other, user: undefined, sandbox: {preset: 'strict', writablePaths: [], dynamicUser: 'launcho-worker-77aa01bc'}},
+      ],
+    ]
+    const keys = new Set<string>()
+    for (const [preset, a, b] of pairs) {
+      const [textA, textB] = [a, b].map((spec) => unitFileText(toDbusProperties(spec)))
+      assert.notEqual(textA, textB)
+      assert.equal(exposureKey(textA!), exposureKey(textB!), preset)
+      keys.add(exposureKey(textA!))
+      // Each scored by a scorer of its own, so that systemd-analyze reads each full text.
+      const [scoreA, scoreB] = await Promise.all([textA!, textB!].map(async (text) => (await new ExposureScorer().score(new Map([['u', text]]))).get('u')))
+      assert.deepEqual(scoreA, scoreB, `${preset}: ${JSON.stringify({scoreA, scoreB})}`)
+    }
+    assert.equal(keys.size, pairs.length, 'each sandbox setting has a key of its own')
+    // What the assessment tells apart stays apart: root and nobody against another user.
+    const asUser = (user: string | undefined) => exposureKey(unitFileText(toDbusProperties({...base, user})))
+    assert.equal(new Set([asUser('www-data'), asUser('root'), asUser('nobody'), asUser(undefined)]).size, 4)
+    const [root, nobody, someone] = await Promise.all(['root', 'nobody', 'www-data'].map(async (user) => (await new ExposureScorer().score(new Map([['u', unitFileText(toDbusProperties({...base, user}))]]))).get('u')!.score))
+    assert.ok(root! > someone! && nobody! > someone!, JSON.stringify({root, nobody, someone}))
+  })
+
+  it('analyzes one unit for many that share a key', async () => {
+    // A systemd-analyze that records its arguments before running the real one.
+    const dir = mkdtempSync(join('/var/tmp', 'launcho-exposure-count-'))
+    try {
+      const log = join(dir, 'calls')
+      const wrapper = join(dir, 'systemd-analyze')
+      writeFileSync(wrapper, `#!/bin/sh\necho "$#" >> ${log}\nexec systemd-analyze "$@"\n`, {mode: 0o755})
+      const scorer = new ExposureScorer(wrapper)
+      const units = new Map(Array.from({length: 100}, (_, i) => [`p${i}`, unitFileText(toDbusProperties({...base, name: `launcho-p${i}-0000000${i % 10}.service`, command: ['/bin/echo', String(i)], sandbox: sandbox('basic')}))]))
+      const scored = await scorer.score(units)
+      assert.equal(scored.size, 100)
+      assert.equal(new Set([...scored.values()].map((e) => e.score)).size, 1)
+      // security --offline=yes --no-pager FILE: four arguments, one run.
+      assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), ['4'])
+      await scorer.score(units)
+      assert.equal(readFileSync(log, 'utf8').trim().split('\n').length, 1, 'scored again from the cache')
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 
   it('says when systemd-analyze cannot score, instead of guessing a score', async () => {
