@@ -4,7 +4,6 @@
  */
 import {X509Certificate, createPrivateKey} from 'node:crypto'
 import {createRequire} from 'node:module'
-import {z} from 'zod'
 import {LaunchoError, formatProblem, type Problem} from '../errors.js'
 import {TOKEN_PATTERN} from './token.js'
 
@@ -21,42 +20,41 @@ export interface AuthFile {
 
 const HOST_PATTERN = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]/]+):(\d{1,5})$/
 
-const hostField = z
-  .string({error: 'must be a string like "server.example.com:12888"'})
-  .regex(HOST_PATTERN, 'must be HOST:PORT, e.g. "server.example.com:12888" or "[::1]:12888"')
-  .refine((host) => {
-    const port = Number(host.slice(host.lastIndexOf(':') + 1))
-    return port >= 1 && port <= 65535
-  }, 'port must be between 1 and 65535')
+/** One field's check: the problem with `value`, or undefined when it is fine. */
+type FieldCheck = (value: unknown) => string | undefined
 
-const certField = z
-  .string({error: 'must be a PEM certificate ("-----BEGIN CERTIFICATE-----" …)'})
-  .refine(isCertificate, 'is not a readable PEM certificate')
-
-const privateField = z
-  .string({error: 'must be a PEM private key or null'})
-  .refine(isPrivateKey, 'is not a readable PEM private key')
-  .nullable()
-  .default(null)
-
-const tokenField = z
-  .string({error: 'must be 64 hex characters'})
-  .regex(TOKEN_PATTERN, 'must be 64 lowercase hex characters (256 bits)')
-
-const authFileSchema = z.object({host: hostField, cert: certField, private: privateField, token: tokenField})
+/**
+ * Checked by hand, not with zod: nearly every CLI call reads this file, and zod's modules cost the
+ * CLI's start-up ~30 ms (the client's other paths do without zod too).
+ */
+const FIELDS: Array<[keyof AuthFile, FieldCheck]> = [
+  [
+    'host',
+    (value) => {
+      if (typeof value !== 'string') return 'must be a string like "server.example.com:12888"'
+      if (!HOST_PATTERN.test(value)) return 'must be HOST:PORT, e.g. "server.example.com:12888" or "[::1]:12888"'
+      const port = Number(value.slice(value.lastIndexOf(':') + 1))
+      return port >= 1 && port <= 65535 ? undefined : 'port must be between 1 and 65535'
+    },
+  ],
+  ['cert', (value) => (typeof value !== 'string' ? 'must be a PEM certificate ("-----BEGIN CERTIFICATE-----" …)' : isCertificate(value) ? undefined : 'is not a readable PEM certificate')],
+  ['private', (value) => (value === null ? undefined : typeof value !== 'string' ? 'must be a PEM private key or null' : isPrivateKey(value) ? undefined : 'is not a readable PEM private key')],
+  ['token', (value) => (typeof value !== 'string' ? 'must be 64 hex characters' : TOKEN_PATTERN.test(value) ? undefined : 'must be 64 lowercase hex characters (256 bits)')],
+]
 
 /** Parses auth-file text; `file` only names the source in error messages. */
 export function parseAuthFile(text: string, file: string): AuthFile {
-  const data = canonicalAuthFile(text) ?? readYaml(text, file)
-  const result = authFileSchema.safeParse(data)
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => ({
-      field: issue.path.map(String).join('.') || undefined,
-      message: issue.path.length === 1 && (data as Record<string, unknown>)[String(issue.path[0])] === undefined ? 'is missing' : issue.message,
-    }))
-    throw invalidFile(file, problems)
+  const data = (canonicalAuthFile(text) ?? readYaml(text, file)) as Record<string, unknown>
+  const fields: Record<string, unknown> = {...data, private: data.private ?? null}
+  const problems: Problem[] = []
+  for (const [field, check] of FIELDS) {
+    const value = fields[field]
+    const problem = value === undefined ? 'is missing' : check(value)
+    if (problem) problems.push({field, message: problem})
   }
-  return {...result.data, cert: normalizePem(result.data.cert), private: result.data.private === null ? null : normalizePem(result.data.private)}
+  if (problems.length > 0) throw invalidFile(file, problems)
+  const auth = fields as unknown as AuthFile
+  return {host: auth.host, cert: normalizePem(auth.cert), private: auth.private === null ? null : normalizePem(auth.private), token: auth.token}
 }
 
 /**

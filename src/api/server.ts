@@ -8,6 +8,7 @@ import Fastify, {type FastifyError, type FastifyInstance, type FastifyReply, typ
 import type {Logger} from 'pino'
 import {LaunchoError, type Problem} from '../errors.js'
 import {packageVersion} from '../package-version.js'
+import {VERSION_HEADER} from '../protocol/endpoints.js'
 import {guardConnections, type ConnectionGuard} from './connection-guard.js'
 import type {ServerAuth} from './server-auth.js'
 import {bearerToken, tokenMatches} from './token.js'
@@ -119,6 +120,10 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     parseJson(request, text, done)
   })
 
+  // On the raw response, so that streams written past fastify (hijacked replies) carry it too:
+  // a CLI of the same version takes the answers as typed (src/cli/client.ts).
+  const version = packageVersion()
+  app.addHook('onRequest', async (_request, reply) => void reply.raw.setHeader(VERSION_HEADER, version))
   app.addHook('onRequest', async (request, reply) => refuseWithoutToken(request, reply, options.auth.token))
 
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
@@ -135,7 +140,6 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     })
   })
 
-  const version = packageVersion()
   app.get('/v1/ping', async () => ({ok: true, version}))
 
   await options.register(app)

@@ -1,7 +1,9 @@
 /**
- * The CLI's typed client of the control API: one method per route of src/protocol/routes.ts,
- * each answer checked against the route's schema, so a server that speaks another protocol is
- * told apart from one that failed.
+ * The CLI's typed client of the control API: one method per route of src/protocol/routes.ts.
+ * A server of this CLI's own version (its answers carry it) speaks the very protocol module the
+ * CLI was built with, so its answers are taken as typed; a server of any other version has each
+ * answer checked against the route's schema, so a server that speaks another protocol is told
+ * apart from one that failed. zod is loaded only then: it would cost every call ~50 ms of start-up.
  */
 import type {Readable} from 'node:stream'
 import type {z} from 'zod'
@@ -10,8 +12,9 @@ import {LineSplitter} from '../logs/line-splitter.js'
 import type {LaunchoEvent} from '../protocol/events.js'
 import type {LogsQuery} from '../protocol/logs.js'
 import type {RunBody, RunItem} from '../protocol/run.js'
-import {pathOf, routes, type JsonRoute, type PathParams, type ResponseOf} from '../protocol/routes.js'
-import {NAME_HEADER, SHA256_HEADER} from '../protocol/resources.js'
+import {endpoints, NAME_HEADER, pathOf, RESOURCE_CONTENT_PATH, SHA256_HEADER, type PathParams} from '../protocol/endpoints.js'
+import type {JsonRoute, ResponseOf, Routes} from '../protocol/routes.js'
+import {packageVersion} from '../package-version.js'
 import type {ClientAuth} from './client-auth.js'
 import {HttpTransport, type Query} from './transport.js'
 
@@ -27,161 +30,165 @@ export class ApiClient {
   }
 
   ping() {
-    return this.call(routes.ping)
+    return this.call('ping')
   }
 
   status(query: {events?: number; usage?: 0 | 1; costs?: 0 | 1} = {}) {
-    return this.call(routes.status, {query})
+    return this.call('status', {query})
   }
 
   getTarget() {
-    return this.call(routes.getTarget)
+    return this.call('getTarget')
   }
 
   /** `allowEmpty`: accept a target without processes (it stops every process). */
   setTarget(text: string, options: {allowEmpty?: boolean} = {}) {
-    return this.call(routes.setTarget, {body: {text, ...(options.allowEmpty ? {allowEmpty: true} : {})}})
+    return this.call('setTarget', {body: {text, ...(options.allowEmpty ? {allowEmpty: true} : {})}})
   }
 
   diffTarget(text: string) {
-    return this.call(routes.diffTarget, {body: {text}})
+    return this.call('diffTarget', {body: {text}})
   }
 
   renderTarget(body: {text?: string; process?: string}) {
-    return this.call(routes.renderTarget, {body})
+    return this.call('renderTarget', {body})
   }
 
   exportUnits(body: {envDir: string; process?: string}) {
-    return this.call(routes.exportUnits, {body})
+    return this.call('exportUnits', {body})
   }
 
   secretNames() {
-    return this.call(routes.listSecrets)
+    return this.call('listSecrets')
   }
 
   secret(name: string) {
-    return this.call(routes.getSecret, {params: {name}})
+    return this.call('getSecret', {params: {name}})
   }
 
   setSecret(name: string, value: string) {
-    return this.call(routes.setSecret, {params: {name}, body: {value}})
+    return this.call('setSecret', {params: {name}, body: {value}})
   }
 
   removeSecret(name: string) {
-    return this.call(routes.removeSecret, {params: {name}})
+    return this.call('removeSecret', {params: {name}})
   }
 
   restart(process: string) {
-    return this.call(routes.restart, {params: {name: process}})
+    return this.call('restart', {params: {name: process}})
   }
 
   stop(process: string) {
-    return this.call(routes.stop, {params: {name: process}})
+    return this.call('stop', {params: {name: process}})
   }
 
   start(process: string) {
-    return this.call(routes.start, {params: {name: process}})
+    return this.call('start', {params: {name: process}})
   }
 
   history() {
-    return this.call(routes.history)
+    return this.call('history')
   }
 
   release(number: number) {
-    return this.call(routes.release, {params: {number: String(number)}})
+    return this.call('release', {params: {number: String(number)}})
   }
 
   diffRelease(number: number) {
-    return this.call(routes.diffRelease, {params: {number: String(number)}})
+    return this.call('diffRelease', {params: {number: String(number)}})
   }
 
   /** Without `release`: the newest before the latest that ended serving. */
   rollback(release?: number) {
-    return this.call(routes.rollback, {body: release === undefined ? {} : {release}})
+    return this.call('rollback', {body: release === undefined ? {} : {release}})
   }
 
   resources() {
-    return this.call(routes.listResources)
+    return this.call('listResources')
   }
 
   resource(id: string) {
-    return this.call(routes.resource, {params: {id}})
+    return this.call('resource', {params: {id}})
   }
 
   removeResource(id: string) {
-    return this.call(routes.removeResource, {params: {id}})
+    return this.call('removeResource', {params: {id}})
   }
 
   /** Streams `body` as a new resource; the server checks it against `sha256` before keeping it. */
   async uploadResource(body: Readable, options: {sha256: string; name: string; size: number; onProgress?: (sentBytes: number) => void}) {
-    const answer = await this.transport.upload(routes.uploadResource.path, body, {
+    const answer = await this.transport.upload(endpoints.uploadResource.path, body, {
       size: options.size,
       headers: {[SHA256_HEADER]: options.sha256, [NAME_HEADER]: encodeURIComponent(options.name)},
       ...(options.onProgress ? {onProgress: options.onProgress} : {}),
     })
-    return checked(routes.uploadResource, answer)
+    return (await this.checked('uploadResource', answer)) as ResponseOf<Routes['uploadResource']>
   }
 
   /** A resource's bytes, as they arrive. */
   resourceContent(id: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
-    return this.transport.stream(pathOf(routes.resourceContentPath, {id}), signal ? {signal} : {})
+    return this.transport.stream(pathOf(RESOURCE_CONTENT_PATH, {id}), signal ? {signal} : {})
   }
 
   /** Log lines as NDJSON chunks (src/logs/log-printer.ts prints them): of one process, or of every one. */
   logs(process: string | undefined, query: LogsQuery, signal?: AbortSignal): AsyncGenerator<Buffer> {
-    const path = process === undefined ? routes.allLogs.path : pathOf(routes.processLogs.path, {process})
+    const path = process === undefined ? endpoints.allLogs.path : pathOf(endpoints.processLogs.path, {process})
     return this.transport.stream(path, {query: definedOnly({...query}), ...(signal ? {signal} : {})})
   }
 
   /** Events after `since` (else the last `limit`), then with `follow` each new one until `signal` aborts. */
   async *events(query: {since?: number; limit?: number; follow?: boolean}, signal?: AbortSignal): AsyncGenerator<LaunchoEvent> {
     const splitter = new LineSplitter(MAX_EVENT_LINE_BYTES)
-    const chunks = this.transport.stream(routes.events.path, {query: definedOnly({...query, follow: query.follow ? 1 : undefined}), ...(signal ? {signal} : {})})
+    const chunks = this.transport.stream(endpoints.events.path, {query: definedOnly({...query, follow: query.follow ? 1 : undefined}), ...(signal ? {signal} : {})})
     for await (const chunk of chunks) {
       for (const line of splitter.push(chunk)) {
         if (line === '') continue
         const value = parseLine(line)
         if (isErrorLine(value)) throw streamError(value.error)
-        yield checkedItem(routes.events.item, value, routes.events.path)
+        yield (await this.checked('events', value)) as LaunchoEvent
       }
     }
   }
 
   /** The target's named commands, as written. */
   commands() {
-    return this.call(routes.commands)
+    return this.call('commands')
   }
 
   /** A run's items: its unit, its output chunks, how it ended (a detached run: only its unit). */
   async *run(body: RunBody, signal?: AbortSignal): AsyncGenerator<RunItem> {
     const splitter = new LineSplitter(MAX_RUN_LINE_BYTES)
-    const chunks = this.transport.stream(routes.run.path, {method: 'POST', json: body, ...(signal ? {signal} : {})})
+    const chunks = this.transport.stream(endpoints.run.path, {method: 'POST', json: body, ...(signal ? {signal} : {})})
     for await (const chunk of chunks) {
       for (const line of splitter.push(chunk)) {
         if (line === '') continue
         const value = parseLine(line)
         if (isErrorLine(value)) throw streamError(value.error)
-        yield checkedItem(routes.run.item, value, routes.run.path)
+        yield (await this.checked('run', value)) as RunItem
       }
     }
   }
 
-  private async call<R extends JsonRoute<string, unknown, unknown, unknown>>(
-    route: R,
-    input: {params?: PathParams<R['path']>; body?: unknown; query?: Query | object} = {},
-  ): Promise<ResponseOf<R>> {
-    const path = pathOf(route.path, (input.params ?? {}) as PathParams<R['path']>)
-    const answer = await this.transport.request(route.method, path, {
+  private async call<K extends JsonRouteName>(name: K, input: {params?: PathParams<Routes[K]['path']>; body?: unknown; query?: Query | object} = {}): Promise<ResponseOf<Routes[K]>> {
+    const {method, path} = endpoints[name]
+    const answer = await this.transport.request(method, pathOf(path, (input.params ?? {}) as PathParams<typeof path>), {
       ...(input.body !== undefined ? {json: input.body} : {}),
       ...(input.query ? {query: definedOnly(input.query as Record<string, unknown>)} : {}),
     })
-    return checked(route, answer) as ResponseOf<R>
+    return (await this.checked(name, answer)) as ResponseOf<Routes[K]>
+  }
+
+  /** An answer (or a stream's item) of route `name`: as it came from a server of this version, else checked against its schema. */
+  private async checked(name: keyof Routes, value: unknown): Promise<unknown> {
+    const version = this.transport.serverVersion
+    if (version !== undefined && version === packageVersion() && version !== 'unknown') return value
+    const {routes} = await import('../protocol/routes.js')
+    const route = routes[name]
+    return checkedItem(('response' in route ? route.response : route.item) as z.ZodType, value, `${route.method} ${route.path}`)
   }
 }
 
-function checked<R extends JsonRoute<string, unknown, unknown, unknown>>(route: R, answer: unknown): ResponseOf<R> {
-  return checkedItem(route.response, answer, `${route.method} ${route.path}`) as ResponseOf<R>
-}
+type JsonRouteName = {[K in keyof Routes]: Routes[K] extends JsonRoute<string, unknown, unknown, unknown> ? K : never}[keyof Routes]
 
 function checkedItem<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value)

@@ -10,7 +10,8 @@ import {Agent, request as httpsRequest} from 'node:https'
 import type {Readable} from 'node:stream'
 import type {PeerCertificate} from 'node:tls'
 import {type ErrorCode, LaunchoError} from '../errors.js'
-import {errorResponseSchema, type ErrorBody} from '../protocol/errors.js'
+import {VERSION_HEADER} from '../protocol/endpoints.js'
+import type {ErrorBody} from '../protocol/errors.js'
 import type {ClientAuth} from './client-auth.js'
 
 const REQUEST_TIMEOUT_MS = 30_000
@@ -54,6 +55,8 @@ export class HttpTransport {
   // Own agent: pooled TLS sessions are never shared with clients pinned to other certs.
   private readonly agent = new Agent({keepAlive: true})
   private readonly pinned: string
+  /** The launcho version the server's last answer named (none from a server before 0.3). */
+  serverVersion?: string
 
   constructor(private readonly auth: ClientAuth) {
     this.pinned = new X509Certificate(auth.cert).fingerprint256
@@ -156,6 +159,8 @@ export class HttpTransport {
       request.once('finish', () => answered || limit(exchange.responseTimeoutMs, `no answer within ${exchange.responseTimeoutMs} ms`))
       request.once('response', (response) => {
         answered = true
+        const version = response.headers[VERSION_HEADER]
+        this.serverVersion = typeof version === 'string' ? version : undefined
         clearTimeout(timer)
         resolve(response)
       })
@@ -217,14 +222,31 @@ export class HttpTransport {
   }
 }
 
-/** The server's `{error: {…}}`, or undefined when the body is not one (not JSON, another server). */
+/**
+ * The server's `{error: {…}}`, or undefined when the body is not one (not JSON, another server).
+ * Checked by hand like the protocol's error schema would (zod stays out of the CLI's start-up).
+ */
 function parseErrorBody(text: string): ErrorBody | undefined {
+  let parsed: unknown
   try {
-    const parsed = errorResponseSchema.safeParse(JSON.parse(text))
-    return parsed.success ? parsed.data.error : undefined
+    parsed = JSON.parse(text)
   } catch {
     return undefined
   }
+  const error = (parsed as {error?: unknown} | null)?.error as Record<string, unknown> | undefined
+  if (typeof error !== 'object' || error === null || typeof error.code !== 'string' || typeof error.message !== 'string') return undefined
+  if (error.hint !== undefined && typeof error.hint !== 'string') return undefined
+  if (error.problems !== undefined && !(Array.isArray(error.problems) && error.problems.every(isProblem))) return undefined
+  const problems = (error.problems as Array<Record<string, unknown>> | undefined)?.map((problem) =>
+    Object.fromEntries(['line', 'column', 'field', 'message'].filter((key) => problem[key] !== undefined).map((key) => [key, problem[key]])),
+  )
+  return {code: error.code, message: error.message, ...(error.hint !== undefined ? {hint: error.hint as string} : {}), ...(problems ? {problems: problems as ErrorBody['problems']} : {})}
+}
+
+function isProblem(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false
+  const {field, line, column, message} = value as Record<string, unknown>
+  return typeof message === 'string' && (field === undefined || typeof field === 'string') && (line === undefined || Number.isInteger(line)) && (column === undefined || Number.isInteger(column))
 }
 
 /** A newer server may send a code this CLI does not know; fall back to one matching the status. */

@@ -1,8 +1,7 @@
 /** Resources: metadata as JSON; uploads and downloads are raw bytes (see src/api/routes/resources.ts). */
 import {z} from 'zod'
 
-export const SHA256_HEADER = 'x-launcho-sha256'
-export const NAME_HEADER = 'x-launcho-name'
+export {NAME_HEADER, SHA256_HEADER} from './endpoints.js'
 
 export const resourceInfoSchema = z.object({
   id: z.string(),

@@ -8,6 +8,7 @@
  * one item per line; a failure after the 200 went out arrives as a last `{"error": …}` line.
  */
 import {z} from 'zod'
+import {endpoints, type Endpoint, type Method} from './endpoints.js'
 import {changesResponseSchema, diffResponseSchema} from './changes.js'
 import {launchoEventSchema, type EventsQuery} from './events.js'
 import {logEntrySchema, type LogsQuery} from './logs.js'
@@ -16,15 +17,6 @@ import {resourceInfoSchema} from './resources.js'
 import {commandsResponseSchema, runBodySchema, runItemSchema} from './run.js'
 import {statusReportSchema, type StatusQuery} from './status.js'
 import {exportBodySchema, exportResponseSchema, renderBodySchema, renderResponseSchema} from './units.js'
-
-export type Method = 'GET' | 'PUT' | 'POST' | 'DELETE'
-
-/** `'/v1/secrets/:name'` → `{name: string}`. */
-export type PathParams<Path extends string> = Path extends `${string}:${infer Param}/${infer Rest}`
-  ? {[K in Param]: string} & PathParams<`/${Rest}`>
-  : Path extends `${string}:${infer Param}`
-    ? {[K in Param]: string}
-    : Record<never, never>
 
 /** A route answering one JSON document. `Query` is what the client may send (the server reads it leniently). */
 export interface JsonRoute<Path extends string = string, Body = unknown, Response = unknown, Query = Record<never, never>> {
@@ -51,19 +43,18 @@ export interface NdjsonRoute<Path extends string = string, Item = unknown, Query
 }
 
 function json<const Path extends string, Response, Body = never, Query = Record<never, never>>(
-  method: Method,
-  path: Path,
+  {method, path}: Endpoint<Path>,
   response: z.ZodType<Response>,
   options: {body?: z.ZodType<Body>; bodyShape?: string} = {},
 ): JsonRoute<Path, Body, Response, Query> {
   return {method, path, response, ...options}
 }
 
-function ndjson<const Path extends string, Item, Query>(path: Path, item: z.ZodType<Item>): NdjsonRoute<Path, Item, Query> {
+function ndjson<const Path extends string, Item, Query>({path}: Endpoint<Path>, item: z.ZodType<Item>): NdjsonRoute<Path, Item, Query> {
   return {method: 'GET', path, item}
 }
 
-function ndjsonPost<const Path extends string, Item, Body>(path: Path, item: z.ZodType<Item>, body: z.ZodType<Body>, bodyShape: string): NdjsonRoute<Path, Item, Record<never, never>, Body> {
+function ndjsonPost<const Path extends string, Item, Body>({path}: Endpoint<Path>, item: z.ZodType<Item>, body: z.ZodType<Body>, bodyShape: string): NdjsonRoute<Path, Item, Record<never, never>, Body> {
   return {method: 'POST', path, item, body, bodyShape}
 }
 
@@ -72,53 +63,52 @@ const secretBody = z.object({value: z.string()})
 const rollbackBody = z.object({release: z.number().int().positive().optional()})
 
 export const routes = {
-  ping: json('GET', '/v1/ping', z.object({ok: z.literal(true), version: z.string()})),
-  status: json<'/v1/status', z.infer<typeof statusReportSchema>, never, StatusQuery>('GET', '/v1/status', statusReportSchema),
+  ping: json(endpoints.ping, z.object({ok: z.literal(true), version: z.string()})),
+  status: json<(typeof endpoints)['status']['path'], z.infer<typeof statusReportSchema>, never, StatusQuery>(endpoints.status, statusReportSchema),
   /** Past events, then (follow) each new one; `since` resumes after that sequence number. */
-  events: ndjson<'/v1/events', z.infer<typeof launchoEventSchema>, EventsQuery>('/v1/events', launchoEventSchema),
+  events: ndjson<(typeof endpoints)['events']['path'], z.infer<typeof launchoEventSchema>, EventsQuery>(endpoints.events, launchoEventSchema),
 
-  getTarget: json('GET', '/v1/target', z.object({text: z.string(), isDefault: z.boolean()})),
-  setTarget: json('PUT', '/v1/target', changesResponseSchema, {body: targetBody, bodyShape: '{"text": "<target YAML>", "allowEmpty": true}'}),
-  diffTarget: json('POST', '/v1/target/diff', diffResponseSchema, {body: targetBody, bodyShape: '{"text": "<target YAML>"}'}),
+  getTarget: json(endpoints.getTarget, z.object({text: z.string(), isDefault: z.boolean()})),
+  setTarget: json(endpoints.setTarget, changesResponseSchema, {body: targetBody, bodyShape: '{"text": "<target YAML>", "allowEmpty": true}'}),
+  diffTarget: json(endpoints.diffTarget, diffResponseSchema, {body: targetBody, bodyShape: '{"text": "<target YAML>"}'}),
   /** Unit files of a target (or the current one) as launcho would start them, secrets masked. */
-  renderTarget: json('POST', '/v1/target/render', renderResponseSchema, {body: renderBodySchema, bodyShape: '{"text": "<target YAML>", "process": "web"} (both optional)'}),
+  renderTarget: json(endpoints.renderTarget, renderResponseSchema, {body: renderBodySchema, bodyShape: '{"text": "<target YAML>", "process": "web"} (both optional)'}),
   /** Plain unit files and env files (secrets included) that run the current processes without launcho. */
-  exportUnits: json('POST', '/v1/export', exportResponseSchema, {body: exportBodySchema, bodyShape: '{"envDir": "/abs/dir", "process": "web"}'}),
+  exportUnits: json(endpoints.exportUnits, exportResponseSchema, {body: exportBodySchema, bodyShape: '{"envDir": "/abs/dir", "process": "web"}'}),
 
-  listSecrets: json('GET', '/v1/secrets', z.object({names: z.array(z.string())})),
-  getSecret: json('GET', '/v1/secrets/:name', z.object({name: z.string(), value: z.string()})),
-  setSecret: json('PUT', '/v1/secrets/:name', changesResponseSchema, {body: secretBody, bodyShape: '{"value": "<string>"}'}),
-  removeSecret: json('DELETE', '/v1/secrets/:name', changesResponseSchema),
+  listSecrets: json(endpoints.listSecrets, z.object({names: z.array(z.string())})),
+  getSecret: json(endpoints.getSecret, z.object({name: z.string(), value: z.string()})),
+  setSecret: json(endpoints.setSecret, changesResponseSchema, {body: secretBody, bodyShape: '{"value": "<string>"}'}),
+  removeSecret: json(endpoints.removeSecret, changesResponseSchema),
 
-  restart: json('POST', '/v1/processes/:name/restart', changesResponseSchema),
+  restart: json(endpoints.restart, changesResponseSchema),
   /** Stops the process and keeps it stopped (target and secret changes, server restarts) until start. */
-  stop: json('POST', '/v1/processes/:name/stop', changesResponseSchema),
-  start: json('POST', '/v1/processes/:name/start', changesResponseSchema),
+  stop: json(endpoints.stop, changesResponseSchema),
+  start: json(endpoints.start, changesResponseSchema),
 
   /** Newest first. */
-  history: json('GET', '/v1/releases', historyResponseSchema),
-  release: json('GET', '/v1/releases/:number', releaseDetailSchema),
+  history: json(endpoints.history, historyResponseSchema),
+  release: json(endpoints.release, releaseDetailSchema),
   /** What a rollback to the release would change. */
-  diffRelease: json('GET', '/v1/releases/:number/diff', diffResponseSchema),
+  diffRelease: json(endpoints.diffRelease, diffResponseSchema),
   /** Without `release`: the newest before the latest that ended serving. */
-  rollback: json('POST', '/v1/rollback', changesResponseSchema, {body: rollbackBody, bodyShape: '{"release": 3}'}),
+  rollback: json(endpoints.rollback, changesResponseSchema, {body: rollbackBody, bodyShape: '{"release": 3}'}),
 
   /** Lines of one process: its current version, or with follow/allVersions every version. */
-  processLogs: ndjson<'/v1/logs/:process', z.infer<typeof logEntrySchema>, LogsQuery>('/v1/logs/:process', logEntrySchema),
+  processLogs: ndjson<(typeof endpoints)['processLogs']['path'], z.infer<typeof logEntrySchema>, LogsQuery>(endpoints.processLogs, logEntrySchema),
   /** Lines of every process, each marked with its process. */
-  allLogs: ndjson<'/v1/logs', z.infer<typeof logEntrySchema>, LogsQuery>('/v1/logs', logEntrySchema),
+  allLogs: ndjson<(typeof endpoints)['allLogs']['path'], z.infer<typeof logEntrySchema>, LogsQuery>(endpoints.allLogs, logEntrySchema),
 
   /** Runs a command in a process's environment (or a named command): its unit, its output, how it ended. */
-  run: ndjsonPost('/v1/run', runItemSchema, runBodySchema, '{"name": "web", "argv": ["sh", "-c", "…"], "detach": false}'),
+  run: ndjsonPost(endpoints.run, runItemSchema, runBodySchema, '{"name": "web", "argv": ["sh", "-c", "…"], "detach": false}'),
   /** The target's named commands, as written. */
-  commands: json('GET', '/v1/commands', commandsResponseSchema),
+  commands: json(endpoints.commands, commandsResponseSchema),
 
-  listResources: json('GET', '/v1/resources', z.object({resources: z.array(resourceInfoSchema)})),
-  resource: json('GET', '/v1/resources/:id', resourceInfoSchema),
-  removeResource: json('DELETE', '/v1/resources/:id', z.object({removed: z.string()})),
-  /** Raw routes (bytes, not JSON): PUT /v1/resources (upload), GET /v1/resources/:id/content. */
-  uploadResource: json('PUT', '/v1/resources', resourceInfoSchema),
-  resourceContentPath: '/v1/resources/:id/content',
+  listResources: json(endpoints.listResources, z.object({resources: z.array(resourceInfoSchema)})),
+  resource: json(endpoints.resource, resourceInfoSchema),
+  removeResource: json(endpoints.removeResource, z.object({removed: z.string()})),
+  /** A raw upload (bytes, not JSON); the download, GET /v1/resources/:id/content, is endpoints' RESOURCE_CONTENT_PATH. */
+  uploadResource: json(endpoints.uploadResource, resourceInfoSchema),
 } as const
 
 export type Routes = typeof routes
@@ -126,7 +116,4 @@ export type ResponseOf<R> = R extends JsonRoute<string, unknown, infer Response,
 export type BodyOf<R> = R extends JsonRoute<string, infer Body, unknown, unknown> ? Body : never
 export type ItemOf<R> = R extends NdjsonRoute<string, infer Item, unknown, unknown> ? Item : never
 
-/** `'/v1/secrets/:name'` with `{name: 'A B'}` → `'/v1/secrets/A%20B'`. */
-export function pathOf<Path extends string>(path: Path, params: PathParams<Path>): string {
-  return path.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent((params as Record<string, string>)[name] ?? ''))
-}
+export {pathOf, type Method, type PathParams} from './endpoints.js'
