@@ -9,11 +9,14 @@ import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 import {routes} from '../../src/protocol/routes.js'
 import {Harness, waitFor} from '../helpers/harness.js'
-import {webApp} from '../helpers/services.js'
+import {visibleFixture} from '../helpers/visible-fixture.js'
+
+// Where a PrivateTmp unit (sandbox: basic) sees it, also from a clone under /tmp.
+const app = await visibleFixture('web-app.cjs')
 
 const target = (version: string) => `processes:
   - name: web
-    command: ["node", "${webApp}"]
+    command: ["node", "${app.path}"]
     uid: nobody
     replicas: 2
     sandbox: basic
@@ -45,7 +48,10 @@ describe('the answers a CLI prints as they came', () => {
       return web?.instances.filter((i) => i.current && i.traffic === 'in').length === 2
     }, 30_000)
   })
-  after(async () => h?.close())
+  after(async () => {
+    await h?.close()
+    await app.remove()
+  })
 
   const same = (what: string, schema: {parse(value: unknown): unknown}, text: string) => {
     const raw = JSON.parse(text) as unknown
