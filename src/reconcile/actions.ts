@@ -104,9 +104,10 @@ export async function perform(ctx: ReconcilerContext, systemd: SystemdManager, n
       const reason = `not healthy within its start-up deadline${snapshot?.lastResult ? `: ${snapshot.lastResult.detail}` : ''}${startFailure}`
       ctx.failedRollouts.set(name, {version: action.version, reason, at: now})
       ctx.registry.get(action.unit)?.failed(reason)
-      await stopUnits(ctx, systemd, name, [action.unit])
+      // Told as status shows it, before the stop: a status read meanwhile never runs ahead of the events.
       logger.warn({process: name, version: action.version, reason}, 'rollout failed; the previous version keeps serving')
       events.add('rollout-failed', `rollout of ${action.version} failed (${reason}); the previous version keeps serving`, name)
+      await stopUnits(ctx, systemd, name, [action.unit])
       return
     }
     case 'hold': {
@@ -115,11 +116,13 @@ export async function perform(ctx: ReconcilerContext, systemd: SystemdManager, n
       const reason = (await failureReasonOf(ctx, first, name)) ?? tracker.lastFailure?.reason
       if (reason) tracker.lastFailure = {at: Date.now(), unit: first, reason}
       const retryAt = tracker.hold(Date.now())
-      await stopUnits(ctx, systemd, name, action.units)
+      // Told before the stop, as status shows the hold from now on (a status read during a slow
+      // stop saw the new delay without its event).
       const seconds = ((retryAt - Date.now()) / 1000).toFixed(1)
       const units = action.units.join(', ')
       logger.warn({process: name, units: action.units, retryInS: Number(seconds), reason}, 'crash-looping; holding back')
       events.add('crash-looping', `${units} ${action.units.length > 1 ? 'are' : 'is'} crash-looping${reason ? ` (${reason})` : ''}; next start in ${seconds}s`, name)
+      await stopUnits(ctx, systemd, name, action.units)
       ctx.wakeAt(retryAt, name)
     }
   }
