@@ -10,7 +10,7 @@ import {ensurePrivateDir, writeFileAtomic} from '../store/atomic.js'
 
 export async function writeCredentialFiles(dir: string, credentials: Record<string, string>): Promise<void> {
   await ensurePrivateDir(dir, 0o700)
-  await Promise.all(Object.entries(credentials).map(([name, value]) => writeFileAtomic(join(dir, name), value, 0o600)))
+  await Promise.all(Object.entries(credentials).map(([name, value]) => writeFileAtomic(join(dir, name), value, 0o600, {durable: false})))
 }
 
 export async function removeCredentialFiles(dir: string): Promise<void> {

@@ -36,7 +36,7 @@ export async function prepareUnitFiles(
   // A dynamic user's files are placed as root: systemd hands them to the user at the start.
   if (where.resources) await placeResources(workDir.path, spec.resources, where.resources, {user: spec.uid, group: spec.gid})
   const environmentFile = stateDir.environmentFile(unit)
-  await writeFileAtomic(environmentFile, renderEnvironmentFile(spec.env), 0o600)
+  await writeFileAtomic(environmentFile, renderEnvironmentFile(spec.env), 0o600, {durable: false})
   const credentialsDir = stateDir.credentialsDir(unit)
   if (spec.credentials) await writeCredentialFiles(credentialsDir, spec.credentials)
   return {workingDirectory: workDir.workingDirectory, environmentFile, ports, ...(spec.credentials ? {credentialsDir} : {})}

@@ -7,15 +7,16 @@
  */
 import {execFile} from 'node:child_process'
 import {constants} from 'node:fs'
-import {lstat, mkdir, open, rmdir} from 'node:fs/promises'
+import {lstat, open, rmdir} from 'node:fs/promises'
 import {promisify} from 'node:util'
 import {LaunchoError} from '../errors.js'
+import {makeDir} from '../store/atomic.js'
 import {AsUserError, runAsUser} from './as-user.js'
 
 const run = promisify(execFile)
 
 export async function prepareWorkDir(dir: string, user?: string, group?: string): Promise<void> {
-  await mkdir(dir, {recursive: true, mode: 0o750})
+  await makeDir(dir, 0o750)
   // Through a no-follow handle, so the mode and owner land on this directory and nothing else.
   const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW)
   try {

@@ -12,9 +12,9 @@
  * systemd has read is removed by systemd with the unit; the others go with launcho's sweep of what
  * stopped instances leave (reconciler.ts).
  */
-import {mkdir, readdir, rm} from 'node:fs/promises'
+import {readdir, rm} from 'node:fs/promises'
 import {join} from 'node:path'
-import {writeFileAtomic} from '../store/atomic.js'
+import {makeDir, writeFileAtomic} from '../store/atomic.js'
 import {directiveLines} from './unit-file.js'
 import type {DbusProperties} from './unit-spec.js'
 
@@ -51,8 +51,8 @@ export class CommandDropIns {
     const text = commandsDropInText(properties)
     if (text === undefined) return
     const dir = this.dirOf(unit)
-    await mkdir(dir, {recursive: true, mode: 0o755})
-    await writeFileAtomic(join(dir, FILE), text, 0o600)
+    await makeDir(dir, 0o755)
+    await writeFileAtomic(join(dir, FILE), text, 0o600, {durable: false})
   }
 
   async remove(unit: string): Promise<void> {
