@@ -16,7 +16,8 @@ const WORKER_HEAP_MB = 192
 /** A small young generation: a parse allocates briskly, and every MB of it stays resident. */
 const WORKER_YOUNG_MB = 16
 const WORKER_TIMEOUT_MS = 30_000
-const WORKER_IDLE_MS = 60_000
+/** Long enough for a deploy's follow-ups (a fix set again, a secret change); its heap is ~30 MB of the server's RSS while it lives. */
+const WORKER_IDLE_MS = 15_000
 
 export async function loadTargetOffThread(text: string, secrets: ReadonlyMap<string, string>): Promise<LoadedTarget> {
   if (Buffer.byteLength(text, 'utf8') <= IN_THREAD_BYTES) return loadTargetWithTemplate(text, secrets)
