@@ -53,8 +53,8 @@ export function parseAuthFile(text: string, file: string): AuthFile {
     if (problem) problems.push({field, message: problem})
   }
   if (problems.length > 0) throw invalidFile(file, problems)
-  const auth = fields as unknown as AuthFile
-  return {host: auth.host, cert: normalizePem(auth.cert), private: auth.private === null ? null : normalizePem(auth.private), token: auth.token}
+  const {host, cert, private: key, token} = fields as unknown as AuthFile
+  return {host, cert: normalizePem(cert), private: key === null ? null : normalizePem(key), token}
 }
 
 /**
