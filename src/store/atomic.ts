@@ -1,7 +1,8 @@
 /**
  * Crash-safe file writes for the state dir. A reader sees either the old content or the new
  * content, never a torn mix: we write a temp file beside the target, fsync it, rename it over
- * the target and fsync the directory so the rename itself survives a power cut.
+ * the target and fsync the directory so the rename itself survives a power cut (the fsyncs are
+ * skipped for files nothing reads after a reboot: `durable: false`).
  */
 import {randomBytes} from 'node:crypto'
 import {readFileSync} from 'node:fs'
@@ -10,10 +11,11 @@ import {basename, dirname, join} from 'node:path'
 import {LaunchoError} from '../errors.js'
 
 /**
- * A file a unit reads at each start (its env file, credentials, command drop-in) needs the rename,
- * so that no reader sees it torn, but no fsync: after a power cut systemd has no transient unit
- * left to read it, and launcho writes every one afresh. `durable: false` saves the two fsyncs,
- * which at 100 starts at once held up the thread pool every other file operation waits for.
+ * Writes `path` as described above. `durable: false` keeps the rename (no reader sees the file
+ * torn) but skips both fsyncs: for files a unit reads at each start (its env file, credentials,
+ * command drop-in), since after a power cut systemd has no transient unit left to read them and
+ * launcho writes every one afresh; at 100 starts at once the fsyncs held up the thread pool every
+ * other file operation waits for.
  */
 export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o600, options: {durable?: boolean} = {}): Promise<void> {
   const durable = options.durable ?? true
