@@ -116,6 +116,8 @@ export class Reconciler implements ReconcilerContext {
   private seq = 0
   private readonly kickedAt = new Map<string, number>()
   private readonly actionEndedAt = new Map<string, number>()
+  /** Processes whose action runs now: a listing taken in meanwhile adopts none of their units. */
+  private readonly acting = new Set<string>()
   private latest?: {seq: number; observation: Promise<Observation>}
   private listing?: Promise<Observation>
   private nextListing?: Promise<Observation>
@@ -479,12 +481,14 @@ export class Reconciler implements ReconcilerContext {
       // While connections are counted, a drained instance stops soon after its last one ends.
       return after(Math.min(action.until - now, draining ? DRAIN_WATCH_MS : Number.POSITIVE_INFINITY))
     }
+    this.acting.add(name)
     try {
       await perform(this, systemd, name, action)
     } catch (error) {
       if (error instanceof LaunchoError && error.code === 'invalid_target') return terminal(`${action.kind} failed: ${error.message}`)
       throw new ActionFailed(action.kind, error as Error)
     } finally {
+      this.acting.delete(name)
       this.actionEndedAt.set(name, ++this.seq)
     }
     // What the action changed is seen by the next look (a fresh listing).
@@ -564,9 +568,10 @@ export class Reconciler implements ReconcilerContext {
     const {listing} = observation
     noticeCrashes(this, listing.units, now)
     // Records of units started (or stopped) since this listing began are not this listing's to judge.
-    const moved = (process: string) => this.queue.isBusy(process) || (this.actionEndedAt.get(process) ?? 0) > observation.seq
+    const acted = (process: string) => this.acting.has(process) || (this.actionEndedAt.get(process) ?? 0) > observation.seq
+    const moved = (process: string) => this.queue.isBusy(process) || acted(process)
     const keep = [...listing.unknown.map((unit) => unit.name), ...this.registry.all().filter((r) => moved(r.process)).map((r) => r.unit)]
-    const adopted = this.registry.sync(listing.units, this.desired, now, keep)
+    const adopted = this.registry.sync(listing.units, this.desired, now, keep, acted)
     for (const unit of this.exits.keys()) if (!observation.byName.has(unit)) this.exits.delete(unit)
     for (const record of adopted) watchHealth(this, record.unit)
     for (const name of observation.byProcess.keys()) if (!this.desired.has(name)) this.queue.add(name)

@@ -28,13 +28,14 @@ export class InstanceRegistry {
    * Brings the registry in line with what systemd runs. On the first call (server start) running
    * units are adopted as serving; later, units launcho did not start are adopted as not serving.
    * The instances of `keep` stay as they are (units that could not be read, or that may have
-   * changed since the listing was taken).
+   * changed since the listing was taken). No unit of a process that `acted` names is adopted: an
+   * action of its own ran since the listing began, and a unit it has just stopped may still show.
    */
-  sync(observed: ObservedUnit[], desired: DesiredState, now: number, keep: string[] = []): Instance[] {
+  sync(observed: ObservedUnit[], desired: DesiredState, now: number, keep: string[] = [], acted: (process: string) => boolean = () => false): Instance[] {
     const adoptedNow: Instance[] = []
     const live = new Set([...observed.map((unit) => unit.name), ...keep])
     for (const unit of observed) {
-      if (this.instances.has(unit.name)) continue
+      if (this.instances.has(unit.name) || acted(unit.process)) continue
       const services = desired.get(unit.process)?.spec.receives ?? []
       const ports = PortAllocator.portsFromEnvironment(unit.environment, services)
       this.ports.adopt(unit.name, Object.values(ports))
