@@ -156,7 +156,9 @@ describe('HTTP checks leave nothing behind', () => {
     assert.deepEqual(results.filter((result) => !result.ok), [])
     monitor.unwatch('web')
     await until('web’s connection closed', () => app.counts.open === 1)
-    // Our FIN, the one end of a connection that was ours to end: one entry, on our side.
+    // Our FIN, the one end of a connection that was ours to end: one entry, on our side. The app's
+    // socket has closed once it sent its FIN; ours enters TIME_WAIT when that FIN is processed.
+    await until('our end of it in TIME_WAIT', () => timeWaits(app.port).ours >= 1)
     assert.deepEqual(timeWaits(app.port), {app: 0, ours: 1})
     assert.deepEqual(app.counts.clientErrors, [])
   })
