@@ -10,9 +10,13 @@ import {join} from 'node:path'
 // 8 MB semi-space the server's RSS at 1000 processes is about 100 MB lower, and streaming a big
 // resource keeps fewer dead chunks alive between scavenges. --expose-gc lets the server give the
 // heap's pages back once a burst of work is over (src/daemon/memory-reducer.ts).
+// MALLOC_ARENA_MAX: glibc gives each thread that allocates (libuv's pool, workers) an arena of
+// its own, up to 8 per core, and each keeps its freed memory: two arenas (one per core here)
+// made the server's RSS at 1000 processes ~9 MB lower. An operator's own setting wins.
 const SERVER_V8_FLAGS = ['--max-semi-space-size=8', '--expose-gc']
+const SERVER_ENV = {MALLOC_ARENA_MAX: '2', ...process.env}
 if (process.argv[2] === 'server' && typeof process.execve === 'function' && !SERVER_V8_FLAGS.every((flag) => process.execArgv.includes(flag))) {
-  process.execve(process.execPath, [process.execPath, ...process.execArgv, ...SERVER_V8_FLAGS, ...process.argv.slice(1)], process.env)
+  process.execve(process.execPath, [process.execPath, ...process.execArgv, ...SERVER_V8_FLAGS, ...process.argv.slice(1)], SERVER_ENV)
 }
 
 /**
