@@ -14,7 +14,8 @@
  *   `Connection: close`, or it closed an idle connection. We answer that with a reset, not a
  *   second FIN. (And we reset one we give up on: a check that timed out.)
  * - `close()` (the instance is no longer watched) ends an idle connection with a FIN of ours,
- *   since a reset could make an app idle on it log: one TIME_WAIT entry, ours, per instance.
+ *   since a reset could make an app idle on it log: one TIME_WAIT entry, ours, per instance. A
+ *   connection with a check on it is ended so once that check has its answer.
  */
 import {Agent, type ClientRequest, type ClientRequestArgs} from 'node:http'
 import {Socket} from 'node:net'
@@ -69,6 +70,9 @@ export function resetConnection(socket: Socket | null | undefined): void {
 }
 
 class CheckAgent extends Agent {
+  /** No longer watched: a connection that comes back from a check is ended, not kept. */
+  closing = false
+
   override createConnection(options: ClientRequestArgs): Duplex {
     return new CheckSocket().connect({host: options.host ?? '127.0.0.1', port: Number(options.port)})
   }
@@ -79,6 +83,10 @@ class CheckAgent extends Agent {
    * than N; a check that meets the app's close instead is retried on a fresh connection.
    */
   override keepSocketAlive(socket: Duplex): boolean {
+    if (this.closing && socket instanceof CheckSocket) {
+      socket.finish()
+      return false
+    }
     if (socket instanceof CheckSocket) socket.idle = true
     ;(socket as Socket).unref()
     return true
@@ -100,11 +108,13 @@ export class HttpConnection {
     this.agent = this.keepAlive ? new CheckAgent({keepAlive: true, maxSockets: 1, maxFreeSockets: 1}) : new CheckAgent()
   }
 
-  /** Ends the connection; a check still running on it has been cancelled by then. */
+  /** Ends the connection: an idle one now, one with a check on it once that check has its answer. */
   close(): void {
-    for (const sockets of [...Object.values(this.agent.freeSockets), ...Object.values(this.agent.sockets)]) {
+    if (this.agent instanceof CheckAgent) this.agent.closing = true
+    for (const sockets of Object.values(this.agent.freeSockets)) {
       for (const socket of sockets ?? []) if (socket instanceof CheckSocket) socket.finish()
     }
-    this.agent.destroy()
+    const inUse = Object.values(this.agent.sockets).some((sockets) => (sockets?.length ?? 0) > 0)
+    if (!inUse) this.agent.destroy()
   }
 }

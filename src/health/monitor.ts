@@ -79,7 +79,7 @@ export class HealthMonitor {
     }
   }
 
-  /** Stops checking `key` and cancels its running check. */
+  /** Stops checking `key` and cancels its running exec check (an HTTP one gets its answer, unused). */
   unwatch(key: string): void {
     const entry = this.watched.get(key)
     if (!entry) return
@@ -157,8 +157,11 @@ export class HealthMonitor {
   private stop(entry: Watched): void {
     clearTimeout(entry.next)
     clearTimeout(entry.deadline)
-    entry.abort.abort()
-    entry.connection?.close()
+    // An HTTP check already sent is left to get its answer (bounded by its timeout, its result
+    // unused): ending its connection mid-answer is a reset, which can make the app log an error.
+    // Its connection ends with a FIN of ours once the answer is in.
+    if (entry.connection) entry.connection.close()
+    else entry.abort.abort()
   }
 
   private isCurrent(key: string, entry: Watched): boolean {
