@@ -6,6 +6,7 @@
  */
 import {readFileIfExists, writeFileAtomic} from './atomic.js'
 import {isResourceId} from './resource-id.js'
+import {byCodeUnits} from '../text-order.js'
 
 export type Pins = ReadonlyMap<string, string>
 
@@ -28,7 +29,7 @@ export class ResourcePins {
   async save(pins: Pins): Promise<void> {
     if (samePins(pins, this.pins)) return
     if (this.file) {
-      const sorted = Object.fromEntries([...pins].sort(([a], [b]) => a.localeCompare(b)))
+      const sorted = Object.fromEntries([...pins].sort(([a], [b]) => byCodeUnits(a, b)))
       await writeFileAtomic(this.file, `${JSON.stringify(sorted, null, 2)}\n`, 0o600)
     }
     this.pins = new Map(pins)

@@ -12,6 +12,7 @@ import {LaunchoError} from '../errors.js'
 import {ensurePrivateDir, readFileIfExists, writeFileAtomic} from './atomic.js'
 import {CHUNK_BYTES, fileError, writeHashed} from './resource-file.js'
 import {assertIdOrPrefix, assertResourceId, ID_RULES, isResourceId, RESOURCE_ID_LENGTH} from './resource-id.js'
+import {byCodeUnits} from '../text-order.js'
 
 export interface ResourceInfo {
   id: string
@@ -93,7 +94,7 @@ export class ResourceStore {
         if (!(error instanceof LaunchoError && error.code === 'not_found')) throw error // removed meanwhile
       }
     }
-    return infos.sort((a, b) => b.uploadedAt.localeCompare(a.uploadedAt) || a.id.localeCompare(b.id))
+    return infos.sort((a, b) => byCodeUnits(b.uploadedAt, a.uploadedAt) || byCodeUnits(a.id, b.id))
   }
 
   /**

@@ -4,6 +4,7 @@
  */
 import {LaunchoError} from '../errors.js'
 import {readFileIfExists, writeFileAtomic} from './atomic.js'
+import {byCodeUnits} from '../text-order.js'
 
 export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/
 export const MAX_SECRET_BYTES = 1024 * 1024
@@ -64,7 +65,7 @@ export class SecretStore {
 
   /** Persists `next` atomically, then makes it current. On failure nothing changes. */
   async replace(next: Map<string, string>): Promise<void> {
-    const sorted = Object.fromEntries([...next.entries()].sort(([a], [b]) => a.localeCompare(b)))
+    const sorted = Object.fromEntries([...next.entries()].sort(([a], [b]) => byCodeUnits(a, b)))
     await writeFileAtomic(this.file, `${JSON.stringify(sorted, null, 2)}\n`, 0o600)
     this.values = next
   }

@@ -7,6 +7,7 @@ import {createHash} from 'node:crypto'
 import {availableParallelism} from 'node:os'
 import {z} from 'zod'
 import type {ServiceTable} from '../balancer.js'
+import {byCodeUnits} from '../../text-order.js'
 
 export const MAX_WORKERS = 256
 
@@ -54,12 +55,12 @@ export const STATS_FILE = 'stats.json'
 /** Canonical text: services by name, backends by address, so equal tables give equal bytes. */
 export function renderProxyConfig(tables: ServiceTable[], options: ProxyOptions = defaultProxyOptions): string {
   const services = [...tables]
-    .sort((a, b) => a.name.localeCompare(b.name))
+    .sort((a, b) => byCodeUnits(a.name, b.name))
     .map((table) => ({
       name: table.name,
       on: {host: table.on.host, port: table.on.port},
       backends: [...table.backends]
-        .sort((a, b) => a.host.localeCompare(b.host) || a.port - b.port)
+        .sort((a, b) => byCodeUnits(a.host, b.host) || a.port - b.port)
         .map((backend) => ({host: backend.host, port: backend.port, weight: backend.weight})),
     }))
   const config: ProxyConfig = {version: 1, ...options, services}
