@@ -115,9 +115,12 @@ describe('one launcho server per systemd', () => {
       squatter.stdout.on('data', (chunk) => (squatterOutput += chunk))
       const server = h.server!
       const exited = once(server, 'exit') as Promise<[number | null, string | null]>
+      // Polling before the bus goes away: a squatter still starting up (a loaded machine) came
+      // too late, the server had the name again.
+      await waitFor('the squatter polling', async () => squatterOutput.startsWith('trying\n') || undefined, 15_000, 20)
       await h.inside(['systemctl', 'restart', 'dbus.service'])
       const [code, signal] = await Promise.race([exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the server did not stop:\n${h.serverLog.slice(-3000)}`)), 20_000))])
-      assert.equal(squatterOutput, 'owned\n', 'the other program took the name')
+      assert.equal(squatterOutput, 'trying\nowned\n', 'the other program took the name')
       assert.equal(signal, null)
       assert.notEqual(code, 0)
       assert.match(h.serverLog, /another launcho server already drives this systemd: the bus connection :\d+\.\d+ .*owns dev\.launcho\.Server and did not say who it is/)

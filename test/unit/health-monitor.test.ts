@@ -128,10 +128,11 @@ describe('health monitor', () => {
     const passedAt = seen.length
     await until('two checks after it passed', () => seen.length >= passedAt + 2, 5000)
     const gaps = seen.slice(1).map((at, i) => at - seen[i]!)
-    // Timers never fire early (allow a millisecond of clock skew); a loaded machine makes them late.
+    // Timers never fire early, but these are arrival times at the app: a check whose request took
+    // a few ms longer to arrive than the next one's (a loaded machine) shortens the gap after it.
     const expected = [50, 100, 200, 400, 400]
-    expected.forEach((ms, i) => assert.ok(gaps[i]! >= ms - 2 && gaps[i]! < ms + 250, `gap ${i}: ${gaps[i]} ms, expected ~${ms} (all: ${gaps})`))
-    for (const gap of gaps.slice(passedAt - 1)) assert.ok(gap >= intervalMs - 2, `after passing, a gap of ${gap} ms (all: ${gaps})`)
+    expected.forEach((ms, i) => assert.ok(gaps[i]! >= ms - 15 && gaps[i]! < ms + 250, `gap ${i}: ${gaps[i]} ms, expected ~${ms} (all: ${gaps})`))
+    for (const gap of gaps.slice(passedAt - 1)) assert.ok(gap >= intervalMs - 15, `after passing, a gap of ${gap} ms (all: ${gaps})`)
   })
 
   it('checks 50 instances at once; one that hangs holds back none of the others', async () => {
