@@ -9,6 +9,7 @@
 import type {Backend, Endpoint, ServiceTable} from './balancer.js'
 import {createHash} from 'node:crypto'
 import {endpointKey} from './table-check.js'
+import {byCodeUnits} from '../text-order.js'
 
 export const NFT_TABLE = 'launcho'
 /** Weights are expressed as repeated map slots; more slots than this are scaled down. */
@@ -60,7 +61,7 @@ export const CHAIN_NAMES: readonly string[] = CHAINS.map((c) => c.name)
  * listening there ever answers.
  */
 export function renderTable(tables: ServiceTable[]): string {
-  const sorted = [...tables].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const sorted = [...tables].sort((a, b) => byCodeUnits(a.name, b.name))
   const maps: string[] = []
   const dnat: string[] = []
   const refuse: string[] = []

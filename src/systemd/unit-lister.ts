@@ -9,6 +9,7 @@
  */
 import {LaunchoError} from '../errors.js'
 import {isGone, PROPERTIES_IFACE, type Bus, type Signal} from './bus.js'
+import {byCodeUnits} from '../text-order.js'
 import {ServiceCache, type ReadNeed, type ServiceState, type SignalledState} from './service-cache.js'
 import {parseUnitName, unitNameFromPath, UNIT_PATTERN, UNIT_PREFIX} from './unit-name.js'
 
@@ -100,7 +101,7 @@ export class UnitLister {
     )
     if (this.bus.isClosed) throw new LaunchoError('systemd_failed', 'lost the system bus while listing units', {hint: 'launcho reconnects and looks again'})
     // The reads settle in any order; keep systemd's (by name).
-    const byName = (a: ObservedUnit, b: ObservedUnit) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+    const byName = (a: ObservedUnit, b: ObservedUnit) => byCodeUnits(a.name, b.name)
     listing.units.sort(byName)
     listing.unknown.sort(byName)
     return listing

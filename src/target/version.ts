@@ -4,6 +4,7 @@
  */
 import {createHmac} from 'node:crypto'
 import {limitsOf} from './limits.js'
+import {byCodeUnits} from '../text-order.js'
 import type {ProcessSpec} from './schema.js'
 
 /**
@@ -49,7 +50,7 @@ export function canonicalJson(value: unknown): string {
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .sort(([a], [b]) => byCodeUnits(a, b))
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
   }
   return JSON.stringify(value) ?? 'null'

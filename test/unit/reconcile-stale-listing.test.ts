@@ -6,47 +6,13 @@
  * reason). systemd is a fake here, so that the listing can be held open across the stop.
  */
 import assert from 'node:assert/strict'
-import {mkdtemp, rm} from 'node:fs/promises'
-import {join} from 'node:path'
-import {after, describe, it} from 'node:test'
-import {pino} from 'pino'
-import {EventLog} from '../../src/events.js'
-import {Journal} from '../../src/logs/journal.js'
-import type {DesiredProcess, DesiredState} from '../../src/reconcile/desired.js'
-import {Reconciler} from '../../src/reconcile/reconciler.js'
-import {StateDir} from '../../src/store/state-dir.js'
-import type {ObservedUnit, StartResult, SystemdManager, UnitListing} from '../../src/systemd/manager.js'
+import {describe, it} from 'node:test'
+import type {ObservedUnit, StartResult, UnitListing} from '../../src/systemd/manager.js'
 import type {UnitSpec} from '../../src/systemd/unit-spec.js'
-import {argvOfResolved} from '../../src/target/argv-ports.js'
+import {desiredOf, fakeReconciler, running, unitOf, until} from '../helpers/fake-reconciler.js'
 
-const VERSION = '0123abcd'
-const unitOf = (name: string) => `launcho-${name}-${VERSION}.service`
 const CRASHER = unitOf('crasher')
 const OTHER = unitOf('other')
-
-function desiredOf(name: string): DesiredProcess {
-  const spec = {name, command: ['sleep', 'infinity'], env: {}, resources: [], receives: []}
-  const unit = unitOf(name)
-  return {spec, template: spec, secretDigests: {}, generation: 0, version: VERSION, replicas: 1, maxSurge: 1, unit, units: [unit], argv: {command: argvOfResolved(spec.command)}}
-}
-
-function running(name: string, nRestarts = 0): ObservedUnit {
-  return {
-    name: unitOf(name),
-    process: name,
-    version: VERSION,
-    activeState: 'active',
-    subState: 'running',
-    mainPid: 42,
-    nRestarts,
-    result: 'success',
-    execMainCode: 0,
-    execMainStatus: 0,
-    execMainStartUs: Date.now() * 1000,
-    stateChangeUs: 0,
-    environment: [],
-  }
-}
 
 /** systemd as the reconciler sees it; a listing can be held open (its answer taken at the call). */
 class FakeSystemd {
@@ -92,14 +58,6 @@ class FakeSystemd {
   }
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
-
 function deferred(): {promise: Promise<void>; resolve: () => void} {
   let resolve!: () => void
   const promise = new Promise<void>((done) => (resolve = done))
@@ -107,30 +65,11 @@ function deferred(): {promise: Promise<void>; resolve: () => void} {
 }
 
 describe('the reconciler and a listing older than an action', () => {
-  const dirs: string[] = []
-  after(async () => {
-    for (const dir of dirs) await rm(dir, {recursive: true, force: true})
-  })
-
   it('does not adopt a unit it stopped from a listing begun during the stop, nor call its absence an outside stop', async () => {
-    const dir = await mkdtemp('/var/tmp/launcho-unit-')
-    dirs.push(dir)
-    const stateDir = new StateDir(dir, join(dir, 'environments'))
-    await stateDir.ensure()
     const systemd = new FakeSystemd()
     systemd.units.set(CRASHER, running('crasher'))
     systemd.units.set(OTHER, running('other'))
-    const events = new EventLog()
-    const reconciler = new Reconciler({
-      systemd: () => systemd as unknown as SystemdManager,
-      journal: new Journal(),
-      stateDir,
-      logger: pino({level: 'silent'}),
-      events,
-      timings: {restartDelayMs: 100, stopTimeoutMs: 1_000, startTimeoutMs: 1_000},
-      resyncMs: 3_600_000,
-      portRange: {first: 20_000, last: 20_100},
-      drainTimeoutMs: 1_000,
+    const {reconciler, events, close} = await fakeReconciler(systemd, {
       crashPolicy: {threshold: 3, windowMs: 60_000, baseDelayMs: 60_000, maxDelayMs: 60_000, resetAfterMs: 60_000},
     })
     const listingBegun = deferred()

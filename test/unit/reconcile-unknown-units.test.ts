@@ -4,40 +4,14 @@
  * loaded"). It looks again soon, and acts once the unit can be read. systemd is a fake here.
  */
 import assert from 'node:assert/strict'
-import {mkdtemp, rm} from 'node:fs/promises'
-import {join} from 'node:path'
-import {after, describe, it} from 'node:test'
-import {pino} from 'pino'
-import {EventLog} from '../../src/events.js'
-import {Journal} from '../../src/logs/journal.js'
-import type {DesiredProcess, DesiredState} from '../../src/reconcile/desired.js'
-import {Reconciler} from '../../src/reconcile/reconciler.js'
-import {StateDir} from '../../src/store/state-dir.js'
-import type {ObservedUnit, StartResult, SystemdManager, UnitListing} from '../../src/systemd/manager.js'
+import {describe, it} from 'node:test'
+import type {DesiredState} from '../../src/reconcile/desired.js'
+import type {StartResult, UnitListing} from '../../src/systemd/manager.js'
 import type {UnitSpec} from '../../src/systemd/unit-spec.js'
-import {argvOfResolved} from '../../src/target/argv-ports.js'
+import {desiredOf, fakeReconciler, running, unitOf, until} from '../helpers/fake-reconciler.js'
 
-const VERSION = '0123abcd'
-const UNIT = `launcho-web-${VERSION}.service`
-const spec = {name: 'web', command: ['sleep', 'infinity'], env: {}, resources: [], receives: []}
-const desired: DesiredState = new Map<string, DesiredProcess>([
-  ['web', {spec, template: spec, secretDigests: {}, generation: 0, version: VERSION, replicas: 1, maxSurge: 1, unit: UNIT, units: [UNIT], argv: {command: argvOfResolved(spec.command)}}],
-])
-const running: ObservedUnit = {
-  name: UNIT,
-  process: 'web',
-  version: VERSION,
-  activeState: 'active',
-  subState: 'running',
-  mainPid: 42,
-  nRestarts: 0,
-  result: 'success',
-  execMainCode: 0,
-  execMainStatus: 0,
-  execMainStartUs: Date.now() * 1000,
-  stateChangeUs: 0,
-  environment: [],
-}
+const UNIT = unitOf('web')
+const desired: DesiredState = new Map([['web', desiredOf('web')]])
 
 class FakeSystemd {
   listing: UnitListing = {units: [], unknown: []}
@@ -56,7 +30,7 @@ class FakeSystemd {
   async start(unit: UnitSpec): Promise<StartResult> {
     this.starts.push(unit.name)
     this.listsAtStart = this.lists
-    this.listing = {units: [running], unknown: []}
+    this.listing = {units: [running('web')], unknown: []}
     return 'done'
   }
 
@@ -66,38 +40,11 @@ class FakeSystemd {
   }
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
-
 describe('the reconciler and units it cannot read', () => {
-  const dirs: string[] = []
-  after(async () => {
-    for (const dir of dirs) await rm(dir, {recursive: true, force: true})
-  })
-
   it('leaves a process alone while its unit is unknown, looks again soon, and acts once it can read it', async () => {
-    const dir = await mkdtemp('/var/tmp/launcho-unit-')
-    dirs.push(dir)
-    const stateDir = new StateDir(dir, join(dir, 'environments'))
-    await stateDir.ensure()
     const systemd = new FakeSystemd()
-    systemd.listing = {units: [], unknown: [{...running, mainPid: 0, readError: 'The maximum number of pending replies per connection has been reached'}]}
-    const reconciler = new Reconciler({
-      systemd: () => systemd as unknown as SystemdManager,
-      journal: new Journal(),
-      stateDir,
-      logger: pino({level: 'silent'}),
-      events: new EventLog(),
-      timings: {restartDelayMs: 100, stopTimeoutMs: 1_000, startTimeoutMs: 1_000},
-      resyncMs: 3_600_000,
-      portRange: {first: 20_000, last: 20_100},
-      drainTimeoutMs: 1_000,
-    })
+    systemd.listing = {units: [], unknown: [{...running('web'), mainPid: 0, readError: 'The maximum number of pending replies per connection has been reached'}]}
+    const {reconciler, close} = await fakeReconciler(systemd)
     try {
       reconciler.start()
       reconciler.setDesired(desired)
@@ -113,7 +60,7 @@ describe('the reconciler and units it cannot read', () => {
       await until('the pass after the start', () => systemd.lists > systemd.listsAtStart)
       assert.deepEqual(systemd.starts, [UNIT])
     } finally {
-      await reconciler.stop()
+      await close()
     }
   })
 })
