@@ -1,9 +1,14 @@
 /**
  * Each instance's resource use as systemd accounts it (MemoryCurrent, CPUUsageNSec, TasksCurrent
  * of its service), read when `status` asks: systemd sends no signal when these change. That is
- * three property reads per running unit (200 units: ~150-300 ms under load). So values are read
- * again only when older than FRESH_MS, in the background while the last ones answer; a status call
- * waits (at most WAIT_MS) only for units never read yet, and leaves out those still unread then.
+ * three property reads per running unit (3000 at 1000 processes). So values are read again only
+ * when older than FRESH_MS, and a status call answers from the last values meanwhile; it waits (at
+ * most WAIT_MS) only for units never read yet, and leaves out those still unread then.
+ *
+ * Reads go through a few workers, not all at once: 3000 calls queued together would cost the
+ * status call that queued them ~40 ms of marshalling at 1000 processes, and every other call on
+ * the bus (a reconcile's start, the next status's listing) would wait behind them in the limiter.
+ * A refresh that nobody waits for starts after the answer that asked for it has gone.
  */
 import {setTimeout as delay} from 'node:timers/promises'
 import {PROPERTIES_IFACE, type Bus} from './bus.js'
@@ -23,15 +28,22 @@ const SERVICE_IFACE = 'org.freedesktop.systemd1.Service'
 const UNSET = 2n ** 64n - 1n
 const FRESH_MS = 2_000
 const WAIT_MS = 300
+/** Units read at once (three calls each): well under the bus limiter's slots, so others get theirs. */
+export const USAGE_WORKERS = 8
 
 interface Entry {
   usage?: UnitUsage
   readAt?: number
-  pending?: Promise<void>
+  /** Queued for a read, or being read. */
+  due: boolean
+  /** Resolved by the entry's next read (made only for a first read, which a caller waits for). */
+  read?: {promise: Promise<void>; resolve: () => void}
 }
 
 export class UsageReader {
   private readonly entries = new Map<string, Entry>()
+  private readonly queue: string[] = []
+  private workers = 0
 
   constructor(private readonly bus: Bus) {}
 
@@ -40,29 +52,52 @@ export class UsageReader {
     const wanted = new Set(units)
     for (const unit of this.entries.keys()) if (!wanted.has(unit)) this.entries.delete(unit)
     const now = Date.now()
-    const pending: Array<Promise<void>> = []
+    const firstReads: Array<Promise<void>> = []
     for (const unit of units) {
       let entry = this.entries.get(unit)
-      if (!entry) this.entries.set(unit, (entry = {}))
-      if (!entry.pending && (entry.readAt === undefined || now - entry.readAt > FRESH_MS)) {
-        const reading = entry
-        reading.pending = this.fetch(unit)
-          .then((usage) => {
-            reading.usage = usage
-            reading.readAt = Date.now()
-          })
-          .finally(() => (reading.pending = undefined))
+      if (!entry) this.entries.set(unit, (entry = {due: false}))
+      if (!entry.due && (entry.readAt === undefined || now - entry.readAt > FRESH_MS)) {
+        entry.due = true
+        this.queue.push(unit)
       }
-      // Waited for only when nothing was read of it yet; otherwise its last values answer meanwhile.
-      if (entry.pending && entry.readAt === undefined) pending.push(entry.pending)
+      if (entry.readAt === undefined) {
+        entry.read ??= settledBy()
+        firstReads.push(entry.read.promise)
+      }
     }
-    if (pending.length > 0) await Promise.race([Promise.all(pending), delay(WAIT_MS)])
+    if (firstReads.length > 0) {
+      this.startWorkers()
+      await Promise.race([Promise.all(firstReads), delay(WAIT_MS)])
+    } else if (this.queue.length > 0) {
+      setImmediate(() => this.startWorkers())
+    }
     const known = new Map<string, UnitUsage>()
     for (const unit of units) {
       const usage = this.entries.get(unit)?.usage
       if (usage) known.set(unit, usage)
     }
     return known
+  }
+
+  private startWorkers(): void {
+    while (this.workers < USAGE_WORKERS && this.workers < this.queue.length) {
+      this.workers++
+      void this.work().finally(() => this.workers--)
+    }
+  }
+
+  private async work(): Promise<void> {
+    for (let unit = this.queue.shift(); unit !== undefined; unit = this.queue.shift()) {
+      const entry = this.entries.get(unit)
+      // Forgotten while queued (no longer running): not read.
+      if (!entry?.due) continue
+      const usage = await this.fetch(unit)
+      entry.usage = usage
+      entry.readAt = Date.now()
+      entry.due = false
+      entry.read?.resolve()
+      entry.read = undefined
+    }
   }
 
   private async fetch(unit: string): Promise<UnitUsage | undefined> {
@@ -84,4 +119,10 @@ export class UsageReader {
       return undefined
     }
   }
+}
+
+function settledBy(): {promise: Promise<void>; resolve: () => void} {
+  let resolve!: () => void
+  const promise = new Promise<void>((r) => (resolve = r))
+  return {promise, resolve}
 }

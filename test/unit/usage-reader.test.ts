@@ -8,7 +8,11 @@ import {describe, it} from 'node:test'
 import {setTimeout as delay} from 'node:timers/promises'
 import type {Bus, CallOptions, Signal} from '../../src/systemd/bus.js'
 import {unitNameFromPath} from '../../src/systemd/unit-name.js'
-import {UsageReader} from '../../src/systemd/usage-reader.js'
+import {USAGE_WORKERS, UsageReader} from '../../src/systemd/usage-reader.js'
+
+async function until(condition: () => boolean): Promise<void> {
+  for (const started = Date.now(); !condition(); await delay(5)) if (Date.now() - started > 2_000) throw new Error('timed out')
+}
 
 const UNSET = 2n ** 64n - 1n
 
@@ -19,11 +23,15 @@ class UsageBus extends EventEmitter<{signal: [Signal]; disconnected: [Error]}> i
   /** How long each Get takes. */
   delayMs = 0
   memory = 1_000n
+  inFlight = 0
+  maxInFlight = 0
   async call(options: CallOptions): Promise<unknown[]> {
     assert.equal(options.member, 'Get')
-    assert.match(unitNameFromPath(options.path!) ?? '', /^launcho-web-0123abcd\.service$/)
+    assert.match(unitNameFromPath(options.path!) ?? '', /^launcho-web\d*-0123abcd\.service$/)
     this.reads++
+    this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight)
     if (this.delayMs > 0) await delay(this.delayMs)
+    this.inFlight--
     const property = options.body![1] as string
     return [{value: property === 'MemoryCurrent' ? this.memory : property === 'TasksCurrent' ? 3n : UNSET}]
   }
@@ -58,6 +66,31 @@ describe('usage reads', () => {
     } finally {
       Date.now = real
     }
+  })
+
+  it('start a refresh only after the answer that found the values stale', async () => {
+    const bus = new UsageBus()
+    const reader = new UsageReader(bus)
+    await reader.read([unit])
+    const real = Date.now
+    Date.now = () => real() + 3_000
+    try {
+      await reader.read([unit])
+      assert.equal(bus.reads, 3, 'no read was sent before the answer')
+      await until(() => bus.reads === 6)
+    } finally {
+      Date.now = real
+    }
+  })
+
+  it(`read at most ${USAGE_WORKERS} units at once, leaving the bus to other calls`, async () => {
+    const bus = new UsageBus()
+    bus.delayMs = 2
+    const units = Array.from({length: 100}, (_, i) => `launcho-web${i}-0123abcd.service`)
+    const usage = await new UsageReader(bus).read(units)
+    assert.equal(usage.size, 100, 'every unit read within the wait')
+    assert.equal(bus.reads, 300)
+    assert.ok(bus.maxInFlight <= USAGE_WORKERS * 3, `${bus.maxInFlight} calls were in flight at once`)
   })
 
   it('wait at most 300 ms for a unit never read', async () => {
