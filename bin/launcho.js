@@ -47,5 +47,10 @@ function compileCacheDir() {
 const cacheDir = process.env.LAUNCHO_NO_COMPILE_CACHE || process.argv[2] === 'server' ? undefined : compileCacheDir()
 if (cacheDir && typeof enableCompileCache === 'function') enableCompileCache(cacheDir)
 
-const [{execute}, {expandTopicAlias}] = await Promise.all([import('@oclif/core'), import('../dist/src/cli/topic-alias.js')])
-await execute({args: expandTopicAlias(process.argv.slice(2)), dir: import.meta.url})
+// `launcho status`, the command run most, without loading oclif when it can (src/cli/quick-status.ts).
+const quick = process.argv[2] === 'status' && (await import('../dist/src/cli/quick-status.js').then(({quickStatus}) => quickStatus(process.argv.slice(3)), () => false))
+
+if (!quick) {
+  const [{execute}, {expandTopicAlias}] = await Promise.all([import('@oclif/core'), import('../dist/src/cli/topic-alias.js')])
+  await execute({args: expandTopicAlias(process.argv.slice(2)), dir: import.meta.url})
+}

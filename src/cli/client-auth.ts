@@ -43,8 +43,12 @@ export async function loadClientAuth(path: string): Promise<ClientAuth> {
   return {path, host, cert, token}
 }
 
-/** The file holds the API token: anyone who can read it can drive the server. */
+const warned = new Set<string>()
+
+/** The file holds the API token: anyone who can read it can drive the server. Said once per file. */
 function warnIfReadableByOthers(path: string): void {
+  if (warned.has(path)) return
+  warned.add(path)
   let mode: number | undefined
   try {
     mode = statSync(path).mode

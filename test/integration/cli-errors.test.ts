@@ -4,6 +4,7 @@
  * wrong token); with --json the error is one JSON object on stderr and stdout stays empty.
  */
 import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
 import {chmod, readFile} from 'node:fs/promises'
 import {after, before, describe, it} from 'node:test'
 import {Harness} from '../helpers/harness.js'
@@ -63,5 +64,30 @@ describe('CLI errors and exit codes', () => {
     const unreachable = await h.cli(['status', '--auth', elsewhere], {auth: false})
     assert.equal(unreachable.code, 1)
     assert.match(unreachable.stderr, /no launcho server is listening at 127\.0\.0\.1:9/)
+  })
+
+  it('status warns once about an auth file others can read, also when it then fails', async () => {
+    const auth = await readFile(h.authFile, 'utf8')
+    const shared = await h.writeFile('shared.yaml', auth)
+    await chmod(shared, 0o644)
+    const ok = await h.cli(['status', '--auth', shared], {auth: false})
+    assert.equal(ok.code, 0)
+    assert.equal(ok.stderr.match(/is readable by other users/g)?.length, 1, ok.stderr)
+    const wrong = await h.writeFile('shared-wrong.yaml', auth.replace(/token: "?[0-9a-f]{64}"?/, `token: "${'0'.repeat(64)}"`))
+    await chmod(wrong, 0o644)
+    const refused = await h.cli(['status', '--auth', wrong], {auth: false})
+    assert.equal(refused.code, 1)
+    assert.equal(refused.stderr.match(/is readable by other users/g)?.length, 1, refused.stderr)
+  })
+
+  it('status into a reader that has gone (`| head`) ends with 0 and says nothing', async () => {
+    const [bin, ...args] = h.cliArgv(['status'])
+    const child = spawn(bin, args, {stdio: ['ignore', 'pipe', 'pipe']})
+    child.stdout.destroy()
+    let stderr = ''
+    child.stderr.on('data', (chunk) => (stderr += chunk))
+    const code = await new Promise((resolve) => child.on('close', resolve))
+    assert.equal(stderr, '')
+    assert.equal(code, 0)
   })
 })

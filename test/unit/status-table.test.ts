@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import stringWidth from 'string-width'
-import {renderStatus} from '../../src/cli/commands/status.js'
+import {renderStatus} from '../../src/cli/status-view.js'
 import type {StatusReport} from '../../src/protocol/status.js'
 import type {InstanceStatus} from '../../src/protocol/status.js'
 
