@@ -7,11 +7,9 @@ import {Errors, Flags} from '@oclif/core'
 import {LaunchoError} from '../errors.js'
 import type {ChangesResponse} from '../protocol/changes.js'
 import type {ApiClient} from './client.js'
-import {followRollout} from './follow-rollout.js'
 import {parseDuration} from './duration.js'
 import {describeChanges} from './print-changes.js'
 import {changesToFollow, type Progress} from './rollout-progress.js'
-import {LineRolloutView, outcomeLine, silentView, TerminalRolloutView} from './rollout-views.js'
 
 export const DEFAULT_TIMEOUT = '10m'
 
@@ -39,6 +37,8 @@ export async function finishDeploy(client: ApiClient, response: ChangesResponse,
     return
   }
   if (!flags.json) log(describeChanges(response.changes, response.release))
+  // Loaded only when there is a rollout to follow: a change that needs none returns sooner.
+  const [{followRollout}, {LineRolloutView, outcomeLine, silentView, TerminalRolloutView}] = await Promise.all([import('./follow-rollout.js'), import('./rollout-views.js')])
   const terminal = !flags.json && process.stdout.isTTY ? new TerminalRolloutView() : undefined
   const view = flags.json ? silentView : (terminal ?? new LineRolloutView(log))
   const stop = new AbortController()
