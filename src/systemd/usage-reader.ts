@@ -2,8 +2,10 @@
  * Each instance's resource use as systemd accounts it (MemoryCurrent, CPUUsageNSec, TasksCurrent
  * of its service), read when `status` asks: systemd sends no signal when these change. That is
  * three property reads per running unit (3000 at 1000 processes). So values are read again only
- * when older than FRESH_MS, and a status call answers from the last values meanwhile; it waits (at
- * most WAIT_MS) only for units never read yet, and leaves out those still unread then.
+ * when older than FRESH_MS, and a status call answers from the last values meanwhile. Only the
+ * server's first status call waits (at most WAIT_MS) for reads, so that it shows usage at all;
+ * after that a unit never read yet (a new instance) shows none until its read is in, rather than
+ * every status during a rollout waiting up to WAIT_MS for the instances that just started.
  *
  * Reads go through a few workers, not all at once: 3000 calls queued together would cost the
  * status call that queued them ~40 ms of marshalling at 1000 processes, and every other call on
@@ -44,6 +46,8 @@ export class UsageReader {
   private readonly entries = new Map<string, Entry>()
   private readonly queue: string[] = []
   private workers = 0
+  /** Some read has ended: status calls no longer wait for any. */
+  private answered = false
 
   constructor(private readonly bus: Bus) {}
 
@@ -60,7 +64,7 @@ export class UsageReader {
         entry.due = true
         this.queue.push(unit)
       }
-      if (entry.readAt === undefined) {
+      if (entry.readAt === undefined && !this.answered) {
         entry.read ??= settledBy()
         firstReads.push(entry.read.promise)
       }
@@ -95,6 +99,7 @@ export class UsageReader {
       entry.usage = usage
       entry.readAt = Date.now()
       entry.due = false
+      this.answered = true
       entry.read?.resolve()
       entry.read = undefined
     }

@@ -99,7 +99,13 @@ processes:
   })
 
   it('carries memory, CPU time and tasks per instance in status --json, from systemd', async () => {
-    const busy = await instanceOf('busy')
+    // A new instance shows its usage from the status after its first read (src/systemd/usage-reader.ts).
+    const read = (name: string) =>
+      waitFor(`usage of ${name} in status`, async () => {
+        const instance = await instanceOf(name)
+        return instance.memoryBytes !== undefined && instance
+      })
+    const busy = await read('busy')
     const cpu = (await h.unit(busy.unit, ['CPUUsageNSec'])).CPUUsageNSec
     if (cpu === '[not set]') {
       console.log('systemd accounts no CPU time on this host (cgroup v1, cpuacct not realized): status leaves cpuSeconds out')
@@ -113,7 +119,7 @@ processes:
     }
     assert.ok(busy.memoryBytes! > 0, `memory ${busy.memoryBytes}`)
     assert.equal(busy.tasks, 1, 'one shell running its loop')
-    const idle = await instanceOf('idle')
+    const idle = await read('idle')
     const shown = await h.unit(idle.unit, ['MemoryCurrent', 'TasksCurrent'])
     assert.equal(idle.tasks, Number(shown.TasksCurrent))
     assert.ok(Math.abs(idle.memoryBytes! - Number(shown.MemoryCurrent)) < 1024 * 1024, `${idle.memoryBytes} vs ${shown.MemoryCurrent}`)

@@ -93,6 +93,21 @@ describe('usage reads', () => {
     assert.ok(bus.maxInFlight <= USAGE_WORKERS * 3, `${bus.maxInFlight} calls were in flight at once`)
   })
 
+  it('after its first answer, wait for no new unit: it shows usage once read', async () => {
+    const bus = new UsageBus()
+    const reader = new UsageReader(bus)
+    await reader.read([unit])
+    bus.delayMs = 1_000
+    const started = Date.now()
+    const newcomer = 'launcho-web2-0123abcd.service'
+    const usage = await reader.read([unit, newcomer])
+    assert.ok(Date.now() - started < 200, `waited ${Date.now() - started} ms for the new unit`)
+    assert.deepEqual([...usage.keys()], [unit])
+    await until(() => bus.reads === 6)
+    await delay(1_100)
+    assert.equal((await reader.read([unit, newcomer])).get(newcomer)?.memoryBytes, 1000)
+  })
+
   it('wait at most 300 ms for a unit never read', async () => {
     const bus = new UsageBus()
     bus.delayMs = 2_000
