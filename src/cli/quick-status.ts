@@ -6,14 +6,24 @@
  *
  * It takes only argv it reads exactly as oclif reads the command's flags (`--json`, `--events N`,
  * `--auth FILE`, each at most once; test/unit/quick-status.test.ts holds it to oclif's parser),
- * and only a status it could fetch. Anything else (`-w`, `--help`, a typo, no auth file, a server
- * that is down or answers an error) is left to the command, which asks again and reports it: every
- * error the user sees comes from the one implementation of the command.
+ * and only a status it could fetch. Anything else (`-w`, `--help`, a typo, no auth file) is left
+ * to the command. So is a request that failed (a server down, an error answer, a timeout): the
+ * command then reports that very failure (takeQuickStatusFailure) rather than asking again, so a
+ * timeout is waited for once, and every error is printed by the command's one implementation.
  */
 import {loadClientAuth, resolveClientAuthPath} from './client-auth.js'
 import {ApiClient} from './client.js'
 import {DEFAULT_STATUS_EVENTS, MAX_STATUS_EVENTS, statusQuery} from './status-query.js'
 import {statusText} from './status-view.js'
+
+let failure: unknown
+
+/** Why the quick path's request failed, for the command to report (taken once). */
+export function takeQuickStatusFailure(): unknown {
+  const taken = failure
+  failure = undefined
+  return taken
+}
 
 export interface QuickStatusFlags {
   json: boolean
@@ -61,7 +71,8 @@ export async function quickStatus(argv: readonly string[]): Promise<boolean> {
   let report
   try {
     report = await client.status(statusQuery(flags))
-  } catch {
+  } catch (error) {
+    failure = error
     return false
   } finally {
     client.transport.close()

@@ -19,6 +19,10 @@ export default class Status extends ClientCommand {
   async run(): Promise<void> {
     const {flags} = await this.parse(Status)
     if (flags.watch) return this.watch(await this.client(flags.auth), flags)
+    // The quick path (bin/launcho.js) read this argv as oclif does and already asked: its failure is the answer.
+    const {takeQuickStatusFailure} = await import('../quick-status.js')
+    const failure = takeQuickStatusFailure()
+    if (failure !== undefined) throw failure
     const report = await (await this.client(flags.auth)).status(statusQuery(flags))
     this.log(statusText(report, Boolean(flags.json)))
   }
