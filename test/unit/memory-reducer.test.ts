@@ -48,6 +48,24 @@ describe('memory reducer', () => {
     assert.equal(runs.length, 2)
   })
 
+  it('gives memory back after a burst that a reduction interrupted, where RSS sank only part of the way', () => {
+    const {r, runs, set} = reducer([120])
+    let now = 100_000
+    set(200)
+    r.check((now += 5_000))
+    set(202)
+    assert.equal(r.check((now += 5_000)), true, 'a pause in the burst')
+    // The burst goes on (the reduction left 130 MB), peaks, and ends with RSS at 160 MB.
+    for (const mb of [180, 240]) {
+      set(mb)
+      assert.equal(r.check((now += 5_000)), false, `still growing at ${mb} MB`)
+    }
+    set(160)
+    assert.equal(r.check((now += 5_000)), false, 'within 30 s of the last one')
+    assert.equal(r.check((now += 30_000)), true)
+    assert.deepEqual(runs, [202, 160])
+  })
+
   it('without V8\'s gc it never starts a timer', () => {
     const saved = globalThis.gc
     globalThis.gc = undefined
