@@ -9,7 +9,7 @@
  * systemd; floors and launcho run back to back in the same run, so the machine's load hits all.
  *
  * With N processes running it also times a no-op `t set` and `status` (text and --json) against
- * the CLI's own start-up (`--version`), reads the server's RSS and its CPU while idle (a periodic
+ * the CLI's own start-up (`--version`), reads the server's RSS (right after, and settled 45 s later) and its CPU while idle (a periodic
  * resync included), and counts the log lines that mean launcho lost track of a unit ("already
  * loaded", UnitExists) or a pass failed: both must be 0.
  *
@@ -37,7 +37,10 @@ const {values} = parseArgs({options: {counts: {type: 'string', default: '100,100
 const COUNTS = values.counts.split(',').map(Number)
 const ROUNDS = Number(values.rounds)
 const CONVERGE_LIMIT_MS = 180_000
-const REPEATS = 3
+/** Each idle figure is the median of this many tries (single CLI runs vary by ±20 %). */
+const REPEATS = 7
+/** How long an idle server is left before its settled RSS is read (its memory reducer follows up after 30 s steady). */
+const SETTLE_MS = 45_000
 
 const open: Harness[] = []
 closeOnInterrupt(() => open)
@@ -154,6 +157,8 @@ interface IdleFigures {
   statusJsonMs: number[]
   versionMs: number[]
   rss: number
+  /** After SETTLE_MS more of idling. */
+  settledRss: number
   peak: number
   idleCpuPercent: number
   lostTrack: number
@@ -208,13 +213,17 @@ async function idleFigures(h: Harness, file: string, server: number): Promise<Id
   const before = await cpuSeconds(server)
   await sleep(windowMs)
   const idleCpuPercent = (((await cpuSeconds(server)) - before) / (windowMs / 1000)) * 100
+  const right = await memoryMb(server)
+  await sleep(SETTLE_MS)
+  const settled = await memoryMb(server)
   const lines = h.serverLog.split('\n')
   return {
     noopSetMs,
     statusMs,
     statusJsonMs,
     versionMs,
-    ...(await memoryMb(server)),
+    ...right,
+    settledRss: settled.rss,
     idleCpuPercent,
     lostTrack: lines.filter((line) => /already loaded|UnitExists/.test(line)).length,
     failedPasses: lines.filter((line) => /reconcile pass failed|"msg":"action failed"/.test(line)).length,
@@ -249,9 +258,9 @@ for (let round = 1; round <= ROUNDS; round++) {
       const version = median(idle.versionMs)
       console.log(`          with ${n} processes: no-op t set ${ms(idle.noopSetMs)} = ${(median(idle.noopSetMs) / version).toFixed(2)} × the CLI start-up (--version ${ms(idle.versionMs)})`)
       console.log(`          status ${ms(idle.statusMs)} = ${(median(idle.statusMs) / version).toFixed(2)} ×; status --json ${ms(idle.statusJsonMs)} = ${(median(idle.statusJsonMs) / version).toFixed(2)} ×`)
-      console.log(`          server RSS ${idle.rss} MB (peak ${idle.peak} MB); idle server CPU ${idle.idleCpuPercent.toFixed(1)} % of a core over 12 s (a resync included)`)
+      console.log(`          server RSS ${idle.rss} MB after the work, ${idle.settledRss} MB after ${SETTLE_MS / 1000} s more idle (peak ${idle.peak} MB); idle server CPU ${idle.idleCpuPercent.toFixed(1)} % of a core over 12 s (a resync included)`)
       console.log(`          server log: ${idle.lostTrack} "already loaded"/UnitExists lines, ${idle.failedPasses} failed passes/actions`)
-      summary.push(`          no-op t set ${median(idle.noopSetMs).toFixed(0)} ms, status ${median(idle.statusMs).toFixed(0)} ms, --version ${version.toFixed(0)} ms; RSS ${idle.rss} MB (peak ${idle.peak}); idle CPU ${idle.idleCpuPercent.toFixed(1)} %; lost-track lines ${idle.lostTrack}, failed passes ${idle.failedPasses}`)
+      summary.push(`          no-op t set ${median(idle.noopSetMs).toFixed(0)} ms, status ${median(idle.statusMs).toFixed(0)} ms, --version ${version.toFixed(0)} ms; RSS ${idle.rss} MB, settled ${idle.settledRss} MB (peak ${idle.peak}); idle CPU ${idle.idleCpuPercent.toFixed(1)} %; lost-track lines ${idle.lostTrack}, failed passes ${idle.failedPasses}`)
     }
   }
 }
