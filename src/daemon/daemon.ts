@@ -187,7 +187,7 @@ async function startOwner(config: ServerConfig, logger: Logger, redactor: Secret
       registerLogRoutes(app, journal, (process) => reconciler?.getDesired().get(process))
       registerProcessRoutes(app, targets, events)
       registerRunRoutes(app, runs)
-      registerReleaseRoutes(app, targets, events)
+      registerReleaseRoutes(app, targets, events, () => releaseWatch.settle())
       registerResourceRoutes(app, resources, {users: () => targets.resourceUsers(), remove: (id, remove) => targets.removeResource(id, remove)})
     },
   })

@@ -39,6 +39,17 @@ export class ReleaseWatch {
     this.soon()
   }
 
+  /**
+   * Judges the latest release now if it still rolls out, so that a read of the releases right
+   * after a deploy that ended (`rollback` returned, then `history`) sees its verdict, not the
+   * look due in up to a second.
+   */
+  async settle(): Promise<void> {
+    if (this.releases.latest()?.outcome.state !== 'rolling-out') return
+    while (this.judging) await this.judging
+    await this.judge()
+  }
+
   async stop(): Promise<void> {
     this.unsubscribe()
     clearInterval(this.timer)

@@ -5,9 +5,16 @@ import {routes} from '../../protocol/routes.js'
 import {serve} from '../route.js'
 import type {EventFeed, ReleaseApi} from '../services.js'
 
-export function registerReleaseRoutes(app: FastifyInstance, releases: ReleaseApi, events: EventFeed): void {
-  serve(app, routes.history, () => releases.history())
-  serve(app, routes.release, ({params}) => releases.release(releaseNumber(params.number)))
+/** `settle`: brings the latest release's verdict up to date before a read of the releases answers. */
+export function registerReleaseRoutes(app: FastifyInstance, releases: ReleaseApi, events: EventFeed, settle: () => Promise<void> = async () => {}): void {
+  serve(app, routes.history, async () => {
+    await settle()
+    return releases.history()
+  })
+  serve(app, routes.release, async ({params}) => {
+    await settle()
+    return releases.release(releaseNumber(params.number))
+  })
   serve(app, routes.diffRelease, async ({params}) => ({changes: await releases.previewRelease(releaseNumber(params.number))}))
   serve(app, routes.rollback, async ({body}) => {
     const eventSeq = events.lastSeq()
