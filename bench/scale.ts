@@ -9,9 +9,9 @@
  * systemd; floors and launcho run back to back in the same run, so the machine's load hits all.
  *
  * With N processes running it also times a no-op `t set` and `status` (text and --json) against
- * the CLI's own start-up (`--version`), reads the server's RSS (right after, and settled 45 s later) and its CPU while idle (a periodic
- * resync included), and counts the log lines that mean launcho lost track of a unit ("already
- * loaded", UnitExists) or a pass failed: both must be 0.
+ * the CLI's own start-up (`--version`), reads the server's RSS (right after, and settled 45 s
+ * later) and its CPU while idle (a periodic resync included), and counts the log lines that mean
+ * launcho lost track of a unit ("already loaded", UnitExists) or a pass failed: both must be 0.
  *
  * Last, the time from a secret change to the new version serving, for an HTTP app that listens at
  * once behind a service with a health check: `secret set` waits for the rollout it started and

@@ -1,4 +1,4 @@
-/** What `launcho status` asks the server, shared by the command and its early request (early-status.ts). */
+/** What `launcho status` asks the server, shared by the command and its quick path (quick-status.ts). */
 export const DEFAULT_STATUS_EVENTS = 10
 export const MAX_STATUS_EVENTS = 500
 

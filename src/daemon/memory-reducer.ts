@@ -53,6 +53,7 @@ export class MemoryReducer {
   /** The last reduction has not been followed by one on a settled server yet. */
   private followUp = false
   private lastRun = 0
+  private readonly minInterval: number
   private interval: number
 
   constructor(private readonly options: MemoryReducerOptions) {
@@ -60,7 +61,7 @@ export class MemoryReducer {
     this.gc = options.gc ?? (v8gc ? () => v8gc({type: 'major', execution: 'sync', flavor: 'last-resort'}) : undefined)
     this.rss = options.rss ?? (() => process.memoryUsage.rss())
     this.baseline = this.previous = this.peak = this.rss()
-    this.interval = options.minIntervalMs ?? 30_000
+    this.interval = this.minInterval = options.minIntervalMs ?? 30_000
   }
 
   start(): void {
@@ -76,9 +77,9 @@ export class MemoryReducer {
   /** One look: reduces after a burst that is over, or to follow up one that ran during it. */
   check(now = Date.now()): boolean {
     const rss = this.rss()
-    const moved = Math.abs(rss - this.previous) > (this.options.stillGrowingBytes ?? 4 * MiB)
-    const growing = rss - this.previous > (this.options.stillGrowingBytes ?? 4 * MiB)
-    if (moved) this.steadySince = now
+    const step = this.options.stillGrowingBytes ?? 4 * MiB
+    const growing = rss - this.previous > step
+    if (Math.abs(rss - this.previous) > step) this.steadySince = now
     this.previous = rss
     this.peak = Math.max(this.peak, rss)
     if (growing || now - this.lastRun < this.interval) return false
@@ -92,7 +93,7 @@ export class MemoryReducer {
     this.steadySince = now
     this.followUp = burst
     const gave = rss - this.baseline
-    this.interval = gave >= (this.options.worthBytes ?? 8 * MiB) ? (this.options.minIntervalMs ?? 30_000) : Math.min(this.interval * 2, MAX_INTERVAL_MS)
+    this.interval = gave >= (this.options.worthBytes ?? 8 * MiB) ? this.minInterval : Math.min(this.interval * 2, MAX_INTERVAL_MS)
     this.options.logger.debug(
       {ms: Date.now() - started, rssMbBefore: Math.round(rss / MiB), rssMbAfter: Math.round(this.baseline / MiB), settled: !burst},
       burst ? 'gave memory back after a burst of work' : 'gave memory back once the server had settled',

@@ -108,6 +108,18 @@ describe('usage reads', () => {
     assert.equal((await reader.read([unit, newcomer])).get(newcomer)?.memoryBytes, 1000)
   })
 
+  it(`read 1000 units, ${USAGE_WORKERS} at a time, all of them`, async () => {
+    const bus = new UsageBus()
+    bus.delayMs = 1
+    const units = Array.from({length: 1000}, (_, i) => `launcho-web${i}-0123abcd.service`)
+    const reader = new UsageReader(bus)
+    await reader.read(units)
+    await until(() => bus.reads === 3000)
+    assert.ok(bus.maxInFlight <= USAGE_WORKERS * 3, `${bus.maxInFlight} calls were in flight at once`)
+    assert.equal((await reader.read(units)).size, 1000, 'every unit has its usage')
+    assert.equal(bus.reads, 3000, 'and none was read twice')
+  })
+
   it('wait at most 300 ms for a unit never read', async () => {
     const bus = new UsageBus()
     bus.delayMs = 2_000
