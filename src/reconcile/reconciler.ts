@@ -648,32 +648,34 @@ export class Reconciler implements ReconcilerContext {
   private async findLeftovers({units, unknown}: UnitListing): Promise<void> {
     const live = new Set([...units, ...unknown].map((unit) => unit.name))
     const found = new Map<string, Leftover[]>()
-    const add = (unit: string, path: string, remove: Leftover['remove']) => {
+    // The path is made only for a leftover: most entries belong to live units (1000s per resync).
+    const add = (unit: string, pathOf: () => string, remove: Leftover['remove']) => {
+      if (live.has(unit)) return
       const id = parseUnitName(unit)
-      if (!id || live.has(unit)) return
-      found.set(id.process, [...(found.get(id.process) ?? []), {unit, path, remove}])
+      if (!id) return
+      found.set(id.process, [...(found.get(id.process) ?? []), {unit, path: pathOf(), remove}])
     }
     for (const entry of await readdir(this.stateDir.instancesDir).catch(() => [] as string[])) {
       const unit = `${entry}.service`
-      add(unit, this.stateDir.instanceDir(unit), removeWorkDir)
+      add(unit, () => this.stateDir.instanceDir(unit), removeWorkDir)
     }
     // Dynamic users' work dirs: only those this server recorded as made by it.
     const records = this.stateDir.dynamicUsersDir
     for (const entry of await readdir(records).catch(() => [] as string[])) {
       const unit = `${entry}.service`
-      add(unit, dynamicWorkDirOf(unit), () => removeDynamicWorkDir(unit, records, this.stateDir.instanceDir(unit)))
+      add(unit, () => dynamicWorkDirOf(unit), () => removeDynamicWorkDir(unit, records, this.stateDir.instanceDir(unit)))
     }
     for (const entry of await readdir(this.stateDir.environmentsDir).catch(() => [] as string[])) {
       const unit = `${entry.slice(0, -'.env'.length)}.service`
-      if (entry.endsWith('.env')) add(unit, this.stateDir.environmentFile(unit), removeEnvironmentFile)
+      if (entry.endsWith('.env')) add(unit, () => this.stateDir.environmentFile(unit), removeEnvironmentFile)
       if (entry.endsWith(CREDENTIALS_SUFFIX)) {
         const owner = `${entry.slice(0, -CREDENTIALS_SUFFIX.length)}.service`
-        add(owner, this.stateDir.credentialsDir(owner), removeCredentialFiles)
+        add(owner, () => this.stateDir.credentialsDir(owner), removeCredentialFiles)
       }
     }
     const dropIns = this.options.dropIns
     if (dropIns) {
-      for (const unit of await dropIns.units((name) => parseUnitName(name) !== undefined)) add(unit, dropIns.dirOf(unit), () => dropIns.remove(unit))
+      for (const unit of await dropIns.units((name) => parseUnitName(name) !== undefined)) add(unit, () => dropIns.dirOf(unit), () => dropIns.remove(unit))
     }
     this.sweep.keepOnly([...found.values()].flat().map((leftover) => leftover.path))
     for (const [process, all] of found) {

@@ -24,10 +24,14 @@ const unitName = (process: string) => `launcho-${process}-0123abcd.service`
 class FakeBus extends EventEmitter<{signal: [Signal]; disconnected: [Error]}> implements Bus {
   readonly address = 'fake'
   isClosed = false
-  /** unit → MainPID it reports, or the error its GetAll fails with. */
+  /** unit → MainPID it reports, or the error each read of its properties fails with. */
   readonly units = new Map<string, number | Error>()
-  /** `unit` for each GetAll, `unit Environment` for each Get. */
+  /** `unit` for each full read, `unit Environment` for each read of Environment alone. */
   readonly reads: string[] = []
+  /** Every property asked for, in order (`Property`). */
+  readonly asked: string[] = []
+  /** Units whose full read has asked for MainPID and not yet for Environment. */
+  private readonly fullReads = new Set<string>()
   /** Calls to hold until release() (reads of these units). */
   held = new Set<string>()
   private readonly waiting: Array<() => void> = []
@@ -37,19 +41,22 @@ class FakeBus extends EventEmitter<{signal: [Signal]; disconnected: [Error]}> im
     if (options.member === 'ListUnitsByPatterns') {
       return [[...this.units.keys()].map((name) => [name, 'desc', 'loaded', 'active', 'running', '', pathOf(name), 0, '', '/'])]
     }
-    if (options.member === 'GetAll' && options.iface === PROPERTIES_IFACE) {
+    if (options.member === 'Get' && options.iface === PROPERTIES_IFACE) {
       const unit = [...this.units.keys()].find((name) => pathOf(name) === options.path)
       if (!unit) throw new BusError('org.freedesktop.DBus.Error.UnknownObject', `Unknown object '${options.path}'.`)
-      this.reads.push(unit)
+      const property = String(options.body![1])
+      this.asked.push(property)
+      // A full read asks for MainPID first and Environment last; Environment alone is its own read.
+      if (property === 'MainPID') {
+        this.reads.push(unit)
+        this.fullReads.add(unit)
+      } else if (property === 'Environment' && !this.fullReads.delete(unit)) this.reads.push(`${unit} Environment`)
       if (this.held.has(unit)) await new Promise<void>((resolve) => this.waiting.push(resolve))
       const answer = this.units.get(unit)
       if (answer instanceof Error) throw answer
-      return [{...serviceProps(answer ?? 0), Environment: {value: ['A=1']}, CPUWeight: {value: 100n}}]
-    }
-    if (options.member === 'Get' && options.iface === PROPERTIES_IFACE) {
-      const unit = [...this.units.keys()].find((name) => pathOf(name) === options.path)!
-      this.reads.push(`${unit} ${String(options.body![1])}`)
-      return [{value: ['A=1']}]
+      const values: Record<string, {value: unknown}> = {...serviceProps(answer ?? 0), Environment: {value: ['A=1']}}
+      if (!values[property]) throw new BusError('org.freedesktop.DBus.Error.UnknownProperty', `no property ${property}`)
+      return [values[property]]
     }
     if (options.member === 'StartTransientUnit') {
       if (this.startError) throw this.startError
@@ -108,7 +115,7 @@ describe('SystemdManager.list: what a failed read means', () => {
     const {bus, manager} = setUp({web: 11, api: 12, worker: 13})
     await manager.list()
     bus.units.set(unitName('api'), new BusError('org.freedesktop.DBus.Error.LimitsExceeded', 'The maximum number of pending replies per connection has been reached'))
-    bus.units.set(unitName('worker'), new LaunchoError('systemd_failed', 'D-Bus GetAll timed out after 10000 ms'))
+    bus.units.set(unitName('worker'), new LaunchoError('systemd_failed', 'D-Bus Get timed out after 10000 ms'))
     bus.changedWithoutValues(unitName('api'))
     bus.changedWithoutValues(unitName('worker'))
     const listing = await manager.list()
@@ -135,6 +142,15 @@ describe('SystemdManager.list: what a failed read means', () => {
 })
 
 describe('SystemdManager.list: reads only what signals have not told', () => {
+  it('a read asks for the 7 properties launcho uses, not all of a service (~300, ~0.5 MB of garbage each)', async () => {
+    const {bus, manager} = setUp({a: 41})
+    const [unit] = (await manager.list()).units
+    assert.equal(unit!.mainPid, 41)
+    assert.equal(unit!.execMainStartUs, 1_700_000_000_000_000)
+    assert.deepEqual(unit!.environment, ['A=1'])
+    assert.deepEqual(bus.asked.sort(), ['Environment', 'ExecMainCode', 'ExecMainStartTimestamp', 'ExecMainStatus', 'MainPID', 'NRestarts', 'Result'])
+  })
+
   it('a new manager reads every unit once; then signals keep the state current without reads', async () => {
     const {bus, manager} = setUp({a: 1, b: 2, c: 3})
     await manager.list()
