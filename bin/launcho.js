@@ -47,6 +47,13 @@ function compileCacheDir() {
 const cacheDir = process.env.LAUNCHO_NO_COMPILE_CACHE || process.argv[2] === 'server' ? undefined : compileCacheDir()
 if (cacheDir && typeof enableCompileCache === 'function') enableCompileCache(cacheDir)
 
+// A reader that stopped reading (`launcho t get | head`) ends a client command quietly, with 0
+// (src/cli/closed-stdout.ts). The server, the demo and the sandbox have processes to end first.
+if (!['server', 'demo', 'sandbox'].includes(process.argv[2])) {
+  const {endQuietlyOnClosedStdout} = await import('../dist/src/cli/closed-stdout.js')
+  endQuietlyOnClosedStdout()
+}
+
 // `launcho status`, the command run most, without loading oclif when it can (src/cli/quick-status.ts).
 const quick = process.argv[2] === 'status' && (await import('../dist/src/cli/quick-status.js').then(({quickStatus}) => quickStatus(process.argv.slice(3)), () => false))
 

@@ -77,11 +77,7 @@ export async function quickStatus(argv: readonly string[]): Promise<boolean> {
   } finally {
     client.transport.close()
   }
-  // A reader that stopped reading (`launcho status | head`) ends the command quietly.
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error
-    process.exit(0)
-  })
+  // A reader that stopped reading (`launcho status | head`): bin/launcho.js ends the command quietly.
   process.stdout.write(`${statusText(report, flags.json)}\n`)
   return true
 }

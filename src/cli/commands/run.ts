@@ -3,6 +3,7 @@ import {ClientCommand} from '../base-command.js'
 import {parseDuration} from '../duration.js'
 import {table, outputWidth} from '../format.js'
 import {printRunItems, type RunStop} from '../run-output.js'
+import {handleClosedStdout} from '../closed-stdout.js'
 
 export default class Run extends ClientCommand {
   static override description =
@@ -73,6 +74,7 @@ function runStop(): RunStop & {dispose(): void} {
       process.off('SIGINT', onInt)
       process.off('SIGTERM', onTerm)
       process.stdout.off('error', onPipe)
+      release()
     },
   }
   const end = (code: number) => {
@@ -85,6 +87,7 @@ function runStop(): RunStop & {dispose(): void} {
   process.once('SIGINT', onInt)
   process.once('SIGTERM', onTerm)
   process.stdout.once('error', onPipe)
+  const release = handleClosedStdout()
   return stop
 }
 
