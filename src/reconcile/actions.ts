@@ -10,6 +10,7 @@ import {prepareUnitFiles} from './instance-files.js'
 import {isDesiredUnit, unitSpecOf, type DesiredProcess} from './desired.js'
 import {hasDynamicWorkDir, removeDynamicWorkDir} from './dynamic-user.js'
 import {failureReasonOf} from './failure-reason.js'
+import {beforeStopFailure} from './stop-outcome.js'
 import {removeWorkDir} from './work-dir.js'
 import {removeEnvironmentFile} from './leftovers.js'
 import {removeCredentialFiles} from './credential-files.js'
@@ -257,7 +258,12 @@ export async function stopUnits(ctx: ReconcilerContext, systemd: SystemdManager,
   await Promise.all(
     units.map(async (unit) => {
       unwatchHealth(ctx, unit)
-      await systemd.stop(unit, stopJobMs(ctx.timings.stopTimeoutMs))
+      const outcome = await systemd.stop(unit, stopJobMs(ctx.timings.stopTimeoutMs))
+      const hook = beforeStopFailure(outcome, ctx.timings.stopTimeoutMs)
+      if (hook) {
+        ctx.logger.warn({process, unit, result: outcome.result}, `the beforeStop hook ${hook}`)
+        ctx.events.add('hook', `the beforeStop hook of ${unit} ${hook}; the instance was stopped anyway`, process)
+      }
       ctx.tracker(process).forget(unit)
       ctx.registry.forget(unit)
       await removeEnvironmentFile(ctx.stateDir.environmentFile(unit))

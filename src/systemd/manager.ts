@@ -27,6 +27,24 @@ export type StartResult = JobResult | 'exists'
 
 const JOB_MEMORY_MS = 30_000
 
+/**
+ * How a stop went, as the unit's Service properties told it while it stopped (systemd signals them
+ * before the stop job's end, and collects the unit right after, so they cannot be read later).
+ */
+export interface StopOutcome {
+  job: JobResult
+  /** The service's Result when the stop began and when it ended ('success', 'exit-code', 'timeout', …). */
+  resultBefore?: string
+  result?: string
+  /** A control process ran during the stop: the instance's beforeStop (ExecStop=). */
+  controlRan: boolean
+  /** How its main process ended: CLD_* code (1 exited, 2 killed, 3 dumped) and status. */
+  execMainCode?: number
+  execMainStatus?: number
+}
+
+type StopWatch = Omit<StopOutcome, 'job'>
+
 export interface ManagerOptions {
   /** Journal fields added to every unit started (LAUNCHO_SERVER: which server owns it). */
   stamp?: Record<string, string>
@@ -44,6 +62,8 @@ export class SystemdManager extends EventEmitter<{
   private readonly finishedJobs = new Map<string, JobResult>()
   private readonly jobs: JobSlots
   private readonly lister: UnitLister
+  /** Units being stopped, with what their signals told meanwhile. */
+  private readonly stopping = new Map<string, StopWatch>()
 
   private readonly stamp: Record<string, string>
   private readonly dropIns?: CommandDropIns
@@ -103,12 +123,17 @@ export class SystemdManager extends EventEmitter<{
   }
 
   /** Stops a unit and waits until it is down; a unit that no longer exists counts as stopped. */
-  async stop(name: string, timeoutMs: number): Promise<JobResult> {
+  async stop(name: string, timeoutMs: number): Promise<StopOutcome> {
+    const watch: StopWatch = {controlRan: false}
+    this.stopping.set(name, watch)
     try {
-      return await this.runJob({member: 'StopUnit', signature: 'ss', body: [name, 'replace']}, timeoutMs + 5_000)
+      const job = await this.runJob({member: 'StopUnit', signature: 'ss', body: [name, 'replace']}, timeoutMs + 5_000)
+      return {job, ...watch}
     } catch (error) {
-      if (isGone(error) || (error instanceof BusError && /LoadFailed/.test(error.errorName))) return 'done'
+      if (isGone(error) || (error instanceof BusError && /LoadFailed/.test(error.errorName))) return {job: 'done', controlRan: false}
       throw error
+    } finally {
+      if (this.stopping.get(name) === watch) this.stopping.delete(name)
     }
   }
 
@@ -230,8 +255,24 @@ export class SystemdManager extends EventEmitter<{
     })
   }
 
+  private noteStopping(signal: Signal): void {
+    const unit = unitNameFromPath(signal.path)
+    const watch = unit === undefined ? undefined : this.stopping.get(unit)
+    if (!watch) return
+    const values = signal.body[1] as Record<string, {value: unknown} | undefined>
+    const result = values.Result?.value
+    if (typeof result === 'string') {
+      watch.resultBefore ??= result
+      watch.result = result
+    }
+    if (Number(values.ControlPID?.value ?? 0) !== 0) watch.controlRan = true
+    if (values.ExecMainCode !== undefined) watch.execMainCode = Number(values.ExecMainCode.value)
+    if (values.ExecMainStatus !== undefined) watch.execMainStatus = Number(values.ExecMainStatus.value)
+  }
+
   private onSignal(signal: Signal): void {
     this.lister.onSignal(signal)
+    if (signal.member === 'PropertiesChanged' && signal.body[0] === 'org.freedesktop.systemd1.Service' && this.stopping.size > 0) this.noteStopping(signal)
     if (signal.member === 'JobRemoved') {
       const [, job, unit, result] = signal.body as [number, string, string, JobResult]
       const waiter = this.waiters.get(job)

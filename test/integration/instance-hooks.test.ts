@@ -269,6 +269,37 @@ describe('per-instance hooks: afterStart and beforeStop', () => {
     const hook = lineIndex(lines, `before-stop-hang mainpid=${slow.pid}`)
     const term = lineIndex(lines, `sigterm slow ${slow.pid}`)
     assert.ok(hook >= 0 && term > hook, `the hanging hook ran, then the process got SIGTERM:\n${lines.join('\n')}`)
-    assert.equal((await h.status()).processes.find((p) => p.name === 'slow')!.state, 'stopped')
+    const status = await h.status()
+    assert.equal(status.processes.find((p) => p.name === 'slow')!.state, 'stopped')
+    const said = status.events.map((event) => `${event.kind} ${event.process}: ${event.message}`)
+    const cutOff = new RegExp(`^hook slow: the beforeStop hook of ${slow.unit.replaceAll('.', '\\.')} did not finish within the stop timeout \\(${STOP_TIMEOUT_S} s\\) and was cut off; the instance was stopped anyway$`)
+    assert.ok(said.some((line) => cutOff.test(line)), `the events tell the hook was cut off:\n${said.join('\n')}`)
+  })
+
+  it('a beforeStop that fails is told in the events (the instance stops anyway); a process that exits 1 on SIGTERM after a good hook is not blamed on it', async () => {
+    const failing = `  - name: failing
+    command: ["sleep", "infinity"]
+    hooks:
+      beforeStop: ["/bin/sh", "-c", "echo before-stop-failing >> \\"$EVENTS\\"; exit 3"]
+    env:
+      EVENTS: "${paths.events}"
+`
+    const exitsOne = `  - name: exits-one
+    command: ["/bin/sh", "-c", "trap 'exit 1' TERM; while :; do sleep 0.1; done"]
+    hooks:
+      beforeStop: ["/bin/true"]
+`
+    await h.setTarget(target(failing, exitsOne), {wait: true})
+    const units = Object.fromEntries((await h.status()).processes.map((p) => [p.name, p.instances[0]!.unit]))
+    await h.setTarget(target(`  - name: keeper\n    command: ["sleep", "infinity"]\n`), {wait: true})
+    await waitFor('both removed', async () => (await h.units()).every((unit) => !/^launcho-(failing|exits-one)-/.test(unit)), 20_000, 100)
+    assert.ok((await events()).includes('before-stop-failing'), 'the hook ran')
+    const said = await waitFor('the failed hook in the events', async () => {
+      const lines = (await h.status()).events.map((event) => `${event.kind} ${event.process}: ${event.message}`)
+      return lines.some((line) => line.startsWith('stopped exits-one:')) && lines.some((line) => line.startsWith('stopped failing:')) && lines
+    }, 10_000, 100)
+    const failed = `hook failing: the beforeStop hook of ${units.failing} failed (exit-code); the instance was stopped anyway`
+    assert.ok(said.includes(failed), `${failed}\nnot in:\n${said.join('\n')}`)
+    assert.ok(!said.some((line) => line.startsWith('hook exits-one:')), `nothing blamed on the good hook:\n${said.join('\n')}`)
   })
 })

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import type {ObservedUnit, StartResult, UnitListing} from '../../src/systemd/manager.js'
+import type {ObservedUnit, StartResult, StopOutcome, UnitListing} from '../../src/systemd/manager.js'
 import type {UnitSpec} from '../../src/systemd/unit-spec.js'
 import {desiredOf, fakeReconciler, running, unitOf, until} from '../helpers/fake-reconciler.js'
 
@@ -43,14 +43,14 @@ class FakeSystemd {
     return 'done'
   }
 
-  async stop(name: string): Promise<'done'> {
+  async stop(name: string): Promise<StopOutcome> {
     this.stops.push(name)
     const unit = this.units.get(name)
     if (unit) this.units.set(name, {...unit, activeState: 'deactivating', subState: 'stop-sigterm'})
     this.onStop?.()
     await this.stopGate
     this.units.delete(name)
-    return 'done'
+    return {job: 'done', controlRan: false}
   }
 
   async startRuns(): Promise<undefined> {

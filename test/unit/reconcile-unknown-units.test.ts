@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import type {DesiredState} from '../../src/reconcile/desired.js'
-import type {StartResult, UnitListing} from '../../src/systemd/manager.js'
+import type {StartResult, StopOutcome, UnitListing} from '../../src/systemd/manager.js'
 import type {UnitSpec} from '../../src/systemd/unit-spec.js'
 import {desiredOf, fakeReconciler, running, unitOf, until} from '../helpers/fake-reconciler.js'
 
@@ -34,9 +34,9 @@ class FakeSystemd {
     return 'done'
   }
 
-  async stop(name: string): Promise<'done'> {
+  async stop(name: string): Promise<StopOutcome> {
     this.stops.push(name)
-    return 'done'
+    return {job: 'done', controlRan: false}
   }
 }
 
