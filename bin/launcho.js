@@ -54,8 +54,15 @@ if (!['server', 'demo', 'sandbox'].includes(process.argv[2])) {
   endQuietlyOnClosedStdout()
 }
 
-// `launcho status`, the command run most, without loading oclif when it can (src/cli/quick-status.ts).
-const quick = process.argv[2] === 'status' && (await import('../dist/src/cli/quick-status.js').then(({quickStatus}) => quickStatus(process.argv.slice(3)), () => false))
+// `launcho status` and `t set`, the commands run most, without loading oclif when they can
+// (src/cli/quick-status.ts, src/cli/quick-set.ts).
+const [command, subcommand] = process.argv.slice(2)
+const quick =
+  command === 'status'
+    ? await import('../dist/src/cli/quick-status.js').then(({quickStatus}) => quickStatus(process.argv.slice(3)), () => false)
+    : (command === 't' || command === 'target') && subcommand === 'set'
+      ? await import('../dist/src/cli/quick-set.js').then(({quickSet}) => quickSet(process.argv.slice(4)), () => false)
+      : false
 
 if (!quick) {
   const [{execute}, {expandTopicAlias}] = await Promise.all([import('@oclif/core'), import('../dist/src/cli/topic-alias.js')])

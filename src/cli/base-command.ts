@@ -7,6 +7,7 @@
 import {Command, Errors, Flags} from '@oclif/core'
 import {type ErrorCode, LaunchoError, formatProblem} from '../errors.js'
 import type {ApiClient} from './client.js'
+import {DeployInterrupted} from './deploy.js'
 
 /** The request's own fault: fixing the command line or the file fixes it. */
 const BAD_REQUEST: ReadonlySet<ErrorCode> = new Set(['invalid_target', 'invalid_request', 'missing_secret', 'not_found', 'conflict', 'payload_too_large'])
@@ -20,6 +21,8 @@ export abstract class LaunchoCommand extends Command {
   protected problemFile?: string
 
   protected override async catch(error: Error & {exitCode?: number}): Promise<unknown> {
+    // Said on stderr when it happened (deploy.ts).
+    if (error instanceof DeployInterrupted) return this.exit(130)
     const json = this.argv.includes('--json')
     if (!(error instanceof LaunchoError)) {
       // oclif's own (an unknown flag, a missing argument) and ExitError from this.exit.

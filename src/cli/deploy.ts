@@ -3,7 +3,6 @@
  * change: print what changes, then (unless --detach) follow the rollout until every changed
  * process serves its new version, and fail with the reason when one does not.
  */
-import {Errors, Flags} from '@oclif/core'
 import {LaunchoError} from '../errors.js'
 import type {ChangesResponse} from '../protocol/changes.js'
 import type {ApiClient} from './client.js'
@@ -13,12 +12,11 @@ import {changesToFollow, type Progress} from './rollout-progress.js'
 
 export const DEFAULT_TIMEOUT = '10m'
 
-export const deployFlags = {
-  detach: Flags.boolean({description: 'return once the server took the change, without following the rollout'}),
-  timeout: Flags.string({
-    description: 'stop waiting after this long (e.g. 90s, 10m, 1h; 0: no limit), with exit 1; the rollout goes on',
-    default: DEFAULT_TIMEOUT,
-  }),
+/** Ctrl-C (or SIGTERM) while following: the rollout goes on; the command exits 130. */
+export class DeployInterrupted extends Error {
+  constructor() {
+    super('stopped waiting; the rollout goes on')
+  }
 }
 
 export interface DeployFlags {
@@ -56,7 +54,7 @@ export async function finishDeploy(client: ApiClient, response: ChangesResponse,
   const {progress, end} = result
   if (end === 'aborted') {
     process.stderr.write('Stopped waiting; the rollout goes on (launcho status shows it).\n')
-    Errors.exit(130)
+    throw new DeployInterrupted()
   }
   const failures = progress.filter((one) => one.outcome === 'failed')
   if (failures.length > 0) throw rolloutFailed(failures)

@@ -121,6 +121,16 @@ describe('deploys that wait for their rollout', () => {
     await h.ok(['t', 'set', await h.writeFile('v7.yaml', target('v7'))])
   })
 
+  it('Ctrl-C while following exits 130 saying the rollout goes on, and it does', async () => {
+    const set = RunningCli.start(h, ['t', 'set', await h.writeFile('slow3.yaml', target('v8', {health: 'never', startupDeadline: '30s'}))])
+    await set.waitForOutput(/^replace\s+web/m)
+    assert.deepEqual(await set.stop('SIGINT'), {code: 130, signal: null})
+    assert.match(set.stderr, /^Stopped waiting; the rollout goes on \(launcho status shows it\)\.$/m)
+    assert.equal(web(await h.status()).state, 'rolling-out')
+    // Back to where the tests after this one expect to be.
+    await h.ok(['t', 'set', await h.writeFile('v7.yaml', target('v7'))])
+  })
+
   it('events -f streams a rollout as it happens', async () => {
     const events = RunningCli.start(h, ['events', '-f', '-n', '1'])
     const watch = RunningCli.start(h, ['status', '-w', '--json', '--events', '0'])

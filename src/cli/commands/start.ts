@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {ClientCommand} from '../base-command.js'
-import {deployFlags, finishDeploy} from '../deploy.js'
+import {deployFlags} from '../deploy-flags.js'
+import {finishDeploy} from '../deploy.js'
 
 export default class Start extends ClientCommand {
   static override description = 'Run a process stopped with launcho stop again'

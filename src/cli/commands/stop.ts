@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {ClientCommand} from '../base-command.js'
-import {deployFlags, finishDeploy} from '../deploy.js'
+import {deployFlags} from '../deploy-flags.js'
+import {finishDeploy} from '../deploy.js'
 
 export default class Stop extends ClientCommand {
   static override description = 'Stop a process and keep it stopped across t set, secret changes and server restarts, without editing the target (launcho start runs it again)'

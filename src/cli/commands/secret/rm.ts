@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {ClientCommand} from '../../base-command.js'
-import {deployFlags, finishDeploy} from '../../deploy.js'
+import {deployFlags} from '../../deploy-flags.js'
+import {finishDeploy} from '../../deploy.js'
 import type {ChangesResponse, ProcessChange} from '../../../protocol/changes.js'
 
 export default class SecretRm extends ClientCommand {

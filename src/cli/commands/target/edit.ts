@@ -6,7 +6,8 @@ import {createInterface} from 'node:readline/promises'
 import {Flags} from '@oclif/core'
 import {ClientCommand} from '../../base-command.js'
 import {LaunchoError} from '../../../errors.js'
-import {deployFlags, finishDeploy} from '../../deploy.js'
+import {deployFlags} from '../../deploy-flags.js'
+import {finishDeploy} from '../../deploy.js'
 
 export default class TargetEdit extends ClientCommand {
   static override description =

@@ -1,6 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import {ClientCommand} from '../../base-command.js'
-import {deployFlags, finishDeploy} from '../../deploy.js'
+import {deployFlags} from '../../deploy-flags.js'
+import {finishDeploy} from '../../deploy.js'
+import {takeQuickSetFailure} from '../../quick-set.js'
 import {readTargetFile} from '../../read-target-file.js'
 
 export default class TargetSet extends ClientCommand {
@@ -18,6 +20,9 @@ export default class TargetSet extends ClientCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(TargetSet)
     this.problemFile = args.file === '-' ? '<stdin>' : args.file
+    // The quick path (src/cli/quick-set.ts) ran this argv already: report how it failed, as ours.
+    const quick = takeQuickSetFailure()
+    if (quick) throw quick.error
     const text = await readTargetFile(args.file)
     const client = await this.client(flags.auth)
     await finishDeploy(client, await client.setTarget(text, {allowEmpty: flags['allow-empty']}), flags, (line) => this.log(line))

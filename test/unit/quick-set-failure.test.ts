@@ -1,0 +1,86 @@
+/**
+ * A failing `t set` is sent once: the quick path (src/cli/quick-set.ts) hands its failure to the
+ * command, which reports it as its own (file, line and field; exit 2; --json on stderr) without
+ * reading the file or sending the target again. The real CLI against a real TLS server.
+ */
+import assert from 'node:assert/strict'
+import {execFile} from 'node:child_process'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {promisify} from 'node:util'
+import {after, before, describe, it} from 'node:test'
+import {pino} from 'pino'
+import {createApiServer, type ApiServer} from '../../src/api/server.js'
+import {clientAuthText, loadOrCreateServerAuth} from '../../src/api/server-auth.js'
+
+const run = promisify(execFile)
+const launcho = join(fileURLToPath(new URL('../../../', import.meta.url)), 'bin', 'launcho.js')
+
+describe('t set against a server that refuses the target', () => {
+  let dir: string
+  let api: ApiServer
+  let authFile: string
+  let target: string
+  let sent = 0
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'launcho-quick-set-'))
+    const auth = await loadOrCreateServerAuth(dir, '127.0.0.1:0')
+    api = await createApiServer({
+      auth,
+      logger: pino({level: 'silent'}),
+      register: (app) => {
+        app.put('/v1/target', async (_request, reply) => {
+          sent++
+          return reply.code(400).send({
+            error: {code: 'invalid_target', message: 'invalid target', problems: [{line: 4, column: 5, field: 'processes[0].cwd', message: 'must be an absolute path'}]},
+          })
+        })
+      },
+    })
+    const {port} = await api.listen('127.0.0.1', 0)
+    authFile = join(dir, 'client-auth.yaml')
+    await writeFile(authFile, clientAuthText(auth, `127.0.0.1:${port}`), {mode: 0o600})
+    target = join(dir, 'bad.yaml')
+    await writeFile(target, 'processes:\n  - name: web\n    command: ["sleep", "60"]\n    cwd: relative/dir\n')
+  })
+  after(async () => {
+    await api?.close()
+    await rm(dir, {recursive: true, force: true})
+  })
+
+  const refused = (args: string[]) =>
+    run(process.execPath, [launcho, ...args, '--auth', authFile], {env: {...process.env, NO_COLOR: '1'}}).then(
+      () => assert.fail('t set succeeded'),
+      (error: {code: number; stdout: string; stderr: string}) => error,
+    )
+
+  it('reports the problems with file, line and field, exit 2, after one request', async () => {
+    sent = 0
+    const failed = await refused(['t', 'set', target])
+    assert.equal(failed.code, 2)
+    assert.equal(failed.stdout, '')
+    assert.equal(failed.stderr, `Error: invalid target\n  ${target}:4:5: processes[0].cwd: must be an absolute path\n`)
+    assert.equal(sent, 1)
+  })
+
+  it('--json: the error as one JSON object on stderr, after one request', async () => {
+    sent = 0
+    const failed = await refused(['target', 'set', target, '--json', '--detach'])
+    assert.equal(failed.code, 2)
+    const body = JSON.parse(failed.stderr) as {error: {code: string; problems: Array<{file: string; line: number}>}}
+    assert.equal(body.error.code, 'invalid_target')
+    assert.deepEqual([body.error.problems[0]!.file, body.error.problems[0]!.line], [target, 4])
+    assert.equal(sent, 1)
+  })
+
+  it('a file that cannot be read is reported by the command, with nothing sent', async () => {
+    sent = 0
+    const failed = await refused(['t', 'set', join(dir, 'missing.yaml')])
+    assert.equal(failed.code, 2)
+    assert.match(failed.stderr, /^Error: cannot read .*missing\.yaml: ENOENT/)
+    assert.equal(sent, 0)
+  })
+})
