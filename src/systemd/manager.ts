@@ -114,7 +114,10 @@ export class SystemdManager extends EventEmitter<{
         {member: 'StartTransientUnit', signature: 'ssa(sv)a(sa(sv))', body: [spec.name, 'fail', properties, []]},
         startJobMs(spec) + 5_000,
         // The unit exists from here on, whatever its start job does (Restart= retries a failed one).
-        () => this.keepCommands(spec.name, properties),
+        () => {
+          this.lister.started(spec.name, environmentOf(properties))
+          return this.keepCommands(spec.name, properties)
+        },
       )
     } catch (error) {
       if (!isUnitExists(error)) throw error
@@ -319,4 +322,10 @@ function changeOf(signal: Signal): UnitChange {
     mainPid,
     exit: {code, status: Number(changed.ExecMainStatus?.value ?? 0), result: String(changed.Result?.value ?? ''), exitUs: Number(changed.ExecMainExitTimestamp?.value ?? 0)},
   }
+}
+
+/** The Environment= a unit is started with, as systemd will report it. */
+function environmentOf(properties: DbusProperties): string[] {
+  const variant = properties.find(([name]) => name === 'Environment')?.[1]
+  return (variant?.value as string[] | undefined) ?? []
 }

@@ -3,7 +3,8 @@
  * a listing need not read 1000 units again. Every PropertiesChanged of a service carries the
  * current value of each property launcho uses but Environment (checked on systemd 252: MainPID,
  * NRestarts, Result, ExecMain*), so a signal updates the entry in place. A unit is read only when
- * first seen (just its Environment when a signal already told the rest), after a reconnect or a
+ * first seen (just its Environment when a signal already told the rest, and nothing for a unit
+ * launcho started itself, whose Environment it gave), after a reconnect or a
  * systemd reload (a new epoch), and by the resync's rolling refresh, a safety net that re-reads
  * the units read longest ago.
  *
@@ -41,6 +42,8 @@ interface Entry {
   state?: ServiceState
   /** The latest values a signal carried. */
   signalled?: SignalledState
+  /** The Environment launcho started the unit with (what a read would return), until a state is made. */
+  started?: string[]
   signals: number
   /** The cache's epoch when `state` was read. */
   epoch: number
@@ -60,6 +63,22 @@ export class ServiceCache {
     entry.signalled = values
     entry.signals++
     if (entry.state) entry.state = {...entry.state, ...values}
+    else if (entry.started) this.complete(entry, entry.started)
+  }
+
+  /**
+   * launcho has just started the unit with this Environment: with its first signal the state is
+   * whole, and no read is needed (at 100 starts, 100 Gets fewer competing with systemd's jobs).
+   */
+  started(unit: string, environment: string[]): void {
+    const entry = this.entry(unit)
+    if (entry.state) return
+    if (entry.signalled) this.complete(entry, environment)
+    else entry.started = environment
+  }
+
+  private complete(entry: Entry, environment: string[]): void {
+    Object.assign(entry, {state: {stateChangeUs: 0, ...entry.signalled!, environment}, epoch: this.epoch, readAt: Date.now(), stale: false, started: undefined})
   }
 
   /** Every unit is read again before use (a reconnect, a systemd reload). */

@@ -110,6 +110,11 @@ export class UnitLister {
     return listing
   }
 
+  /** A unit launcho started with `environment` (its Environment= property). */
+  started(unit: string, environment: string[]): void {
+    this.cache.started(unit, environment)
+  }
+
   /** Feeds the cache from systemd's signals (all of them may be passed). */
   onSignal(signal: Signal): void {
     if (signal.member === 'UnitRemoved') {

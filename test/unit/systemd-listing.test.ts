@@ -268,6 +268,19 @@ describe('SystemdManager.start', () => {
     await assert.rejects(manager.start(spec), /too many/)
   })
 
+  it('a unit it started is known whole from its first signal: the listing reads nothing, the Environment is the one given', async () => {
+    const {bus, manager} = setUp({})
+    const started = manager.start({...spec, env: {PORT: '8000'}})
+    await new Promise((resolve) => setImmediate(resolve))
+    bus.units.set(unitName('web'), 9)
+    bus.propertiesChanged(unitName('web'), 9)
+    bus.jobRemoved(unitName('web'))
+    assert.equal(await started, 'done')
+    const [unit] = (await manager.list()).units
+    assert.deepEqual([unit!.mainPid, unit!.environment], [9, ['PORT=8000']])
+    assert.deepEqual(bus.reads, [], 'no read, not even of Environment')
+  })
+
   it('waits for the job and reports its result', async () => {
     const {bus, manager} = setUp({})
     const started = manager.start(spec)
