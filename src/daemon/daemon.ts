@@ -172,6 +172,7 @@ async function startOwner(config: ServerConfig, logger: Logger, redactor: Secret
   // Judged from states alone: reading every unit's memory and CPU up to 4 times a second during a
   // rollout of 1000 processes would be systemd's busiest work for nothing.
   const releaseWatch = new ReleaseWatch(targets.releases, () => status.status(0, {usage: false}), events, logger.child({component: 'releases'}))
+  targets.judgeReleasesWith(() => releaseWatch.settle())
   const api = await createApiServer({
     auth,
     logger,

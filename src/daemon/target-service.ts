@@ -104,6 +104,8 @@ export class TargetService {
   private current?: Resolved
   /** Of the target applied last. */
   private uses: ResourceUses = new Map()
+  /** Brings the latest release's verdict up to date (release-watch.ts); set by the daemon. */
+  private judgeLatestRelease: () => Promise<void> = async () => {}
 
   constructor(
     private readonly target: TargetStore,
@@ -540,8 +542,16 @@ export class TargetService {
     return {changes, ...(release ? {release} : {})}
   }
 
+  /** How the latest release's verdict is brought up to date before a newer one is recorded. */
+  judgeReleasesWith(judge: () => Promise<void>): void {
+    this.judgeLatestRelease = judge
+  }
+
   /** The release's number; a release that cannot be written is said, and the change goes on. */
   private async record(resolved: Resolved, kind: ChangeKind, changes: ProcessChange[], stopped: ReadonlySet<string>): Promise<number | undefined> {
+    // A release that already serves is judged so before the new one supersedes it: a deploy that
+    // saw it serving can be followed at once by the next (the watch looks up to a second later).
+    await this.judgeLatestRelease().catch((error: Error) => this.logger.warn({err: error.message}, 'could not judge the latest release before recording the next'))
     try {
       const release = await this.releases.record(releaseDraft(resolved, kind, changes, stopped))
       return release.number

@@ -175,4 +175,16 @@ describe('releases, history and rollback', () => {
     assert.equal(settled.outcome.state, 'serving')
     assert.equal((await get(h, SERVICE)).split(' ')[1], 'v7')
   })
+
+  it('a release that served is recorded serving, however soon the next one comes', async () => {
+    const numbers: number[] = []
+    for (const version of ['q1', 'q2', 'q3', 'q4', 'q5']) {
+      const out = await h.ok(['t', 'set', await h.writeFile(`${version}.yaml`, target(version))])
+      assert.match(out, /^web: serving \w{8}$/m, 'the deploy saw it serving')
+      numbers.push(Number(/^Release (\d+):$/m.exec(out)![1]))
+    }
+    const outcomes = new Map((await history()).releases.map((r) => [r.number, r.outcome.state]))
+    // Before, a release whose deploy had seen it serving was often recorded superseded.
+    assert.deepEqual(numbers.slice(0, -1).map((n) => [n, outcomes.get(n)]), numbers.slice(0, -1).map((n) => [n, 'serving']))
+  })
 })
