@@ -54,15 +54,17 @@ if (!['server', 'demo', 'sandbox'].includes(process.argv[2])) {
   endQuietlyOnClosedStdout()
 }
 
-// `launcho status` and `t set`, the commands run most, without loading oclif when they can
-// (src/cli/quick-status.ts, src/cli/quick-set.ts).
+// `launcho status`, `t set` and `secret set`, the commands run most, without loading oclif when
+// they can (src/cli/quick-status.ts, quick-set.ts, quick-secret-set.ts).
 const [command, subcommand] = process.argv.slice(2)
-const quick =
-  command === 'status'
-    ? await import('../dist/src/cli/quick-status.js').then(({quickStatus}) => quickStatus(process.argv.slice(3)), () => false)
-    : (command === 't' || command === 'target') && subcommand === 'set'
-      ? await import('../dist/src/cli/quick-set.js').then(({quickSet}) => quickSet(process.argv.slice(4)), () => false)
-      : false
+const quickPath = async () => {
+  if (command === 'status') return (await import('../dist/src/cli/quick-status.js')).quickStatus(process.argv.slice(3))
+  if (subcommand !== 'set') return false
+  if (command === 't' || command === 'target') return (await import('../dist/src/cli/quick-set.js')).quickSet(process.argv.slice(4))
+  if (command === 's' || command === 'secret' || command === 'secrets') return (await import('../dist/src/cli/quick-secret-set.js')).quickSecretSet(process.argv.slice(4))
+  return false
+}
+const quick = await quickPath().catch(() => false)
 
 if (!quick) {
   const [{execute}, {expandTopicAlias}] = await Promise.all([import('@oclif/core'), import('../dist/src/cli/topic-alias.js')])

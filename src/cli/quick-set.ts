@@ -8,12 +8,14 @@
  * test/unit/quick-set.test.ts holds it to oclif's parser) and leaves anything else to the command
  * before doing anything. From there on it does what the command does (deploy.ts follows the
  * rollout the same way), and it never prints an error: whatever fails, from reading the file to a
- * rollout that failed, is handed to the command (takeQuickSetFailure), which reports it as it
+ * rollout that failed, is handed to the command (quick-handoff.ts), which reports it as it
  * reports its own (file and line, exit codes, --json) without reading or sending anything again.
  */
 import {loadClientAuth, resolveClientAuthPath} from './client-auth.js'
 import {ApiClient} from './client.js'
 import {finishDeploy} from './deploy.js'
+import {readQuickArgv} from './quick-argv.js'
+import {handOver} from './quick-handoff.js'
 import {readTargetFile} from './read-target-file.js'
 
 export interface QuickSetArgs {
@@ -25,45 +27,14 @@ export interface QuickSetArgs {
   auth?: string
 }
 
-const BOOLEANS = {'--detach': 'detach', '--json': 'json', '--allow-empty': 'allowEmpty'} as const
-const VALUED = {'--timeout': 'timeout', '--auth': 'auth'} as const
-
-let failure: {error: unknown} | undefined
-
-/** What the quick path's run failed with, for the command to report (taken once). */
-export function takeQuickSetFailure(): {error: unknown} | undefined {
-  const taken = failure
-  failure = undefined
-  return taken
-}
-
 /** The args of `t set` argv (after `t set`), or undefined if anything else is in it. */
 export function readQuickSetArgs(argv: readonly string[]): QuickSetArgs | undefined {
-  const seen = new Set<string>()
-  const args: Omit<QuickSetArgs, 'file'> & {file?: string} = {detach: false, json: false, allowEmpty: false}
-  for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]!
-    if (token === '-' || !token.startsWith('-')) {
-      if (args.file !== undefined || token === '') return undefined
-      args.file = token
-      continue
-    }
-    const equals = token.indexOf('=')
-    const name = equals > 0 ? token.slice(0, equals) : token
-    if (seen.has(name)) return undefined
-    seen.add(name)
-    if (name in BOOLEANS) {
-      if (equals > 0) return undefined
-      args[BOOLEANS[name as keyof typeof BOOLEANS]] = true
-      continue
-    }
-    if (!(name in VALUED)) return undefined
-    const value = equals > 0 ? token.slice(equals + 1) : argv[++i]
-    if (value === undefined || value === '' || value.startsWith('-')) return undefined
-    args[VALUED[name as keyof typeof VALUED]] = value
-  }
-  if (args.file === undefined) return undefined
-  return args as QuickSetArgs
+  const read = readQuickArgv(argv, {min: 1, max: 1, dash: true, booleans: ['detach', 'json', 'allow-empty'], strings: ['timeout', 'auth']})
+  if (!read) return undefined
+  const args: QuickSetArgs = {file: read.positionals[0]!, detach: read.booleans.has('detach'), json: read.booleans.has('json'), allowEmpty: read.booleans.has('allow-empty')}
+  if (read.strings.has('timeout')) args.timeout = read.strings.get('timeout')!
+  if (read.strings.has('auth')) args.auth = read.strings.get('auth')!
+  return args
 }
 
 /** Runs `t set` for this argv and returns true; false to leave it to oclif (having printed no error). */
@@ -80,7 +51,7 @@ export async function quickSet(argv: readonly string[]): Promise<boolean> {
     })
     return true
   } catch (error) {
-    failure = {error}
+    handOver(error)
     return false
   } finally {
     client?.transport.close()

@@ -1,7 +1,8 @@
 /**
- * A failing `t set` is sent once: the quick path (src/cli/quick-set.ts) hands its failure to the
- * command, which reports it as its own (file, line and field; exit 2; --json on stderr) without
- * reading the file or sending the target again. The real CLI against a real TLS server.
+ * A failing `t set` or `secret set` is sent once: the quick paths (src/cli/quick-set.ts,
+ * quick-secret-set.ts) hand their failure to the command, which reports it as its own (file, line
+ * and field; exit 2; --json on stderr) without reading the file or stdin, or sending, again. The
+ * real CLI against a real TLS server.
  */
 import assert from 'node:assert/strict'
 import {execFile} from 'node:child_process'
@@ -9,13 +10,11 @@ import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {promisify} from 'node:util'
 import {after, before, describe, it} from 'node:test'
 import {pino} from 'pino'
 import {createApiServer, type ApiServer} from '../../src/api/server.js'
 import {clientAuthText, loadOrCreateServerAuth} from '../../src/api/server-auth.js'
 
-const run = promisify(execFile)
 const launcho = join(fileURLToPath(new URL('../../../', import.meta.url)), 'bin', 'launcho.js')
 
 describe('t set against a server that refuses the target', () => {
@@ -24,6 +23,7 @@ describe('t set against a server that refuses the target', () => {
   let authFile: string
   let target: string
   let sent = 0
+  const secretsSent: string[] = []
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'launcho-quick-set-'))
@@ -32,6 +32,10 @@ describe('t set against a server that refuses the target', () => {
       auth,
       logger: pino({level: 'silent'}),
       register: (app) => {
+        app.put('/v1/secrets/:name', async (request, reply) => {
+          secretsSent.push((request.body as {value: string}).value)
+          return reply.code(409).send({error: {code: 'conflict', message: 'the secret is in use by a change under way', hint: 'try again once it ended'}})
+        })
         app.put('/v1/target', async (_request, reply) => {
           sent++
           return reply.code(400).send({
@@ -51,10 +55,17 @@ describe('t set against a server that refuses the target', () => {
     await rm(dir, {recursive: true, force: true})
   })
 
-  const refused = (args: string[]) =>
-    run(process.execPath, [launcho, ...args, '--auth', authFile], {env: {...process.env, NO_COLOR: '1'}}).then(
-      () => assert.fail('t set succeeded'),
-      (error: {code: number; stdout: string; stderr: string}) => error,
+  const refused = (args: string[], input?: string) =>
+    new Promise<{code: number; stdout: string; stderr: string}>((resolve) => {
+      const child = execFile(process.execPath, [launcho, ...args, '--auth', authFile], {env: {...process.env, NO_COLOR: '1'}}, (error, stdout, stderr) =>
+        resolve({code: (error as {code?: number} | null)?.code ?? 0, stdout, stderr}),
+      )
+      child.stdin!.end(input ?? '')
+    }).then(
+      (result) => {
+        assert.notEqual(result.code, 0, 'it succeeded')
+        return result
+      },
     )
 
   it('reports the problems with file, line and field, exit 2, after one request', async () => {
@@ -82,5 +93,21 @@ describe('t set against a server that refuses the target', () => {
     assert.equal(failed.code, 2)
     assert.match(failed.stderr, /^Error: cannot read .*missing\.yaml: ENOENT/)
     assert.equal(sent, 0)
+  })
+
+  it('secret set: a value from the argv, refused, is reported by the command after one request', async () => {
+    secretsSent.length = 0
+    const failed = await refused(['secret', 'set', 'TOKEN', 'v1'])
+    assert.equal(failed.code, 2)
+    assert.equal(failed.stderr, 'Error: the secret is in use by a change under way\nHint: try again once it ended\n')
+    assert.deepEqual(secretsSent, ['v1'])
+  })
+
+  it('secret set: a value piped on stdin, refused, is read and sent once', async () => {
+    secretsSent.length = 0
+    const failed = await refused(['s', 'set', 'TOKEN', '--json'], 'from-stdin')
+    assert.equal(failed.code, 2)
+    assert.equal((JSON.parse(failed.stderr) as {error: {code: string}}).error.code, 'conflict')
+    assert.deepEqual(secretsSent, ['from-stdin'])
   })
 })

@@ -1,12 +1,9 @@
-import {readFile} from 'node:fs/promises'
 import {Args, Flags} from '@oclif/core'
 import {ClientCommand} from '../../base-command.js'
-import {LaunchoError} from '../../../errors.js'
 import {deployFlags} from '../../deploy-flags.js'
 import {finishDeploy} from '../../deploy.js'
-import {decodeUtf8} from '../../utf8.js'
-
-const BINARY_HINT = 'secret values are text; encode binary data first, e.g. "base64 -w0 FILE | launcho secret set NAME"'
+import {takeQuickFailure} from '../../quick-handoff.js'
+import {secretValue} from '../../secret-value.js'
 
 export default class SecretSet extends ClientCommand {
   static override description =
@@ -30,23 +27,11 @@ export default class SecretSet extends ClientCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(SecretSet)
-    const value = await this.value(args.name, args.value, flags['from-file'])
+    // The quick path (src/cli/quick-secret-set.ts) ran this argv already: report how it failed, as ours.
+    const quick = takeQuickFailure()
+    if (quick) throw quick.error
+    const value = await secretValue(args.name, args.value, flags['from-file'])
     const client = await this.client(flags.auth)
     await finishDeploy(client, await client.setSecret(args.name, value), flags, (line) => this.log(line))
-  }
-
-  private async value(name: string, arg: string | undefined, file: string | undefined): Promise<string> {
-    if (arg !== undefined && file !== undefined) {
-      throw new LaunchoError('invalid_request', 'give the value either as an argument or with --from-file, not both')
-    }
-    if (arg !== undefined) return arg
-    if (file !== undefined) return decodeUtf8(await readFile(file), file, BINARY_HINT)
-    if (process.stdin.isTTY) {
-      const {readHidden} = await import('../../hidden-input.js')
-      return readHidden(`Value of ${name} (not shown): `)
-    }
-    const chunks: Buffer[] = []
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-    return decodeUtf8(Buffer.concat(chunks), 'standard input', BINARY_HINT)
   }
 }

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {ClientCommand} from '../../base-command.js'
 import {deployFlags} from '../../deploy-flags.js'
 import {finishDeploy} from '../../deploy.js'
-import {takeQuickSetFailure} from '../../quick-set.js'
+import {takeQuickFailure} from '../../quick-handoff.js'
 import {readTargetFile} from '../../read-target-file.js'
 
 export default class TargetSet extends ClientCommand {
@@ -21,7 +21,7 @@ export default class TargetSet extends ClientCommand {
     const {args, flags} = await this.parse(TargetSet)
     this.problemFile = args.file === '-' ? '<stdin>' : args.file
     // The quick path (src/cli/quick-set.ts) ran this argv already: report how it failed, as ours.
-    const quick = takeQuickSetFailure()
+    const quick = takeQuickFailure()
     if (quick) throw quick.error
     const text = await readTargetFile(args.file)
     const client = await this.client(flags.auth)
