@@ -1,5 +1,5 @@
 /**
- * The argv reader of the quick paths (quick-set.ts, quick-secret-set.ts): it reads only the forms
+ * The argv reader of the quick paths (quick-status.ts, quick-set.ts, quick-secret-set.ts): it reads only the forms
  * oclif reads the same way, and refuses everything else, so that the command gets it. Positionals
  * are words not starting with `-` (`-` itself only where `dash` allows it); flags are `--name` for
  * booleans, `--name VALUE` or `--name=VALUE` for strings; each flag at most once. Each quick path's

@@ -7,21 +7,14 @@
  * to the command before anything is read. Once it has begun, any failure is handed to the command
  * (quick-handoff.ts), which reports it as its own.
  */
-import {loadClientAuth, resolveClientAuthPath} from './client-auth.js'
-import {ApiClient} from './client.js'
-import {finishDeploy} from './deploy.js'
 import {readQuickArgv} from './quick-argv.js'
-import {handOver} from './quick-handoff.js'
+import {quickDeploy, type QuickDeployFlags} from './quick-deploy.js'
 import {secretValue} from './secret-value.js'
 
-export interface QuickSecretSetArgs {
+export interface QuickSecretSetArgs extends QuickDeployFlags {
   name: string
   value?: string
   fromFile?: string
-  detach: boolean
-  json: boolean
-  timeout?: string
-  auth?: string
 }
 
 /** The args of `secret set` argv (after `secret set`), or undefined if anything else is in it. */
@@ -43,19 +36,9 @@ export async function quickSecretSet(argv: readonly string[]): Promise<boolean> 
   if (!args) return false
   const fromStdin = args.value === undefined && args.fromFile === undefined
   if ((args.value !== undefined && args.fromFile !== undefined) || (fromStdin && process.stdin.isTTY)) return false
-  let client: ApiClient | undefined
-  try {
-    const value = await secretValue(args.name, args.value, args.fromFile)
-    client = new ApiClient(await loadClientAuth(resolveClientAuthPath(args.auth)))
-    const response = await client.setSecret(args.name, value)
-    await finishDeploy(client, response, {json: args.json, detach: args.detach, ...(args.timeout !== undefined ? {timeout: args.timeout} : {})}, (line) => {
-      process.stdout.write(`${line}\n`)
-    })
-    return true
-  } catch (error) {
-    handOver(error)
-    return false
-  } finally {
-    client?.transport.close()
-  }
+  return quickDeploy(
+    args,
+    () => secretValue(args.name, args.value, args.fromFile),
+    (client, value) => client.setSecret(args.name, value),
+  )
 }

@@ -11,20 +11,13 @@
  * rollout that failed, is handed to the command (quick-handoff.ts), which reports it as it
  * reports its own (file and line, exit codes, --json) without reading or sending anything again.
  */
-import {loadClientAuth, resolveClientAuthPath} from './client-auth.js'
-import {ApiClient} from './client.js'
-import {finishDeploy} from './deploy.js'
 import {readQuickArgv} from './quick-argv.js'
-import {handOver} from './quick-handoff.js'
+import {quickDeploy, type QuickDeployFlags} from './quick-deploy.js'
 import {readTargetFile} from './read-target-file.js'
 
-export interface QuickSetArgs {
+export interface QuickSetArgs extends QuickDeployFlags {
   file: string
-  detach: boolean
-  json: boolean
   allowEmpty: boolean
-  timeout?: string
-  auth?: string
 }
 
 /** The args of `t set` argv (after `t set`), or undefined if anything else is in it. */
@@ -41,19 +34,9 @@ export function readQuickSetArgs(argv: readonly string[]): QuickSetArgs | undefi
 export async function quickSet(argv: readonly string[]): Promise<boolean> {
   const args = readQuickSetArgs(argv)
   if (!args) return false
-  let client: ApiClient | undefined
-  try {
-    const text = await readTargetFile(args.file)
-    client = new ApiClient(await loadClientAuth(resolveClientAuthPath(args.auth)))
-    const response = await client.setTarget(text, {allowEmpty: args.allowEmpty})
-    await finishDeploy(client, response, {json: args.json, detach: args.detach, ...(args.timeout !== undefined ? {timeout: args.timeout} : {})}, (line) => {
-      process.stdout.write(`${line}\n`)
-    })
-    return true
-  } catch (error) {
-    handOver(error)
-    return false
-  } finally {
-    client?.transport.close()
-  }
+  return quickDeploy(
+    args,
+    () => readTargetFile(args.file),
+    (client, text) => client.setTarget(text, {allowEmpty: args.allowEmpty}),
+  )
 }

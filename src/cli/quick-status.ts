@@ -8,22 +8,15 @@
  * `--auth FILE`, each at most once; test/unit/quick-status.test.ts holds it to oclif's parser),
  * and only a status it could fetch. Anything else (`-w`, `--help`, a typo, no auth file) is left
  * to the command. So is a request that failed (a server down, an error answer, a timeout): the
- * command then reports that very failure (takeQuickStatusFailure) rather than asking again, so a
+ * command then reports that very failure (quick-handoff.ts) rather than asking again, so a
  * timeout is waited for once, and every error is printed by the command's one implementation.
  */
 import {loadClientAuth, resolveClientAuthPath} from './client-auth.js'
 import {ApiClient} from './client.js'
+import {readQuickArgv} from './quick-argv.js'
+import {handOver} from './quick-handoff.js'
 import {DEFAULT_STATUS_EVENTS, MAX_STATUS_EVENTS, statusQuery} from './status-query.js'
 import {statusText} from './status-view.js'
-
-let failure: unknown
-
-/** Why the quick path's request failed, for the command to report (taken once). */
-export function takeQuickStatusFailure(): unknown {
-  const taken = failure
-  failure = undefined
-  return taken
-}
 
 export interface QuickStatusFlags {
   json: boolean
@@ -33,28 +26,15 @@ export interface QuickStatusFlags {
 
 /** The flags of `status` argv (after the command name), or undefined if anything else is in it. */
 export function readQuickStatusFlags(argv: readonly string[]): QuickStatusFlags | undefined {
-  const seen = new Set<string>()
-  const flags: QuickStatusFlags = {json: false, events: DEFAULT_STATUS_EVENTS}
-  for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]!
-    const equals = token.indexOf('=')
-    const name = equals > 0 ? token.slice(0, equals) : token
-    if (seen.has(name)) return undefined
-    seen.add(name)
-    if (name === '--json') {
-      if (equals > 0) return undefined
-      flags.json = true
-      continue
-    }
-    if (name !== '--events' && name !== '--auth') return undefined
-    const value = equals > 0 ? token.slice(equals + 1) : argv[++i]
-    if (value === undefined || value === '' || value.startsWith('-')) return undefined
-    if (name === '--auth') flags.auth = value
-    else {
-      if (!/^\d+$/.test(value) || Number(value) > MAX_STATUS_EVENTS) return undefined
-      flags.events = Number(value)
-    }
+  const read = readQuickArgv(argv, {min: 0, max: 0, booleans: ['json'], strings: ['events', 'auth']})
+  if (!read) return undefined
+  const flags: QuickStatusFlags = {json: read.booleans.has('json'), events: DEFAULT_STATUS_EVENTS}
+  const events = read.strings.get('events')
+  if (events !== undefined) {
+    if (!/^\d+$/.test(events) || Number(events) > MAX_STATUS_EVENTS) return undefined
+    flags.events = Number(events)
   }
+  if (read.strings.has('auth')) flags.auth = read.strings.get('auth')!
   return flags
 }
 
@@ -72,7 +52,7 @@ export async function quickStatus(argv: readonly string[]): Promise<boolean> {
   try {
     report = await client.status(statusQuery(flags))
   } catch (error) {
-    failure = error
+    handOver(error)
     return false
   } finally {
     client.transport.close()

@@ -14,6 +14,7 @@ export const SYSTEMD = 'org.freedesktop.systemd1'
 export const MANAGER_PATH = '/org/freedesktop/systemd1'
 export const MANAGER_IFACE = 'org.freedesktop.systemd1.Manager'
 export const PROPERTIES_IFACE = 'org.freedesktop.DBus.Properties'
+export const SERVICE_IFACE = 'org.freedesktop.systemd1.Service'
 
 /**
  * The signals launcho listens to: the manager's (JobRemoved, UnitNew, UnitRemoved) and property
@@ -25,7 +26,7 @@ export const PROPERTIES_IFACE = 'org.freedesktop.DBus.Properties'
  */
 const SIGNAL_MATCHES = [
   `type='signal',sender='${SYSTEMD}',path='${MANAGER_PATH}',interface='${MANAGER_IFACE}'`,
-  `type='signal',sender='${SYSTEMD}',interface='${PROPERTIES_IFACE}',member='PropertiesChanged',arg0='org.freedesktop.systemd1.Service'`,
+  `type='signal',sender='${SYSTEMD}',interface='${PROPERTIES_IFACE}',member='PropertiesChanged',arg0='${SERVICE_IFACE}'`,
 ]
 
 export interface Signal {

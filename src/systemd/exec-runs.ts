@@ -4,7 +4,7 @@
  * flags, start and exit times (realtime and monotonic µs), PID, siginfo code and status. Read over
  * D-Bus when a failure needs explaining: neither the listing nor the signals launcho takes in carry them.
  */
-import {PROPERTIES_IFACE, type Bus} from './bus.js'
+import {PROPERTIES_IFACE, SERVICE_IFACE, type Bus} from './bus.js'
 import {unitPathOf} from './unit-name.js'
 
 export interface ExecRun {
@@ -28,7 +28,6 @@ export interface StartRuns {
   afterStart: ExecRun[]
 }
 
-const SERVICE_IFACE = 'org.freedesktop.systemd1.Service'
 
 type RawRun = [string, string[], string[], bigint, bigint, bigint, bigint, number, number, number]
 

@@ -5,7 +5,7 @@
  */
 import {EventEmitter} from 'node:events'
 import {LaunchoError} from '../errors.js'
-import {BusError, isGone, isUnitExists, SystemBus, type Bus, type CallOptions, type Signal} from './bus.js'
+import {BusError, isGone, isUnitExists, SERVICE_IFACE, SystemBus, type Bus, type CallOptions, type Signal} from './bus.js'
 import {DEFAULT_JOB_SLOTS, JobSlots, type JobSlotOptions} from './job-slots.js'
 import {UnitLister, type ListOptions, type UnitListing} from './unit-lister.js'
 import {UsageReader, type UnitUsage} from './usage-reader.js'
@@ -275,7 +275,7 @@ export class SystemdManager extends EventEmitter<{
 
   private onSignal(signal: Signal): void {
     this.lister.onSignal(signal)
-    if (signal.member === 'PropertiesChanged' && signal.body[0] === 'org.freedesktop.systemd1.Service' && this.stopping.size > 0) this.noteStopping(signal)
+    if (signal.member === 'PropertiesChanged' && signal.body[0] === SERVICE_IFACE && this.stopping.size > 0) this.noteStopping(signal)
     if (signal.member === 'JobRemoved') {
       const [, job, unit, result] = signal.body as [number, string, string, JobResult]
       const waiter = this.waiters.get(job)
@@ -314,7 +314,7 @@ export interface UnitChange {
 function changeOf(signal: Signal): UnitChange {
   const [iface, changed] = signal.body as [string, Record<string, {value: unknown} | undefined>]
   if (iface === 'org.freedesktop.systemd1.Unit' && changed.ActiveState !== undefined) return {activeState: String(changed.ActiveState.value)}
-  if (iface !== 'org.freedesktop.systemd1.Service' || changed.MainPID === undefined) return {}
+  if (iface !== SERVICE_IFACE || changed.MainPID === undefined) return {}
   const mainPid = Number(changed.MainPID.value)
   const code = Number(changed.ExecMainCode?.value ?? 0)
   if (mainPid !== 0 || code === 0) return {mainPid}

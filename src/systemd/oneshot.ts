@@ -5,7 +5,7 @@
  * cancelled by its caller stops its unit. Failed units a previous connection (or server) left
  * behind are reset once per connection.
  */
-import {BusError, PROPERTIES_IFACE, type Bus} from './bus.js'
+import {BusError, PROPERTIES_IFACE, SERVICE_IFACE, type Bus} from './bus.js'
 import type {JobResult} from './manager.js'
 import type {DbusProperties} from './unit-spec.js'
 
@@ -132,7 +132,7 @@ export class Oneshots {
   private async howItEnded(name: string): Promise<Omit<OneshotResult, 'job'>> {
     try {
       const [path] = (await this.call('GetUnit', 's', [name])) as [string]
-      const [props] = (await this.bus.call({path, iface: PROPERTIES_IFACE, member: 'GetAll', signature: 's', body: ['org.freedesktop.systemd1.Service']})) as [
+      const [props] = (await this.bus.call({path, iface: PROPERTIES_IFACE, member: 'GetAll', signature: 's', body: [SERVICE_IFACE]})) as [
         Record<string, {value: unknown}>,
       ]
       return {

@@ -8,7 +8,7 @@
  * about the unit, which systemd has just listed: it is reported as unknown, never as gone.
  */
 import {LaunchoError} from '../errors.js'
-import {isGone, PROPERTIES_IFACE, type Bus, type Signal} from './bus.js'
+import {isGone, PROPERTIES_IFACE, SERVICE_IFACE, type Bus, type Signal} from './bus.js'
 import {byCodeUnits} from '../text-order.js'
 import {ServiceCache, type ReadNeed, type ServiceState, type SignalledState} from './service-cache.js'
 import {parseUnitName, unitNameFromPath, UNIT_PATTERN, UNIT_PREFIX} from './unit-name.js'
@@ -47,7 +47,6 @@ export interface ListOptions {
  * net under signals that already keep every unit current.
  */
 const RESYNC_SHARE = 30
-const SERVICE_IFACE = 'org.freedesktop.systemd1.Service'
 const SIGNALLED_PROPERTIES = ['MainPID', 'NRestarts', 'Result', 'ExecMainCode', 'ExecMainStatus', 'ExecMainStartTimestamp'] as const
 /** What a full read of a unit asks systemd for. */
 const READ_PROPERTIES = [...SIGNALLED_PROPERTIES, 'Environment'] as const

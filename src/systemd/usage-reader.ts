@@ -13,7 +13,7 @@
  * A refresh that nobody waits for starts after the answer that asked for it has gone.
  */
 import {setTimeout as delay} from 'node:timers/promises'
-import {PROPERTIES_IFACE, type Bus} from './bus.js'
+import {PROPERTIES_IFACE, SERVICE_IFACE, type Bus} from './bus.js'
 import {unitPathOf} from './unit-name.js'
 
 export interface UnitUsage {
@@ -25,7 +25,6 @@ export interface UnitUsage {
   tasks?: number
 }
 
-const SERVICE_IFACE = 'org.freedesktop.systemd1.Service'
 /** systemd's "not known" for each of them (accounting off, or no cgroup yet). */
 const UNSET = 2n ** 64n - 1n
 const FRESH_MS = 2_000

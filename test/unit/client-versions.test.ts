@@ -5,49 +5,33 @@
  * that answer as a server of that other version might.
  */
 import assert from 'node:assert/strict'
-import {mkdtemp, rm} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {pino} from 'pino'
-import {createApiServer, type ApiServer} from '../../src/api/server.js'
-import {loadOrCreateServerAuth} from '../../src/api/server-auth.js'
 import {ApiClient} from '../../src/cli/client.js'
 import {LaunchoError} from '../../src/errors.js'
 import {packageVersion} from '../../src/package-version.js'
 import {VERSION_HEADER} from '../../src/protocol/endpoints.js'
+import {startTestApiServer, type TestApiServer} from '../helpers/test-api-server.js'
 
 describe('answers of servers of other versions', () => {
-  let dir: string
-  let api: ApiServer
+  let api: TestApiServer
   let client: ApiClient
   /** What /v1/ping answers, and the version the answer names. */
   let answer: {body: unknown; version: string | undefined}
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'launcho-client-versions-'))
-    const auth = await loadOrCreateServerAuth(dir, '127.0.0.1:0')
-    api = await createApiServer({
-      auth,
-      logger: pino({level: 'silent'}),
-      register: (app) => {
-        app.get('/v1/commands', async (_request, reply) => {
-          if (answer.version === undefined) reply.raw.removeHeader(VERSION_HEADER)
-          else reply.raw.setHeader(VERSION_HEADER, answer.version)
-          return answer.body
-        })
-        app.get('/v1/secrets', async (_request, reply) =>
-          reply.code(409).send({error: {code: 'conflict', message: 'busy', hint: 'wait', problems: [{field: 'x', message: 'taken', extra: 1}]}}),
-        )
-      },
+    api = await startTestApiServer('client-versions', (app) => {
+      app.get('/v1/commands', async (_request, reply) => {
+        if (answer.version === undefined) reply.raw.removeHeader(VERSION_HEADER)
+        else reply.raw.setHeader(VERSION_HEADER, answer.version)
+        return answer.body
+      })
+      app.get('/v1/secrets', async (_request, reply) =>
+        reply.code(409).send({error: {code: 'conflict', message: 'busy', hint: 'wait', problems: [{field: 'x', message: 'taken', extra: 1}]}}),
+      )
     })
-    const {port} = await api.listen('127.0.0.1', 0)
-    client = new ApiClient({path: 'test', host: `127.0.0.1:${port}`, cert: auth.cert, token: auth.token})
+    client = new ApiClient({path: 'test', host: api.host, cert: api.auth.cert, token: api.auth.token})
   })
-  after(async () => {
-    await api?.close()
-    await rm(dir, {recursive: true, force: true})
-  })
+  after(async () => api?.close())
 
   const wrongShape = {commands: [{name: 'migrate', process: 7}]}
   const refusesShape = (error: unknown) => error instanceof LaunchoError && /not what this launcho CLI expects/.test(error.message) && /different versions/.test(error.hint ?? '')

@@ -6,58 +6,41 @@
  */
 import assert from 'node:assert/strict'
 import {execFile} from 'node:child_process'
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {after, before, describe, it} from 'node:test'
-import {pino} from 'pino'
-import {createApiServer, type ApiServer} from '../../src/api/server.js'
-import {clientAuthText, loadOrCreateServerAuth} from '../../src/api/server-auth.js'
+import {startTestApiServer, type TestApiServer} from '../helpers/test-api-server.js'
 
 const launcho = join(fileURLToPath(new URL('../../../', import.meta.url)), 'bin', 'launcho.js')
 
 describe('t set against a server that refuses the target', () => {
-  let dir: string
-  let api: ApiServer
-  let authFile: string
+  let api: TestApiServer
   let target: string
   let sent = 0
   const secretsSent: string[] = []
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'launcho-quick-set-'))
-    const auth = await loadOrCreateServerAuth(dir, '127.0.0.1:0')
-    api = await createApiServer({
-      auth,
-      logger: pino({level: 'silent'}),
-      register: (app) => {
-        app.put('/v1/secrets/:name', async (request, reply) => {
-          secretsSent.push((request.body as {value: string}).value)
-          return reply.code(409).send({error: {code: 'conflict', message: 'the secret is in use by a change under way', hint: 'try again once it ended'}})
+    api = await startTestApiServer('quick-set', (app) => {
+      app.put('/v1/secrets/:name', async (request, reply) => {
+        secretsSent.push((request.body as {value: string}).value)
+        return reply.code(409).send({error: {code: 'conflict', message: 'the secret is in use by a change under way', hint: 'try again once it ended'}})
+      })
+      app.put('/v1/target', async (_request, reply) => {
+        sent++
+        return reply.code(400).send({
+          error: {code: 'invalid_target', message: 'invalid target', problems: [{line: 4, column: 5, field: 'processes[0].cwd', message: 'must be an absolute path'}]},
         })
-        app.put('/v1/target', async (_request, reply) => {
-          sent++
-          return reply.code(400).send({
-            error: {code: 'invalid_target', message: 'invalid target', problems: [{line: 4, column: 5, field: 'processes[0].cwd', message: 'must be an absolute path'}]},
-          })
-        })
-      },
+      })
     })
-    const {port} = await api.listen('127.0.0.1', 0)
-    authFile = join(dir, 'client-auth.yaml')
-    await writeFile(authFile, clientAuthText(auth, `127.0.0.1:${port}`), {mode: 0o600})
-    target = join(dir, 'bad.yaml')
+    target = join(api.dir, 'bad.yaml')
     await writeFile(target, 'processes:\n  - name: web\n    command: ["sleep", "60"]\n    cwd: relative/dir\n')
   })
-  after(async () => {
-    await api?.close()
-    await rm(dir, {recursive: true, force: true})
-  })
+  after(async () => api?.close())
 
   const refused = (args: string[], input?: string) =>
     new Promise<{code: number; stdout: string; stderr: string}>((resolve) => {
-      const child = execFile(process.execPath, [launcho, ...args, '--auth', authFile], {env: {...process.env, NO_COLOR: '1'}}, (error, stdout, stderr) =>
+      const child = execFile(process.execPath, [launcho, ...args, '--auth', api.authFile], {env: {...process.env, NO_COLOR: '1'}}, (error, stdout, stderr) =>
         resolve({code: (error as {code?: number} | null)?.code ?? 0, stdout, stderr}),
       )
       child.stdin!.end(input ?? '')
@@ -89,7 +72,7 @@ describe('t set against a server that refuses the target', () => {
 
   it('a file that cannot be read is reported by the command, with nothing sent', async () => {
     sent = 0
-    const failed = await refused(['t', 'set', join(dir, 'missing.yaml')])
+    const failed = await refused(['t', 'set', join(api.dir, 'missing.yaml')])
     assert.equal(failed.code, 2)
     assert.match(failed.stderr, /^Error: cannot read .*missing\.yaml: ENOENT/)
     assert.equal(sent, 0)

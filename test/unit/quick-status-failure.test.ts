@@ -5,51 +5,33 @@
  */
 import assert from 'node:assert/strict'
 import {execFile} from 'node:child_process'
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {promisify} from 'node:util'
 import {after, before, describe, it} from 'node:test'
-import {pino} from 'pino'
-import {createApiServer, type ApiServer} from '../../src/api/server.js'
-import {clientAuthText, loadOrCreateServerAuth} from '../../src/api/server-auth.js'
+import {startTestApiServer, type TestApiServer} from '../helpers/test-api-server.js'
 
 const run = promisify(execFile)
 const launcho = join(fileURLToPath(new URL('../../../', import.meta.url)), 'bin', 'launcho.js')
 
 describe('status against a server that fails it', () => {
-  let dir: string
-  let api: ApiServer
-  let authFile: string
+  let api: TestApiServer
   let asked = 0
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'launcho-quick-status-'))
-    const auth = await loadOrCreateServerAuth(dir, '127.0.0.1:0')
-    api = await createApiServer({
-      auth,
-      logger: pino({level: 'silent'}),
-      register: (app) => {
-        app.get('/v1/status', async (_request, reply) => {
-          asked++
-          return reply.code(503).send({error: {code: 'systemd_failed', message: 'the server has lost its connection to systemd', hint: 'check dbus'}})
-        })
-      },
+    api = await startTestApiServer('quick-status', (app) => {
+      app.get('/v1/status', async (_request, reply) => {
+        asked++
+        return reply.code(503).send({error: {code: 'systemd_failed', message: 'the server has lost its connection to systemd', hint: 'check dbus'}})
+      })
     })
-    const {port} = await api.listen('127.0.0.1', 0)
-    authFile = join(dir, 'client-auth.yaml')
-    await writeFile(authFile, clientAuthText(auth, `127.0.0.1:${port}`), {mode: 0o600})
   })
-  after(async () => {
-    await api?.close()
-    await rm(dir, {recursive: true, force: true})
-  })
+  after(async () => api?.close())
 
   for (const args of [['status'], ['status', '--json']]) {
     it(`launcho ${args.join(' ')} reports the server's error after one request`, async () => {
       asked = 0
-      const failed = await run(process.execPath, [launcho, ...args, '--auth', authFile], {env: {...process.env, NO_COLOR: '1'}}).then(
+      const failed = await run(process.execPath, [launcho, ...args, '--auth', api.authFile], {env: {...process.env, NO_COLOR: '1'}}).then(
         () => assert.fail('status succeeded'),
         (error: {code: number; stderr: string}) => error,
       )

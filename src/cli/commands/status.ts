@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {ClientCommand} from '../base-command.js'
 import type {ApiClient} from '../client.js'
 import {outputWidth, useColour} from '../format.js'
+import {takeQuickFailure} from '../quick-handoff.js'
 import {renderStatus, statusText} from '../status-view.js'
 import {streamStop} from '../stream-stop.js'
 import {DEFAULT_STATUS_EVENTS, MAX_STATUS_EVENTS, statusQuery} from '../status-query.js'
@@ -20,9 +21,8 @@ export default class Status extends ClientCommand {
     const {flags} = await this.parse(Status)
     if (flags.watch) return this.watch(await this.client(flags.auth), flags)
     // The quick path (bin/launcho.js) read this argv as oclif does and already asked: its failure is the answer.
-    const {takeQuickStatusFailure} = await import('../quick-status.js')
-    const failure = takeQuickStatusFailure()
-    if (failure !== undefined) throw failure
+    const quick = takeQuickFailure()
+    if (quick) throw quick.error
     const report = await (await this.client(flags.auth)).status(statusQuery(flags))
     this.log(statusText(report, Boolean(flags.json)))
   }
