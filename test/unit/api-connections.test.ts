@@ -1,41 +1,26 @@
 import assert from 'node:assert/strict'
-import {mkdtemp, rm} from 'node:fs/promises'
 import {Agent, request} from 'node:https'
 import {connect as netConnect, type Socket} from 'node:net'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
 import {connect as tlsConnect} from 'node:tls'
 import {after, before, describe, it} from 'node:test'
-import {pino} from 'pino'
-import {createApiServer, type ApiServer} from '../../src/api/server.js'
-import {loadOrCreateServerAuth, type ServerAuth} from '../../src/api/server-auth.js'
+import type {ServerAuth} from '../../src/api/server-auth.js'
+import {startTestApiServer, type TestApiServer} from '../helpers/test-api-server.js'
 
 const HEADERS_MS = 600
 const KEEP_ALIVE_MS = 300
 const MAX_WAITING = 8
 
 describe('API connections', () => {
-  let dir: string
   let auth: ServerAuth
-  let api: ApiServer
+  let api: TestApiServer
   let port: number
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'launcho-api-connections-'))
-    auth = await loadOrCreateServerAuth(dir, '127.0.0.1:0')
-    api = await createApiServer({
-      auth,
-      logger: pino({level: 'silent'}),
-      register: () => {},
-      timeouts: {headersMs: HEADERS_MS, keepAliveMs: KEEP_ALIVE_MS},
-      maxWaitingConnections: MAX_WAITING,
-    })
-    port = (await api.listen('127.0.0.1', 0)).port
+    api = await startTestApiServer('api-connections', () => {}, {timeouts: {headersMs: HEADERS_MS, keepAliveMs: KEEP_ALIVE_MS}, maxWaitingConnections: MAX_WAITING})
+    auth = api.auth
+    port = api.port
   })
-  after(async () => {
-    await api?.close()
-    await rm(dir, {recursive: true, force: true})
-  })
+  after(async () => api?.close())
 
   /** Resolves with ms from now until the server closes the socket (or `giveUpMs`, then null). */
   const closedAfter = (socket: Socket, giveUpMs = 5_000) =>
@@ -82,7 +67,7 @@ describe('API connections', () => {
     const closed = sockets.map((socket) => closedAfter(socket, 5_000))
     await Promise.all(sockets.map((socket) => new Promise((resolve) => socket.once('connect', resolve))))
     await new Promise((resolve) => setTimeout(resolve, 50))
-    const waiting = api.connections?.waiting()
+    const waiting = api.server.connections?.waiting()
     assert.equal(await ping(), 200)
     const times = await Promise.all(closed)
     const early = times.filter((ms) => ms !== null && ms < HEADERS_MS - 100)

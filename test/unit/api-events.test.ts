@@ -4,37 +4,25 @@
  * stream without a gap or a repeat, and bad queries refused with the field.
  */
 import assert from 'node:assert/strict'
-import {mkdtemp, rm} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {pino} from 'pino'
 import {registerEventRoutes} from '../../src/api/routes/events.js'
-import {createApiServer, type ApiServer} from '../../src/api/server.js'
-import {loadOrCreateServerAuth} from '../../src/api/server-auth.js'
 import {ApiClient} from '../../src/cli/client.js'
 import {followEvents} from '../../src/cli/follow-rollout.js'
 import {LaunchoError} from '../../src/errors.js'
 import {EventLog} from '../../src/events.js'
 import type {LaunchoEvent} from '../../src/protocol/events.js'
+import {startTestApiServer, type TestApiServer} from '../helpers/test-api-server.js'
 
 describe('the event stream', () => {
-  let dir: string
-  let api: ApiServer
+  let api: TestApiServer
   let client: ApiClient
   const log = new EventLog()
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'launcho-api-events-'))
-    const auth = await loadOrCreateServerAuth(dir, '127.0.0.1:0')
-    api = await createApiServer({auth, logger: pino({level: 'silent'}), register: (app) => registerEventRoutes(app, log)})
-    const {port} = await api.listen('127.0.0.1', 0)
-    client = new ApiClient({path: 'test', host: `127.0.0.1:${port}`, cert: auth.cert, token: auth.token})
+    api = await startTestApiServer('api-events', (app) => registerEventRoutes(app, log))
+    client = new ApiClient({path: 'test', host: api.host, cert: api.auth.cert, token: api.auth.token})
   })
-  after(async () => {
-    await api?.close()
-    await rm(dir, {recursive: true, force: true})
-  })
+  after(async () => api?.close())
 
   const list = async (query: {since?: number; limit?: number}) => {
     const events: LaunchoEvent[] = []
@@ -59,7 +47,7 @@ describe('the event stream', () => {
     }
     await until(1)
     // The stream is cut (a proxy, a server restart): the follower reconnects after f1.
-    api.app.server.closeAllConnections()
+    api.server.app.server.closeAllConnections()
     log.add('started', 'f2', 'api')
     log.add('serving', 'f3', 'api')
     await until(3)
