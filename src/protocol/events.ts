@@ -25,6 +25,7 @@ export const EVENT_KINDS = [
   'draining',
   'rollout-failed',
   'hook',
+  'killed',
   'error',
 ] as const
 

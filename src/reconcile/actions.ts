@@ -10,7 +10,7 @@ import {prepareUnitFiles} from './instance-files.js'
 import {isDesiredUnit, unitSpecOf, type DesiredProcess} from './desired.js'
 import {hasDynamicWorkDir, removeDynamicWorkDir} from './dynamic-user.js'
 import {failureReasonOf} from './failure-reason.js'
-import {beforeStopFailure} from './stop-outcome.js'
+import {beforeStopFailure, killedAtStop} from './stop-outcome.js'
 import {removeWorkDir} from './work-dir.js'
 import {removeEnvironmentFile} from './leftovers.js'
 import {removeCredentialFiles} from './credential-files.js'
@@ -263,6 +263,11 @@ export async function stopUnits(ctx: ReconcilerContext, systemd: SystemdManager,
       if (hook) {
         ctx.logger.warn({process, unit, result: outcome.result}, `the beforeStop hook ${hook}`)
         ctx.events.add('hook', `the beforeStop hook of ${unit} ${hook}; the instance was stopped anyway`, process)
+      }
+      const killed = killedAtStop(outcome, ctx.timings.stopTimeoutMs)
+      if (killed) {
+        ctx.logger.warn({process, unit}, `${unit} ${killed}`)
+        ctx.events.add('killed', `${unit} ${killed}; handle SIGTERM, or raise the server's stopTimeoutSeconds`, process)
       }
       ctx.tracker(process).forget(unit)
       ctx.registry.forget(unit)

@@ -1,7 +1,8 @@
 /**
- * What an instance's stop says about its beforeStop hook (ExecStop=). systemd stops the instance
- * whatever the hook does, and collects the unit right after: a hook that failed or hung was seen
- * only in the journal, while the events said "stopped" as for any other stop.
+ * What an instance's stop says about its beforeStop hook (ExecStop=) and about the process itself.
+ * systemd stops the instance whatever the hook does, and kills a process that outlives the stop
+ * timeout; it collects the unit right after, so a hook that failed or hung, or a process that
+ * ignored SIGTERM, was seen only in the journal while the events said "stopped" as for any other.
  */
 import type {StopOutcome} from '../systemd/manager.js'
 
@@ -26,4 +27,15 @@ export function beforeStopFailure(outcome: StopOutcome, stopTimeoutMs: number): 
   // The process itself exiting non-zero when told to stop ends with the same Result.
   if (outcome.execMainCode === EXITED && outcome.execMainStatus !== 0) return undefined
   return `failed (${result})`
+}
+
+/**
+ * How the main process ended its stop when that is worth telling and no beforeStop ran (a hook's
+ * stop is judged by beforeStopFailure): still running at the stop timeout after SIGTERM, so
+ * systemd killed it. Such an app loses whatever it meant to finish on SIGTERM.
+ */
+export function killedAtStop(outcome: StopOutcome, stopTimeoutMs: number): string | undefined {
+  if (outcome.controlRan || outcome.resultBefore !== 'success' || outcome.result !== 'timeout') return undefined
+  if (outcome.execMainCode !== KILLED || outcome.execMainStatus !== SIGKILL) return undefined
+  return `did not exit within the stop timeout (${stopTimeoutMs / 1000} s) after SIGTERM; systemd killed it (SIGKILL)`
 }

@@ -276,6 +276,27 @@ describe('per-instance hooks: afterStart and beforeStop', () => {
     assert.ok(said.some((line) => cutOff.test(line)), `the events tell the hook was cut off:\n${said.join('\n')}`)
   })
 
+  it('a process that ignores SIGTERM is killed at the stop timeout, and the events say so; one that exits on SIGTERM is not', async () => {
+    const stubborn = `  - name: stubborn
+    command: ["/bin/sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"]
+`
+    const polite = `  - name: polite
+    command: ["sleep", "infinity"]
+`
+    await h.setTarget(target(stubborn, polite), {wait: true})
+    const units = Object.fromEntries((await h.status()).processes.map((p) => [p.name, p.instances[0]!.unit]))
+    assert.equal((await h.cli(['stop', 'polite'])).code, 0)
+    const started = Date.now()
+    const stopped = await h.cli(['stop', 'stubborn'])
+    assert.equal(stopped.code, 0, `${stopped.stdout}${stopped.stderr}`)
+    assert.ok(Date.now() - started >= STOP_TIMEOUT_S * 1000, 'the stop waited for the stop timeout')
+    const said = (await h.status()).events.map((event) => `${event.kind} ${event.process}: ${event.message}`)
+    const killed = `killed stubborn: ${units.stubborn} did not exit within the stop timeout (${STOP_TIMEOUT_S} s) after SIGTERM; systemd killed it (SIGKILL); handle SIGTERM, or raise the server's stopTimeoutSeconds`
+    assert.ok(said.includes(killed), `${killed}\nnot in:\n${said.join('\n')}`)
+    assert.ok(!said.some((line) => line.startsWith('killed polite:') || line.startsWith('hook stubborn:') || line.startsWith('hook polite:')), `nothing said of the polite one:\n${said.join('\n')}`)
+    assert.ok(h.serverLog.includes(`"msg":"${units.stubborn} did not exit within the stop timeout`), 'and the server log says it')
+  })
+
   it('a beforeStop that fails is told in the events (the instance stops anyway); a process that exits 1 on SIGTERM after a good hook is not blamed on it', async () => {
     const failing = `  - name: failing
     command: ["sleep", "infinity"]

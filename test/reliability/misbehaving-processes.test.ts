@@ -177,6 +177,9 @@ describe('misbehaving processes are contained and the others stay available', ()
     assert.equal(loopers, 0)
     assert.equal(children, 0)
     assert.ok(sawStopping, 'status showed the stubborn process as stopping')
+    const said = (await h.status()).events.map((event) => `${event.kind} ${event.process}: ${event.message}`)
+    const told = `killed stubborn: ${stubbornUnit} did not exit within the stop timeout (${STOP_TIMEOUT_S} s) after SIGTERM; systemd killed it (SIGKILL); handle SIGTERM, or raise the server's stopTimeoutSeconds`
+    assert.ok(said.includes(told), `the events tell the SIGKILL:\n${said.join('\n')}`)
   })
 
   it('web answered every request throughout and was never restarted', async (t) => {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {beforeStopFailure} from '../../src/reconcile/stop-outcome.js'
+import {beforeStopFailure, killedAtStop} from '../../src/reconcile/stop-outcome.js'
 import type {StopOutcome} from '../../src/systemd/manager.js'
 
 const KILLED = 2
@@ -26,5 +26,21 @@ describe('beforeStopFailure', () => {
   ]
   for (const [what, outcome, expected] of rows) {
     it(what, () => assert.equal(beforeStopFailure(outcome, 2_000), expected))
+  }
+})
+
+describe('killedAtStop', () => {
+  const plain = (outcome: Partial<StopOutcome>): StopOutcome => stop({controlRan: false, ...outcome})
+  const killed = 'did not exit within the stop timeout (2 s) after SIGTERM; systemd killed it (SIGKILL)'
+  const rows: Array<[string, StopOutcome, string | undefined]> = [
+    ['a process that ends on SIGTERM', plain({}), undefined],
+    ['a process that exits 1 on SIGTERM', plain({result: 'exit-code', execMainCode: EXITED, execMainStatus: 1}), undefined],
+    ['a process that ignored SIGTERM until SIGKILL', plain({result: 'timeout', execMainStatus: 9}), killed],
+    ['a timeout with a beforeStop (told as the hook\'s)', stop({result: 'timeout', execMainStatus: 9}), undefined],
+    ['a unit that had crashed before its stop', plain({resultBefore: 'exit-code', result: 'exit-code'}), undefined],
+    ['a unit that was gone before the stop', {job: 'done', controlRan: false}, undefined],
+  ]
+  for (const [what, outcome, expected] of rows) {
+    it(what, () => assert.equal(killedAtStop(outcome, 2_000), expected))
   }
 })
