@@ -54,11 +54,15 @@ if (!['server', 'demo', 'sandbox'].includes(process.argv[2])) {
   endQuietlyOnClosedStdout()
 }
 
-// `launcho status`, `t set` and `secret set`, the commands run most, without loading oclif when
-// they can (src/cli/quick-status.ts, quick-set.ts, quick-secret-set.ts).
+// `launcho status`, `t set`, `secret set`, `restart`, `stop`, `start` and `rollback`, the commands
+// run most, without loading oclif when they can (src/cli/quick-status.ts, quick-set.ts,
+// quick-secret-set.ts, quick-process-deploy.ts).
 const [command, subcommand] = process.argv.slice(2)
 const quickPath = async () => {
   if (command === 'status') return (await import('../dist/src/cli/quick-status.js')).quickStatus(process.argv.slice(3))
+  if (['restart', 'stop', 'start', 'rollback'].includes(command)) {
+    return (await import('../dist/src/cli/quick-process-deploy.js')).quickProcessDeploy(command, process.argv.slice(3))
+  }
   if (subcommand !== 'set') return false
   if (command === 't' || command === 'target') return (await import('../dist/src/cli/quick-set.js')).quickSet(process.argv.slice(4))
   if (command === 's' || command === 'secret' || command === 'secrets') return (await import('../dist/src/cli/quick-secret-set.js')).quickSecretSet(process.argv.slice(4))

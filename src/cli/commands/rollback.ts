@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {ClientCommand} from '../base-command.js'
 import {deployFlags} from '../deploy-flags.js'
 import {finishDeploy} from '../deploy.js'
+import {takeQuickFailure} from '../quick-handoff.js'
 
 export default class Rollback extends ClientCommand {
   static override description =
@@ -12,6 +13,9 @@ export default class Rollback extends ClientCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Rollback)
+    // The quick path (src/cli/quick-process-deploy.ts) sent this already: report how it failed, as ours.
+    const quick = takeQuickFailure()
+    if (quick) throw quick.error
     const client = await this.client(flags.auth)
     await finishDeploy(client, await client.rollback(args.release), flags, (line) => this.log(line))
   }
