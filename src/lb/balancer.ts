@@ -26,6 +26,9 @@ export interface ServiceTable {
   backends: Backend[]
 }
 
+/** What forgetting a stopped backend's reset connections did; `missing`: the tool is not installed. */
+export type ForgetOutcome = {forgotten: number} | {missing: string} | {failed: string}
+
 export type BalancerKind = 'ipvs' | 'nftables' | 'userspace'
 
 export interface Balancer {
@@ -41,6 +44,11 @@ export interface Balancer {
    * the backend can tell (used to finish draining early); undefined when it cannot.
    */
   activeConnections?(service: string, backend: Endpoint): Promise<number | undefined>
+  /**
+   * The process behind `backend` has stopped for good: forget what the data path keeps of the
+   * connections it reset (see conntrack.ts), so that no new connection is sent after it.
+   */
+  backendStopped?(backend: Endpoint): Promise<ForgetOutcome>
   /** Releases what the balancer holds in this process. Never tears down the data path itself. */
   close(): Promise<void>
 }

@@ -9,8 +9,9 @@
  * still matches, nothing is written. A table edited or flushed by hand no longer matches and is
  * rewritten, so the loop heals drift.
  */
-import type {Balancer, Endpoint, ServiceTable} from './balancer.js'
+import type {Balancer, Endpoint, ForgetOutcome, ServiceTable} from './balancer.js'
 import {inNetns, runChecked, spawnRunner, type CommandRunner} from './command-runner.js'
+import {forgetResetConnections} from './conntrack.js'
 import {LocalVips} from './local-vips.js'
 import {establishedTo} from './nft-connections.js'
 import {leftoversIn} from './nft-listing.js'
@@ -56,6 +57,10 @@ export class NftablesBalancer implements Balancer {
 
   async activeConnections(_service: string, backend: Endpoint): Promise<number | undefined> {
     return establishedTo(this.run, backend)
+  }
+
+  backendStopped(backend: Endpoint): Promise<ForgetOutcome> {
+    return forgetResetConnections(this.run, backend)
   }
 
   async close(): Promise<void> {

@@ -258,7 +258,9 @@ export async function stopUnits(ctx: ReconcilerContext, systemd: SystemdManager,
   await Promise.all(
     units.map(async (unit) => {
       unwatchHealth(ctx, unit)
+      const ports = Object.values(ctx.registry.get(unit)?.ports ?? {})
       const outcome = await systemd.stop(unit, stopJobMs(ctx.timings.stopTimeoutMs))
+      await ctx.backendsStopped(ports)
       const hook = beforeStopFailure(outcome, ctx.timings.stopTimeoutMs)
       if (hook) {
         ctx.logger.warn({process, unit, result: outcome.result}, `the beforeStop hook ${hook}`)

@@ -141,6 +141,8 @@ export class Reconciler implements ReconcilerContext {
   private stopped = false
   private balancerChain: Promise<void> = Promise.resolve()
   private lastTables = ''
+  /** Told once: the data path cannot forget a stopped backend's reset connections without conntrack. */
+  private toldConntrackMissing = false
 
   constructor(private readonly options: ReconcilerOptions) {
     this.registry = new InstanceRegistry(new PortAllocator(options.portRange), (unit) => this.expectsCheck(unit))
@@ -414,6 +416,23 @@ export class Reconciler implements ReconcilerContext {
     }
     this.balancerChain = this.balancerChain.then(run, run)
     return this.balancerChain
+  }
+
+  /** See Balancer.backendStopped: never throws, and says once when the tool for it is missing. */
+  async backendsStopped(ports: readonly number[]): Promise<void> {
+    const balancer = this.options.balancer
+    if (!balancer?.backendStopped) return
+    for (const port of ports) {
+      const outcome = await balancer.backendStopped({host: '127.0.0.1', port}).catch((error: Error) => ({failed: error.message}))
+      if ('missing' in outcome && !this.toldConntrackMissing) {
+        this.toldConntrackMissing = true
+        this.logger.warn({reason: outcome.missing}, 'cannot forget the connections a stopped instance reset: a client that reuses one of their source ports may be refused; install conntrack')
+      } else if ('failed' in outcome) {
+        this.logger.warn({port, reason: outcome.failed}, 'could not forget the connections a stopped instance reset')
+      } else if ('forgotten' in outcome && outcome.forgotten > 0) {
+        this.logger.debug({port, forgotten: outcome.forgotten}, 'forgot the connections a stopped instance reset')
+      }
+    }
   }
 
   /**

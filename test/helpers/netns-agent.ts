@@ -6,11 +6,12 @@
  */
 import {execFileSync} from 'node:child_process'
 import http from 'node:http'
+import net from 'node:net'
 
 export type AgentRequest =
-  | {op: 'listen'; name: string; port: number; host?: string}
+  | {op: 'listen'; name: string; port: number; host?: string; reset?: boolean}
   | {op: 'tally'; host: string; port: number; n: number}
-  | {op: 'get'; host: string; port: number}
+  | {op: 'get'; host: string; port: number; localPort?: number}
   | {op: 'hold'; host: string; port: number}
   | {op: 'release'}
   | {op: 'loop-start'; host: string; port: number}
@@ -28,14 +29,14 @@ export interface Tally {
   failures: string[]
 }
 
-const servers: http.Server[] = []
+const servers: net.Server[] = []
 let held: http.Agent | undefined
 let loop: {running: boolean; done: Promise<void>; tally: Tally} | undefined
 
-function get(host: string, port: number, agent: http.Agent | false = false): Promise<Answer> {
+function get(host: string, port: number, agent: http.Agent | false = false, localPort?: number): Promise<Answer> {
   const started = Date.now()
   return new Promise((resolve) => {
-    const request = http.get({host, port, agent, timeout: 3_000}, (response) => {
+    const request = http.get({host, port, agent, timeout: 3_000, ...(localPort ? {localPort} : {})}, (response) => {
       let body = ''
       response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk))
       response.on('end', () => resolve({body, reused: request.reusedSocket, ms: Date.now() - started}))
@@ -53,8 +54,9 @@ function count(tally: Tally, answer: Answer): void {
 async function handle(request: AgentRequest): Promise<unknown> {
   switch (request.op) {
     case 'listen': {
-      const server = http.createServer((_req, res) => res.end(request.name))
-      server.keepAliveTimeout = 60_000
+      // reset: a backend that ends every connection it accepts with a TCP reset.
+      const server = request.reset ? net.createServer((socket) => socket.resetAndDestroy()) : http.createServer((_req, res) => res.end(request.name))
+      if (server instanceof http.Server) server.keepAliveTimeout = 60_000
       await new Promise<void>((resolve, reject) => server.once('error', reject).listen(request.port, request.host ?? '127.0.0.1', resolve))
       servers.push(server)
       return null
@@ -65,7 +67,7 @@ async function handle(request: AgentRequest): Promise<unknown> {
       return tally
     }
     case 'get':
-      return get(request.host, request.port)
+      return get(request.host, request.port, false, request.localPort)
     case 'hold':
       held ??= new http.Agent({keepAlive: true, maxSockets: 1})
       return get(request.host, request.port, held)

@@ -32,16 +32,18 @@ export class PrivateNetns {
     return (await child).stdout
   }
 
-  listen(name: string, port: number): Promise<void> {
-    return this.ask({op: 'listen', name, port}) as Promise<void>
+  /** An HTTP backend answering its name, or with `reset` one that resets every connection it accepts. */
+  listen(name: string, port: number, options: {reset?: boolean} = {}): Promise<void> {
+    return this.ask({op: 'listen', name, port, ...options}) as Promise<void>
   }
 
   tally(host: string, port: number, n: number): Promise<Tally> {
     return this.ask({op: 'tally', host, port, n}) as Promise<Tally>
   }
 
-  get(host: string, port: number): Promise<Answer> {
-    return this.ask({op: 'get', host, port}) as Promise<Answer>
+  /** One request on a new connection, from `localPort` when given. */
+  get(host: string, port: number, localPort?: number): Promise<Answer> {
+    return this.ask({op: 'get', host, port, ...(localPort ? {localPort} : {})}) as Promise<Answer>
   }
 
   /** A request on the one long-lived keep-alive connection (opened by the first call). */

@@ -56,3 +56,14 @@ export async function get(h: Harness, url: string): Promise<string> {
   const {stdout} = await run(nsenter!, [...prefix, process.execPath, '-e', script, url])
   return stdout
 }
+
+/**
+ * One GET from inside the sandbox network on a new connection from `localPort` (fetch cannot
+ * choose its source port): the status and body, or `error <code>`.
+ */
+export async function getFrom(h: Harness, url: string, localPort: number): Promise<string> {
+  const script = `const u = new URL(process.argv[1]); const r = require('http').get({host: u.hostname, port: u.port, path: u.pathname, agent: false, localPort: Number(process.argv[2]), timeout: 3000}, (res) => { let b = ''; res.on('data', (c) => (b += c)); res.on('end', () => process.stdout.write(res.statusCode + ' ' + b)) }); r.on('timeout', () => r.destroy(Object.assign(new Error('timeout'), {code: 'TIMEOUT'}))); r.on('error', (e) => process.stdout.write('error ' + (e.code ?? e.message)))`
+  const [nsenter, ...prefix] = h.sandbox.inNetwork()
+  const {stdout} = await run(nsenter!, [...prefix, process.execPath, '-e', script, url, String(localPort)])
+  return stdout
+}

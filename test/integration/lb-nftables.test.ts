@@ -140,6 +140,21 @@ describe('nftables balancer in a private network namespace', () => {
     }
   })
 
+  it('a backend that reset a connection, then stopped: a client reusing that source port reaches the backend serving now', async () => {
+    const resetter = {host: '127.0.0.1', port: 20009}
+    await ns.listen('resetter', resetter.port, {reset: true})
+    await lb.sync([web({...resetter, weight: 1})])
+    const port = 41_000 + Math.floor(Math.random() * 1000)
+    assert.equal((await ns.get('127.0.0.1', 5000, port)).error, 'ECONNRESET')
+    await lb.sync([web(be('a'))])
+    // The kernel keeps that connection (state CLOSE) bound to the resetter, and sends the port's next
+    // SYN there though it has left the service (stopped, it would be refused).
+    assert.equal((await ns.get('127.0.0.1', 5000, port)).error, 'ECONNRESET', 'the stale record did not misroute (kernel behaviour changed?)')
+    assert.deepEqual(await lb.backendStopped(resetter), {forgotten: 1})
+    assert.equal((await ns.get('127.0.0.1', 5000, port)).body, 'a')
+    assert.deepEqual(await lb.backendStopped(resetter), {forgotten: 0}, 'nothing left to forget')
+  })
+
   it('removing a service removes its rules and its address, and leaves other tables alone', async () => {
     await lb.sync([web(be('a'))])
     assert.doesNotMatch(await ns.exec(['ip', '-4', 'addr', 'show', 'dev', 'lo']), /10\.99\.0\.10/)
