@@ -33,6 +33,12 @@ export interface FollowResult {
 const LOOK_EVERY_MS = 1_000
 /** Events come in bursts (a start is several); one look at status after each burst. */
 const SETTLE_MS = 50
+/**
+ * The event stream and status answer on connections of their own, so the verdict can arrive
+ * before the last events that led to it (the new version's "serving"): the follower waits this
+ * long at most for the stream to catch up with the status it judged by.
+ */
+const CATCH_UP_MS = 1_000
 
 export async function followRollout(client: ApiClient, response: ChangesResponse, options: FollowOptions): Promise<FollowResult> {
   const changes = changesToFollow(response.changes)
@@ -43,7 +49,9 @@ export async function followRollout(client: ApiClient, response: ChangesResponse
   options.signal?.addEventListener('abort', abort, {once: true})
   let wake: (() => void) | undefined
   const kick = () => wake?.()
+  const seen = new EventsSeen(response.eventSeq)
   const stream = followEvents(client, response.eventSeq, stop.signal, (event) => {
+    seen.saw(event.seq)
     if (event.process === undefined || !watched.has(event.process)) return
     options.view.event(event)
     kick()
@@ -67,7 +75,10 @@ export async function followRollout(client: ApiClient, response: ChangesResponse
       const byName = new Map(report.processes.map((process) => [process.name, process]))
       progress = changes.map((change) => progressOf(change, byName.get(change.process)))
       options.view.progress(progress, Date.now() - started)
-      if (progress.every((one) => one.outcome !== undefined)) return {progress, end: 'settled'}
+      if (progress.every((one) => one.outcome !== undefined)) {
+        if (report.server.eventSeq !== undefined) await seen.reach(report.server.eventSeq, CATCH_UP_MS, options.signal)
+        return {progress, end: 'settled'}
+      }
       const left = options.timeoutMs > 0 ? started + options.timeoutMs - Date.now() : Number.POSITIVE_INFINITY
       if (left <= 0) return {progress, end: 'timeout'}
       if (options.signal?.aborted) return {progress, end: 'aborted'}
@@ -88,6 +99,34 @@ export async function followRollout(client: ApiClient, response: ChangesResponse
     stop.abort()
     options.signal?.removeEventListener('abort', abort)
     await stream
+  }
+}
+
+/** The newest event the stream has delivered, and a wait for it to reach a number. */
+class EventsSeen {
+  private waiter?: {seq: number; done: () => void}
+
+  constructor(private last: number) {}
+
+  saw(seq: number): void {
+    this.last = Math.max(this.last, seq)
+    if (this.waiter && this.last >= this.waiter.seq) this.waiter.done()
+  }
+
+  /** Resolves once events up to `seq` arrived, or after `limitMs` (the stream may be down). */
+  reach(seq: number, limitMs: number, signal?: AbortSignal): Promise<void> {
+    if (this.last >= seq || signal?.aborted) return Promise.resolve()
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', done)
+        this.waiter = undefined
+        resolve()
+      }
+      const timer = setTimeout(done, limitMs)
+      signal?.addEventListener('abort', done, {once: true})
+      this.waiter = {seq, done}
+    })
   }
 }
 

@@ -71,6 +71,7 @@ export class StatusService {
         bus: manager.address,
         ...(this.reconciler.balancer ? {lb: this.reconciler.balancer.kind} : {}),
         ...(problem ? {targetProblem: problem.message} : {}),
+        eventSeq: this.events.lastSeq(),
       },
       processes: buildStatus({...this.statusSources(), usage: (unit) => usage.get(unit)}, [...units, ...unknown], Date.now()),
       ...this.releaseStatus(),

@@ -83,6 +83,8 @@ export const serverFactsSchema = z.object({
   bus: z.string(),
   lb: z.string().optional(),
   targetProblem: z.string().optional(),
+  /** The newest event's sequence number when the report was made: a follower shows every event up to it before it ends. */
+  eventSeq: z.number().int().nonnegative().optional(),
 })
 
 export const statusReportSchema = z.object({
