@@ -42,7 +42,7 @@ function target(options: {withLeaky: boolean}): string {
     command: ["sleep", "600"]
     receives: [web]
     health:
-      command: ["/bin/sh", "-c", "printf '%s\\\\n' \\"$(id -un)\\" \\"$(pwd)\\" \\"$TOKEN\\" \\"$SERVICE_PORT_WEB\\" \\"$1\\" > check-saw; cat /proc/self/cgroup >> check-saw", "sh", "$SERVICE_PORT_WEB"]
+      command: ["/bin/sh", "-c", "printf '%s\\\\n' \\"$(id -un)\\" \\"$(pwd)\\" \\"$TOKEN\\" \\"$SERVICE_PORT_WEB\\" \\"$1\\" > check-saw.new; cat /proc/self/cgroup >> check-saw.new; mv check-saw.new check-saw", "sh", "$SERVICE_PORT_WEB"]
       interval: 200ms
   - name: sick
     command: ["sleep", "600"]
