@@ -27,7 +27,7 @@ export type Membership = 'out' | 'in' | 'draining'
 
 /** What launcho knows of one instance beyond what systemd says (from its Instance, instance.ts). */
 export interface InstanceFacts {
-  /** Informational: the rollout decides on the facts below. */
+  /** Informational, but for one word: an old instance out of the balancer in phase `draining` was retired (replaced), not superseded. */
   phase?: Phase
   health: Health
   /** When a health check of it last passed (epoch ms). */
@@ -88,11 +88,13 @@ export function planRollout(view: ProcessView): Action {
   }
 
   // An unfinished instance of an older target, or a replica scaled away, that never served (or
-  // no longer does) stops at once.
+  // no longer does) stops at once; so does an old one retired with nothing to drain (a process
+  // that receives no service), which was replaced rather than superseded.
   const idle = others.filter((unit) => facts(unit.name).membership === 'out')
   if (idle.length > 0) {
     const scaled = idle.every((unit) => unit.version === desired.version)
-    return {kind: 'stop', units: idle.map((unit) => unit.name), reason: scaled ? 'scaled-down' : 'superseded'}
+    const retired = idle.every((unit) => facts(unit.name).phase === 'draining')
+    return {kind: 'stop', units: idle.map((unit) => unit.name), reason: scaled ? 'scaled-down' : retired ? 'replaced' : 'superseded'}
   }
 
   if (current.length > 0 && view.crash.shouldHold(now)) {

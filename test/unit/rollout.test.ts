@@ -120,6 +120,11 @@ describe('rollout state machine', () => {
     assert.equal(planRollout(view(NEWER, [unit(OLD)], facts)).kind, 'start')
   })
 
+  it('an old instance retired with nothing to drain (it receives no service) stops as replaced, not superseded', () => {
+    const v = view(NEW, [unit(OLD), unit(NEW)], {[name(OLD)]: {membership: 'out', phase: 'draining'}, [name(NEW)]: {membership: 'in'}})
+    assert.deepEqual(planRollout(v), {kind: 'stop', units: [name(OLD)], reason: 'replaced'})
+  })
+
   it('drains then stops a process removed from the target', () => {
     assert.deepEqual(planRollout(view(undefined, [unit(OLD)], {[name(OLD)]: {membership: 'in'}})), {kind: 'drain', units: [name(OLD)]})
     assert.deepEqual(planRollout(view(undefined, [unit(OLD)], {})), {kind: 'stop', units: [name(OLD)], reason: 'removed'})
