@@ -56,14 +56,16 @@ export class StatusService {
         hint: 'check that dbus and systemd are running; processes keep running meanwhile',
       })
     }
-    // A serve or drain whose balancer change is under way shows once it is applied.
-    await this.reconciler.balancerApplied()
     const {units, unknown} = await manager.list()
     // Only units with processes have usage to show; reading it is the call's main cost at 1000 processes.
     const usage =
       options.usage === false
         ? new Map()
         : await manager.usage(units.filter((unit) => unit.activeState === 'active' || unit.activeState === 'deactivating').map((unit) => unit.name))
+    // A serve or drain whose balancer change is under way shows once it is applied, with its
+    // events: waited for last, as the reads above give a rollout time to move (a serve begun
+    // while they ran showed as serving before its change and its "serving" event, seen in CI).
+    await this.reconciler.balancerApplied()
     const problem = this.targets.problem()
     const report: StatusReport = {
       server: {
