@@ -10,8 +10,8 @@
 import {readQuickArgv} from './quick-argv.js'
 import {quickDeploy, type QuickDeployFlags} from './quick-deploy.js'
 
-export const QUICK_PROCESS_COMMANDS = ['restart', 'stop', 'start', 'rollback'] as const
-export type QuickProcessCommand = (typeof QUICK_PROCESS_COMMANDS)[number]
+/** The commands bin/launcho.js sends here. */
+export type QuickProcessCommand = 'restart' | 'stop' | 'start' | 'rollback'
 
 export interface QuickProcessDeployArgs extends QuickDeployFlags {
   /** The process (restart, stop, start) or the release number (rollback; none: the one before). */
