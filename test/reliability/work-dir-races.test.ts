@@ -65,17 +65,22 @@ describe('a process user racing launcho in its own directories', () => {
     const bundleFile = join(h.dir, 'bundle.bin')
     await writeFile(bundleFile, bundle)
     const id = (await h.ok(['resource', 'up', bundleFile])).trim()
+    const app = `  - name: app
+    command: ["sleep", "600"]
+    uid: nobody
+    cwd: ${cwd}
+    resources: [{id: "${id}", file: bundle.bin}]
+`
+    // The app first: started beside the racer, its first placements could lose the race often
+    // enough that its start back-off outgrew the wait (seen once in the full reliability run).
+    await h.setTarget(`processes:\n${app}`)
+    await waitFor('app running', async () => running('app'), 20_000, 100)
     await h.setTarget(`processes:
   - name: racer
     command: ["${python}", "${fixture('temp-swap-racer.py')}", "${cwd}", ".bundle.bin.launcho-", "${victim}", "${RACE_SECONDS}"]
     uid: nobody
     cwd: ${cwd}
-  - name: app
-    command: ["sleep", "600"]
-    uid: nobody
-    cwd: ${cwd}
-    resources: [{id: "${id}", file: bundle.bin}]
-`)
+${app}`)
     await waitFor('app and racer running', async () => (await running('app')) && (await running('racer')), 20_000, 100)
     const raceStart = Date.now()
     const appLines = () => h.serverLog.split('\n').filter((line) => line.includes('"process":"app"'))
