@@ -11,7 +11,7 @@
  */
 import type {Balancer, Endpoint, ForgetOutcome, ServiceTable} from './balancer.js'
 import {inNetns, runChecked, spawnRunner, type CommandRunner} from './command-runner.js'
-import {forgetResetConnections} from './conntrack.js'
+import {ResetConnectionForgetter} from './conntrack.js'
 import {LocalVips} from './local-vips.js'
 import {establishedTo} from './nft-connections.js'
 import {leftoversIn} from './nft-listing.js'
@@ -41,9 +41,11 @@ export class NftablesBalancer implements Balancer {
   private applied?: {text: string; listing: string}
   private prunedFor?: string
   private queue: Promise<unknown> = Promise.resolve()
+  private readonly forgetter: ResetConnectionForgetter
 
   constructor(options: NftablesOptions = {}) {
     this.run = inNetns(options.runner ?? spawnRunner(), options.netns)
+    this.forgetter = new ResetConnectionForgetter(this.run)
     this.vips = new LocalVips(this.run)
     this.routeLocalnet = options.routeLocalnet ?? options.netns !== undefined
   }
@@ -60,7 +62,7 @@ export class NftablesBalancer implements Balancer {
   }
 
   backendStopped(backend: Endpoint): Promise<ForgetOutcome> {
-    return forgetResetConnections(this.run, backend)
+    return this.forgetter.forget(backend)
   }
 
   async close(): Promise<void> {

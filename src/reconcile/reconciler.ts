@@ -143,6 +143,8 @@ export class Reconciler implements ReconcilerContext {
   private lastTables = ''
   /** Told once: the data path cannot forget a stopped backend's reset connections without conntrack. */
   private toldConntrackMissing = false
+  /** The last failure to forget them that was told (told again only after a run that worked). */
+  private toldForgetFailure?: string
 
   constructor(private readonly options: ReconcilerOptions) {
     this.registry = new InstanceRegistry(new PortAllocator(options.portRange), (unit) => this.expectsCheck(unit))
@@ -418,19 +420,24 @@ export class Reconciler implements ReconcilerContext {
     return this.balancerChain
   }
 
-  /** See Balancer.backendStopped: never throws, and says once when the tool for it is missing. */
+  /**
+   * See Balancer.backendStopped. Never throws; says once that the tool for it is missing, and a
+   * failure once until a run works again (a burst of 1000 stops shares runs, and their outcomes).
+   */
   async backendsStopped(ports: readonly number[]): Promise<void> {
     const balancer = this.options.balancer
     if (!balancer?.backendStopped) return
-    for (const port of ports) {
-      const outcome = await balancer.backendStopped({host: '127.0.0.1', port}).catch((error: Error) => ({failed: error.message}))
-      if ('missing' in outcome && !this.toldConntrackMissing) {
+    const outcomes = await Promise.all(ports.map((port) => balancer.backendStopped!({host: '127.0.0.1', port}).catch((error: Error) => ({failed: error.message}))))
+    for (const outcome of new Set(outcomes)) {
+      if ('missing' in outcome) {
+        if (!this.toldConntrackMissing) this.logger.warn({reason: outcome.missing}, 'cannot forget the connections a stopped instance reset: a client that reuses one of their source ports may be refused; install conntrack')
         this.toldConntrackMissing = true
-        this.logger.warn({reason: outcome.missing}, 'cannot forget the connections a stopped instance reset: a client that reuses one of their source ports may be refused; install conntrack')
       } else if ('failed' in outcome) {
-        this.logger.warn({port, reason: outcome.failed}, 'could not forget the connections a stopped instance reset')
-      } else if ('forgotten' in outcome && outcome.forgotten > 0) {
-        this.logger.debug({port, forgotten: outcome.forgotten}, 'forgot the connections a stopped instance reset')
+        if (this.toldForgetFailure !== outcome.failed) this.logger.warn({reason: outcome.failed}, 'could not forget the connections a stopped instance reset')
+        this.toldForgetFailure = outcome.failed
+      } else {
+        this.toldForgetFailure = undefined
+        if (outcome.forgotten > 0) this.logger.debug({ports, forgotten: outcome.forgotten}, 'forgot the connections that were reset')
       }
     }
   }

