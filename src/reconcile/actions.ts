@@ -45,6 +45,7 @@ export async function perform(ctx: ReconcilerContext, systemd: SystemdManager, n
       logger.info({process: name, unit: action.unit, draining: action.drain}, 'serving')
       events.add('serving', `${action.unit} is healthy and serving`, name)
       if (draining) events.add('draining', `draining ${action.drain!.join(', ')}`, name)
+      ctx.servingBegan()
       return
     }
     case 'unserve': {

@@ -38,6 +38,8 @@ export interface ReconcilerContext {
   healthCheckOf(process: DesiredProcess, unit: string, ports: Record<string, number>): {check: HealthCheck; policy: HealthPolicy} | undefined
   /** Makes the balancer match the registry now (serialized, idempotent). */
   syncBalancer(): Promise<void>
+  /** An instance began serving: processes removed from the target that wait to hand over look again. */
+  servingBegan(): void
   /** Instances on these ports have stopped for good: the data path forgets the connections they reset. */
   backendsStopped(ports: readonly number[]): Promise<void>
   /** Reconciles this process again at (or soon after) this time. */

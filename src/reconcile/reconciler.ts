@@ -141,6 +141,8 @@ export class Reconciler implements ReconcilerContext {
   private stopped = false
   private balancerChain: Promise<void> = Promise.resolve()
   private lastTables = ''
+  /** When each process still running was removed from the target (for a handover of its services). */
+  private readonly removedAt = new Map<string, number>()
   /** Told once: the data path cannot forget a stopped backend's reset connections without conntrack. */
   private toldConntrackMissing = false
   /** The last failure to forget them that was told (told again only after a run that worked). */
@@ -225,6 +227,9 @@ export class Reconciler implements ReconcilerContext {
     this.services = services
     const first = !this.desiredKnown
     this.desiredKnown = true
+    const now = Date.now()
+    for (const name of previous.keys()) if (!desired.has(name) && !this.removedAt.has(name)) this.removedAt.set(name, now)
+    for (const name of desired.keys()) this.removedAt.delete(name)
     for (const [name, failed] of this.failedRollouts) {
       if (desired.get(name)?.version !== failed.version) this.failedRollouts.delete(name)
     }
@@ -499,6 +504,7 @@ export class Reconciler implements ReconcilerContext {
       facts: (unit) => this.registry.facts(observation.byName.get(unit)!),
       crash: this.tracker(name),
       failedVersion: this.failedRollouts.get(name)?.version,
+      ...(wanted ? {} : this.handoverOf(name, units)),
       now,
       policy: {drainTimeoutMs: this.options.drainTimeoutMs},
     })
@@ -527,7 +533,34 @@ export class Reconciler implements ReconcilerContext {
     this.events.addOrFold('error', `${action} failed: ${error.message}; retrying with a growing delay`, name)
   }
 
+  /**
+   * For a removed process: until when its serving instances wait for the desired processes that
+   * receive the same services and serve none yet (their start-up deadline, from the removal).
+   */
+  private handoverOf(name: string, units: ObservedUnit[]): {handoverUntil?: number} {
+    const services = new Set<string>()
+    for (const unit of units) {
+      const instance = this.registry.get(unit.name)
+      if (instance?.membership === 'in') for (const service of Object.keys(instance.ports)) services.add(service)
+    }
+    if (services.size === 0) return {}
+    const serving = new Set(this.registry.all().filter((instance) => instance.membership === 'in').map((instance) => instance.process))
+    let until: number | undefined
+    for (const [other, wanted] of this.desired) {
+      if (serving.has(other) || !wanted.spec.receives.some((service) => services.has(service))) continue
+      const deadline = (this.removedAt.get(name) ?? Date.now()) + resolvePolicy(wanted.spec.health).startupDeadlineMs
+      until = Math.max(until ?? 0, deadline)
+    }
+    return until === undefined ? {} : {handoverUntil: until}
+  }
+
+  /** An instance began serving: a removed process waiting to hand its services over looks again. */
+  servingBegan(): void {
+    for (const name of this.removedAt.keys()) this.kick(name)
+  }
+
   private forget(name: string): Outcome {
+    this.removedAt.delete(name)
     this.trackers.delete(name)
     this.kickedAt.delete(name)
     this.actionEndedAt.delete(name)

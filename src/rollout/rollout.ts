@@ -15,6 +15,8 @@
  *   serving ─unhealthy─▶ out of the LB at once ─▶ replaced (restarted) ─▶ starting …
  *                                              └─ systemd already restarted it (a crash) ─▶ recheck: starting …
  *   a newer version mid-rollout supersedes it: the unfinished new instance is stopped like any old one.
+ *   removed from the target while another process takes over its service (a rename): it serves
+ *   until that one does (or its start-up deadline passed), then drains like any old instance.
  */
 import type {ObservedUnit} from '../systemd/manager.js'
 import type {CrashTracker} from '../reconcile/crash-policy.js'
@@ -68,13 +70,23 @@ export interface ProcessView {
   crash: CrashTracker
   /** Versions whose rollout failed; they are not retried until the desired version changes. */
   failedVersion?: string
+  /**
+   * A process removed from the target whose services other desired processes receive but none
+   * of them serve yet (a rename, a split): its serving instances keep serving until one does,
+   * at the latest until this time (epoch ms).
+   */
+  handoverUntil?: number
   now: number
   policy: RolloutPolicy
 }
 
 export function planRollout(view: ProcessView): Action {
   const {desired, units, facts, now} = view
-  if (!desired) return retire(units, view, 'removed')
+  if (!desired) {
+    const serves = units.some((unit) => facts(unit.name).membership === 'in')
+    if (serves && view.handoverUntil !== undefined && now < view.handoverUntil) return {kind: 'wait', until: view.handoverUntil}
+    return retire(units, view, 'removed')
+  }
   const wanted = new Set(desired.units)
   const current = units.filter((unit) => wanted.has(unit.name)).sort(byReplica)
   const others = units.filter((unit) => !wanted.has(unit.name))

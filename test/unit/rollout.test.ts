@@ -125,6 +125,13 @@ describe('rollout state machine', () => {
     assert.deepEqual(planRollout(v), {kind: 'stop', units: [name(OLD)], reason: 'replaced'})
   })
 
+  it('a removed process whose service another process takes over serves until that one does, at most until its deadline', () => {
+    const serving = {[name(OLD)]: {membership: 'in' as const}}
+    assert.deepEqual(planRollout(view(undefined, [unit(OLD)], serving, {handoverUntil: 160_000})), {kind: 'wait', until: 160_000})
+    assert.deepEqual(planRollout(view(undefined, [unit(OLD)], serving, {handoverUntil: 100_000})), {kind: 'drain', units: [name(OLD)]}, 'the deadline passed')
+    assert.deepEqual(planRollout(view(undefined, [unit(OLD)], {}, {handoverUntil: 160_000})), {kind: 'stop', units: [name(OLD)], reason: 'removed'}, 'nothing of it serves')
+  })
+
   it('drains then stops a process removed from the target', () => {
     assert.deepEqual(planRollout(view(undefined, [unit(OLD)], {[name(OLD)]: {membership: 'in'}})), {kind: 'drain', units: [name(OLD)]})
     assert.deepEqual(planRollout(view(undefined, [unit(OLD)], {})), {kind: 'stop', units: [name(OLD)], reason: 'removed'})
