@@ -138,7 +138,7 @@ export class TargetService {
       await this.pins.save(unionOfPins(this.pins.snapshot(), resolved.pins)).catch((error: Error) => {
         this.logger.warn({err: error.message}, 'could not record the resolved resource prefixes; they are resolved again at the next start')
       })
-      this.reconciler.setDesired(running(resolved.desired, this.stopped.snapshot()), resolved.services)
+      this.reconciler.setDesired(running(resolved.desired, this.stopped.snapshot()), resolved.services, this.stopped.snapshot())
       this.uses = resolved.uses
       this.current = resolved
     } catch (error) {
@@ -533,7 +533,7 @@ export class TargetService {
     const moved = changes.filter((change) => change.change !== 'unchanged')
     const release = moved.length > 0 ? await this.record(resolved, kind, changes, keptStopped) : undefined
     this.loadError = undefined
-    this.reconciler.setDesired(running(resolved.desired, keptStopped), resolved.services)
+    this.reconciler.setDesired(running(resolved.desired, keptStopped), resolved.services, keptStopped)
     this.uses = resolved.uses
     this.current = resolved
     const summary = moved.map((change) => `${change.change} ${change.process}`).join(', ') || 'no process changes'

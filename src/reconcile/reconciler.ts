@@ -143,6 +143,7 @@ export class Reconciler implements ReconcilerContext {
   private lastTables = ''
   /** When each process still running was removed from the target (for a handover of its services). */
   private readonly removedAt = new Map<string, number>()
+  private stoppedByOperator: ReadonlySet<string> = new Set()
   /** Told once: the data path cannot forget a stopped backend's reset connections without conntrack. */
   private toldConntrackMissing = false
   /** The last failure to forget them that was told (told again only after a run that worked). */
@@ -221,7 +222,9 @@ export class Reconciler implements ReconcilerContext {
     await this.balancerChain
   }
 
-  setDesired(desired: DesiredState, services: ServiceSpec[] = this.services): void {
+  /** `stopped`: processes of the target stopped with `launcho stop`; they stop at once, handing nothing over. */
+  setDesired(desired: DesiredState, services: ServiceSpec[] = this.services, stopped: ReadonlySet<string> = new Set()): void {
+    this.stoppedByOperator = stopped
     const previous = this.desired
     this.desired = desired
     this.services = services
@@ -538,6 +541,7 @@ export class Reconciler implements ReconcilerContext {
    * receive the same services and serve none yet (their start-up deadline, from the removal).
    */
   private handoverOf(name: string, units: ObservedUnit[]): {handoverUntil?: number} {
+    if (this.stoppedByOperator.has(name)) return {}
     const services = new Set<string>()
     for (const unit of units) {
       const instance = this.registry.get(unit.name)
@@ -545,10 +549,13 @@ export class Reconciler implements ReconcilerContext {
     }
     if (services.size === 0) return {}
     const serving = new Set(this.registry.all().filter((instance) => instance.membership === 'in').map((instance) => instance.process))
+    // Removed before this server started (no record): from the first look, so the wait still ends.
+    if (!this.removedAt.has(name)) this.removedAt.set(name, Date.now())
+    const removedAt = this.removedAt.get(name)!
     let until: number | undefined
     for (const [other, wanted] of this.desired) {
       if (serving.has(other) || !wanted.spec.receives.some((service) => services.has(service))) continue
-      const deadline = (this.removedAt.get(name) ?? Date.now()) + resolvePolicy(wanted.spec.health).startupDeadlineMs
+      const deadline = removedAt + resolvePolicy(wanted.spec.health).startupDeadlineMs
       until = Math.max(until ?? 0, deadline)
     }
     return until === undefined ? {} : {handoverUntil: until}

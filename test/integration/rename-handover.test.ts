@@ -10,11 +10,11 @@ import {Harness, waitFor} from '../helpers/harness.js'
 import {get, startLoad, webApp} from '../helpers/services.js'
 
 const SERVICE = 'http://127.0.0.1:5000/'
-const proc = (name: string, extra = '') => `  - name: ${name}
+const proc = (name: string, extra = '', deadline = '3s') => `  - name: ${name}
     command: ["node", "${webApp}"]
     env: {APP_VERSION: ${name}${extra}}
     receives: [web]
-    health: {service: web, path: /health, interval: 200ms, startupDeadline: 3s}
+    health: {service: web, path: /health, interval: 200ms, startupDeadline: ${deadline}}
 `
 const target = (...processes: string[]) => `processes:\n${processes.join('')}services:\n  - name: web\n    on: "127.0.0.1:5000"\n`
 const unitsOf = async (h: Harness, name: string) => (await h.units()).filter((unit) => unit.startsWith(`launcho-${name}-`))
@@ -48,5 +48,15 @@ describe('renaming a process behind a service', () => {
     assert.notEqual(result.code, 0, 'the rollout of d fails')
     await waitFor('c stopped', async () => (await unitsOf(h, 'c')).length === 0, 20_000, 100)
     assert.ok(Date.now() - started >= 3_000, `c stopped after d's start-up deadline (${Date.now() - started} ms)`)
+  })
+
+  it('launcho stop is no removal: the process stops at once, though another that receives its service does not serve', async () => {
+    await h.setTarget(target(proc('e'), proc('f', ', HEALTH: never', '30s')))
+    await waitFor('e serving', async () => /^200 e /.test(await get(h, SERVICE)), 20_000, 100)
+    const started = Date.now()
+    const stopped = await h.cli(['stop', 'e'])
+    assert.equal(stopped.code, 0, stopped.stderr)
+    assert.deepEqual(await unitsOf(h, 'e'), [])
+    assert.ok(Date.now() - started < 15_000, `e stopped without waiting for f's 30 s deadline (${Date.now() - started} ms)`)
   })
 })
