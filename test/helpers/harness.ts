@@ -72,7 +72,7 @@ export class Harness {
       this.sandbox.journalRoot,
       ...extraArgs,
     ]
-    const child = spawn(argv[0]!, argv.slice(1), {env: {...process.env, ...this.sandbox.env, LAUNCHO_LOG_LEVEL: options.logLevel ?? 'debug'}, stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(argv[0]!, argv.slice(1), {env: {...process.env, ...this.sandbox.env, LAUNCHO_LOG_LEVEL: 'debug'}, stdio: ['ignore', 'pipe', 'pipe']})
     this.server = child
     this.serverLog = ''
     this.port = await new Promise<number>((resolve, reject) => {
@@ -233,8 +233,6 @@ export interface ServerStartOptions {
   printAuth?: boolean
   /** Where print-auth reads the identity (default: the harness's state dir). */
   authStateDir?: string
-  /** The server's log level (default debug, so a failing test shows everything). */
-  logLevel?: 'debug' | 'info'
 }
 
 /** What `launcho status --json` prints: the protocol's status report. */

@@ -4,6 +4,7 @@ import {CrashTracker} from '../../src/reconcile/crash-policy.js'
 import {replicaUnits, type DesiredProcess} from '../../src/reconcile/desired.js'
 import {buildStatus, type StatusSources} from '../../src/reconcile/status.js'
 import type {ObservedUnit} from '../../src/systemd/manager.js'
+import {observedUnit} from '../helpers/observed-unit.js'
 
 const spec = {name: 'web', command: ['node', 'server.js'], env: {}, resources: [], receives: ['web'], replicas: 3}
 const desired = (version: string): DesiredProcess => ({
@@ -15,21 +16,7 @@ const desired = (version: string): DesiredProcess => ({
   ...replicaUnits(spec, version),
   argv: {command: spec.command.map((word) => [word])},
 })
-const unit = (name: string, version: string): ObservedUnit => ({
-  name,
-  process: 'web',
-  version,
-  activeState: 'active',
-  subState: 'running',
-  mainPid: 1,
-  nRestarts: 0,
-  result: 'success',
-  execMainCode: 0,
-  execMainStatus: 0,
-  execMainStartUs: 1,
-  stateChangeUs: 0,
-  environment: [],
-})
+const unit = (name: string, version: string): ObservedUnit => observedUnit(version, {name})
 
 function sources(version: string): StatusSources {
   const tracker = new CrashTracker()

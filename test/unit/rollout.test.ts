@@ -4,6 +4,7 @@ import {CrashTracker} from '../../src/reconcile/crash-policy.js'
 import type {DesiredProcess} from '../../src/reconcile/desired.js'
 import {planRollout, type InstanceFacts, type ProcessView} from '../../src/rollout/rollout.js'
 import type {ObservedUnit} from '../../src/systemd/manager.js'
+import {observedUnit} from '../helpers/observed-unit.js'
 
 const spec = {name: 'web', command: ['node', 'server.js'], env: {}, resources: [], receives: ['traffic']}
 const desired = (version: string): DesiredProcess => ({
@@ -18,21 +19,7 @@ const desired = (version: string): DesiredProcess => ({
   units: [`launcho-web-${version}.service`],
   argv: {command: spec.command.map((word) => [word])},
 })
-const unit = (version: string, activeState = 'active'): ObservedUnit => ({
-  name: `launcho-web-${version}.service`,
-  process: 'web',
-  version,
-  activeState,
-  subState: 'running',
-  mainPid: 1,
-  nRestarts: 0,
-  result: 'success',
-  execMainCode: 0,
-  execMainStatus: 0,
-  execMainStartUs: 1,
-  stateChangeUs: 0,
-  environment: [],
-})
+const unit = (version: string, activeState = 'active'): ObservedUnit => observedUnit(version, {activeState})
 const OLD = 'aaaaaaaa'
 const NEW = 'bbbbbbbb'
 const NEWER = 'cccccccc'

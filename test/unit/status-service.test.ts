@@ -12,23 +12,9 @@ import {EventLog} from '../../src/events.js'
 import {CrashTracker} from '../../src/reconcile/crash-policy.js'
 import type {Reconciler} from '../../src/reconcile/reconciler.js'
 import type {SystemdConnection} from '../../src/systemd/connection.js'
-import type {ObservedUnit} from '../../src/systemd/manager.js'
+import {observedUnit} from '../helpers/observed-unit.js'
 
-const unit: ObservedUnit = {
-  name: 'launcho-web-bbbbbbbb.service',
-  process: 'web',
-  version: 'bbbbbbbb',
-  activeState: 'active',
-  subState: 'running',
-  mainPid: 42,
-  nRestarts: 0,
-  result: 'success',
-  execMainCode: 0,
-  execMainStatus: 0,
-  execMainStartUs: 1,
-  stateChangeUs: 0,
-  environment: [],
-}
+const unit = observedUnit('bbbbbbbb', {mainPid: 42})
 
 describe('StatusService', () => {
   it('a serve that begins while status reads systemd shows once its balancer change is applied, with its event', async () => {
