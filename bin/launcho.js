@@ -56,9 +56,11 @@ if (!['server', 'demo', 'sandbox'].includes(process.argv[2])) {
 
 // `launcho status`, `t set`, `secret set`, `restart`, `stop`, `start` and `rollback`, the commands
 // run most, without loading oclif when they can (src/cli/quick-status.ts, quick-set.ts,
-// quick-secret-set.ts, quick-process-deploy.ts).
+// quick-secret-set.ts, quick-process-deploy.ts); and `server`, which would keep oclif in memory
+// for as long as it runs (src/cli/quick-server.ts).
 const [command, subcommand] = process.argv.slice(2)
 const quickPath = async () => {
+  if (command === 'server') return (await import('../dist/src/cli/quick-server.js')).quickServer(process.argv.slice(3))
   if (command === 'status') return (await import('../dist/src/cli/quick-status.js')).quickStatus(process.argv.slice(3))
   if (['restart', 'stop', 'start', 'rollback'].includes(command)) {
     return (await import('../dist/src/cli/quick-process-deploy.js')).quickProcessDeploy(command, process.argv.slice(3))

@@ -1,5 +1,7 @@
 import {Flags} from '@oclif/core'
 import {LaunchoCommand} from '../base-command.js'
+import {takeQuickFailure} from '../quick-handoff.js'
+import {runServer} from '../run-server.js'
 
 export default class Server extends LaunchoCommand {
   static override description = 'Run the launcho server: keeps the target running as systemd units and serves the API'
@@ -22,32 +24,9 @@ export default class Server extends LaunchoCommand {
   async run(): Promise<void> {
     // V8 heap flags (a small semi-space) are set by bin/launcho.js, which re-executes `server` with them.
     const {flags} = await this.parse(Server)
-    const [{loadConfig}, {createLogger}, {startDaemon}, {SecretRedactor}] = await Promise.all([
-      import('../../daemon/config.js'),
-      import('../../daemon/logger.js'),
-      import('../../daemon/daemon.js'),
-      import('../../secrets/redact.js'),
-    ])
-    const config = await loadConfig(flags.config, {
-      stateDir: flags['state-dir'],
-      listen: flags.listen,
-      journalRoot: flags['journal-root'],
-    })
-    const redactor = new SecretRedactor()
-    const logger = createLogger(undefined, (line) => redactor.redactJson(line))
-    const daemon = await startDaemon(config, logger, redactor)
-    const failure = await new Promise<Error | undefined>((resolve) => {
-      const shutdown = (signal: string) => {
-        logger.info({signal}, 'shutting down')
-        daemon.stop().finally(() => resolve(undefined))
-      }
-      process.once('SIGTERM', () => shutdown('SIGTERM'))
-      process.once('SIGINT', () => shutdown('SIGINT'))
-      void daemon.failed.then((error) => {
-        logger.error({err: error.message}, 'stopping: this systemd is now driven by another launcho server')
-        daemon.stop().finally(() => resolve(error))
-      })
-    })
-    if (failure) throw failure
+    // The quick path (bin/launcho.js) read this argv as oclif does and already ran the server: its failure is the answer.
+    const quick = takeQuickFailure()
+    if (quick) throw quick.error
+    await runServer({stateDir: flags['state-dir'], listen: flags.listen, config: flags.config, journalRoot: flags['journal-root']})
   }
 }
