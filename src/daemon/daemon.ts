@@ -26,6 +26,7 @@ import {GenerationStore} from '../store/generation-store.js'
 import {ReleaseStore} from '../store/release-store.js'
 import {ResourcePins} from '../store/resource-pins.js'
 import {StoppedStore} from '../store/stopped-store.js'
+import {FailedRolloutStore} from '../store/failed-rollout-store.js'
 import {ResourceStore} from '../store/resource-store.js'
 import {SecretStore} from '../store/secret-store.js'
 import {StateDir} from '../store/state-dir.js'
@@ -115,6 +116,7 @@ async function startOwner(config: ServerConfig, logger: Logger, redactor: Secret
     stopTimeoutMs: config.stopTimeoutSeconds * 1000,
     startTimeoutMs: config.startTimeoutSeconds * 1000,
   }
+  const failedRollouts = new FailedRolloutStore(stateDir.failedRolloutsFile, (error) => logger.warn({err: error.message}, 'cannot keep the failed rollouts; a restart of the server would try them again'))
   reconciler = new Reconciler({
     systemd: () => systemd.current,
     journal,
@@ -128,6 +130,7 @@ async function startOwner(config: ServerConfig, logger: Logger, redactor: Secret
     balancer,
     resources,
     dropIns,
+    failedRollouts: {restored: await failedRollouts.load(), changed: (current) => void failedRollouts.save(current)},
   })
   const renderer = new UnitRenderer({
     stateDir,

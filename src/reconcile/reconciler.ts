@@ -44,6 +44,7 @@ import {removeCredentialFiles} from './credential-files.js'
 import {dynamicWorkDirOf, removeDynamicWorkDir} from './dynamic-user.js'
 import {noticeCrashes} from './crash-watch.js'
 import {BeforeRolloutHooks} from './before-rollout.js'
+import {FailedRollouts} from './failed-rollouts.js'
 import {after, done, terminal, WorkQueue, type Outcome} from './work-queue.js'
 import {LaunchoError} from '../errors.js'
 import type {UnitChange} from '../systemd/manager.js'
@@ -68,6 +69,8 @@ export interface ReconcilerOptions {
   execRunner?: ExecRunner
   /** The instances' command drop-ins (systemd/command-drop-ins.ts), swept with their other leftovers. */
   dropIns?: CommandDropIns
+  /** The failed rollouts the last server left, and where to keep each change (daemon: store/failed-rollout-store.ts). */
+  failedRollouts?: {restored: Iterable<[string, FailedRollout]>; changed: (current: ReadonlyMap<string, FailedRollout>) => void}
 }
 
 /** Keys reconciled at once: enough that 1000 processes start about as fast as systemd takes them. */
@@ -102,7 +105,7 @@ export class Reconciler implements ReconcilerContext {
   /** False until a desired state was set: with none (e.g. an unreadable stored target) nothing is touched. */
   private desiredKnown = false
   private services: ServiceSpec[] = []
-  readonly failedRollouts = new Map<string, FailedRollout>()
+  readonly failedRollouts: FailedRollouts
   readonly registry: InstanceRegistry
   readonly monitor: HealthMonitor
   private readonly trackers = new Map<string, CrashTracker>()
@@ -150,6 +153,7 @@ export class Reconciler implements ReconcilerContext {
   private toldForgetFailure?: string
 
   constructor(private readonly options: ReconcilerOptions) {
+    this.failedRollouts = FailedRollouts.of(options.failedRollouts?.restored, options.failedRollouts?.changed)
     this.registry = new InstanceRegistry(new PortAllocator(options.portRange), (unit) => this.expectsCheck(unit))
     const execRunner = options.execRunner ?? systemdExecRunner({systemd: options.systemd, outputDir: join(options.stateDir.root, 'checks')})
     this.monitor = new HealthMonitor(

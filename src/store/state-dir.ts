@@ -50,6 +50,10 @@ export class StateDir {
     return join(this.root, 'stopped.json')
   }
 
+  get failedRolloutsFile(): string {
+    return join(this.root, 'failed-rollouts.json')
+  }
+
   get versionKeyFile(): string {
     return join(this.root, 'version-key')
   }

@@ -75,6 +75,22 @@ services:
     assert.ok(!events.includes('migration-step-done'), 'the hook output stays out of events')
   })
 
+  it('stays failed across a restart of the server: status says why, and the hook is not run again', async () => {
+    await h.stopServer()
+    await h.startServer(['--config', join(h.dir, 'config.yaml')], {printAuth: false})
+    const status = web(await h.status())
+    assert.equal(status.state, 'rollout-failed', JSON.stringify(status))
+    assert.match(JSON.stringify(status), /beforeRollout hook exited with status 1/)
+    // The restarted server's first pass puts the old instances back in the balancer; one that had
+    // forgotten would start the hook in that same pass, and it writes its line at once: a second
+    // after, it would be there.
+    await waitFor('the old instances serving again', async () => web(await h.status()).instances.filter((i) => i.traffic === 'in').length === 4, 20_000)
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    assert.deepEqual(await hookRuns(), ['hook-v1', 'hook-v2'])
+    assert.ok(web(await h.status()).instances.every((instance) => instance.version !== status.version), 'no instance of the failed version was started')
+    assert.equal((await get(h, SERVICE)).split(' ')[1], 'v1')
+  })
+
   it('a server killed while the hook runs finds the hook unit again and waits for it (not run twice)', async () => {
     await h.setTarget(target('v3', 2, 0, true))
     await waitFor('the hook running', async () => (await readFile(`${countFile}.started`).then(() => true, () => false)) && (await h.units()).some((u) => /^launcho-run-web-before-rollout-[0-9a-f]{8}\.service$/.test(u)), 20_000)
