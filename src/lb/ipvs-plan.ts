@@ -34,7 +34,11 @@ export function desiredIpvs(tables: ServiceTable[]): IpvsService[] {
  *
  * Draining: a wanted real at weight 0 is set to weight 0 (no new connections); once the kernel
  * reports it has no active connection it is deleted; a wanted weight-0 real that is absent is not
- * added back. Needs `active` on current reals (see withConnections) to delete; without it, waits.
+ * added back. A real the table no longer has goes the same way: IPVS drops every packet of a
+ * connection whose real server is deleted (net.ipv4.vs.expire_nodest_conn=0), so a request in
+ * flight to it would hang; at weight 0 it finishes, and a connection to a process that is gone
+ * gets the kernel's reset at once. Needs `active` on current reals (see withConnections) to
+ * delete; without it, waits.
  */
 export function planIpvs(current: IpvsService[], desired: IpvsService[], owned: ReadonlySet<string>): IpvsOperation[] {
   const adds: IpvsOperation[] = []
@@ -60,7 +64,9 @@ export function planIpvs(current: IpvsService[], desired: IpvsService[], owned: 
     }
     const wantReals = new Set(want.reals.map((r) => r.address))
     for (const real of have?.reals ?? []) {
-      if (!wantReals.has(real.address)) deletes.push({op: 'delete-real', service, real: real.address})
+      if (wantReals.has(real.address)) continue
+      if (real.weight > 0) edits.push({op: 'edit-real', service, real: real.address, weight: 0})
+      else if (real.active === 0) deletes.push({op: 'delete-real', service, real: real.address})
     }
   }
   for (const [service] of tcp) {

@@ -90,11 +90,15 @@ export class IpvsBalancer implements Balancer {
     await this.vips.prune(hosts)
   }
 
-  /** Connection counts cost a second read; only needed when a weight-0 real is already at 0. */
+  /**
+   * Connection counts cost a second read; only needed when a real that is draining (at weight 0 in
+   * the table, or no longer in it) is already at weight 0 in the kernel.
+   */
   private mayFinishDraining(current: ReturnType<typeof parseIpvsSave>, tables: ServiceTable[]): boolean {
     return tables.some((table) => {
       const service = current.find((s) => s.protocol === 'tcp' && s.address === endpointKey(table.on))
-      return table.backends.some((b) => b.weight === 0 && service?.reals.some((r) => r.address === endpointKey(b) && r.weight === 0))
+      const weights = new Map(table.backends.map((b) => [endpointKey(b), b.weight]))
+      return service?.reals.some((r) => r.weight === 0 && (weights.get(r.address) ?? 0) === 0) ?? false
     })
   }
 }

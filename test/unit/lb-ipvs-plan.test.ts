@@ -67,8 +67,17 @@ describe('ipvs: the plan and its exact ipvsadm commands', () => {
   it('adds before it removes, so a swapped backend never leaves the service empty', () => {
     assert.deepEqual(argv(parseIpvsSave(saved), [web(b(20001), b(20003))]), [
       ['ipvsadm', '-a', '-t', '127.0.0.1:5000', '-r', '127.0.0.1:20003', '-m', '-w', '1'],
-      ['ipvsadm', '-d', '-t', '127.0.0.1:5000', '-r', '127.0.0.1:20002'],
+      ['ipvsadm', '-e', '-t', '127.0.0.1:5000', '-r', '127.0.0.1:20002', '-m', '-w', '0'],
     ])
+  })
+
+  it('a real the table no longer has drains like a weight-0 one: deleted only once ActiveConn is 0', () => {
+    // IPVS drops the packets of a connection whose real server is deleted: a request in flight would hang.
+    const swapped = [web(b(20001), b(20003))]
+    const atZero = parseIpvsSave(saved.replace('20002 -m -w 3', '20002 -m -w 0').replace('20001 -m -w 1\n', '20001 -m -w 1\n-a -t 127.0.0.1:5000 -r 127.0.0.1:20003 -m -w 1\n'))
+    assert.deepEqual(argv(atZero, swapped), [], 'connections unknown: wait')
+    assert.deepEqual(argv(withConnections(atZero, listed.replace('Masq    3      0', 'Masq    0      2')), swapped), [], 'still active: wait')
+    assert.deepEqual(argv(withConnections(atZero, listed.replace('Masq    3      0', 'Masq    0      0')), swapped), [['ipvsadm', '-d', '-t', '127.0.0.1:5000', '-r', '127.0.0.1:20002']])
   })
 
   it('re-weights with -e', () => {
