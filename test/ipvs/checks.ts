@@ -12,6 +12,7 @@ export const checks = [
   'replacing a backend under a request loop fails no request',
   'sync with an unchanged table applies nothing',
   'a real server deleted by hand is restored by the next sync',
+  'a client port reused after a stopped backend reset it reaches a live backend at once',
   'a virtual service launcho did not create is left alone',
   'a restarted balancer removes its own leftover service (ownership record)',
 ] as const

@@ -5,6 +5,7 @@
  */
 import {execFileSync} from 'node:child_process'
 import http from 'node:http'
+import net from 'node:net'
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {Backend, ServiceTable} from '../../src/lb/balancer.js'
 import {IpvsBalancer} from '../../src/lb/ipvs.js'
@@ -25,6 +26,25 @@ function get(host: string, port: number, agent: http.Agent | false = false): Pro
     })
     request.on('timeout', () => request.destroy(new Error('timed out')))
     request.on('error', reject)
+  })
+}
+
+/** One GET over a connection from this local port: the body, or the error (ECONNRESET, timed out). */
+function getFromPort(localPort: number, timeoutMs = 3_000): Promise<{body?: string; error?: string; ms: number}> {
+  const started = Date.now()
+  return new Promise((resolve) => {
+    const socket = net.connect({host: '127.0.0.1', port: 5000, localAddress: '127.0.0.1', localPort})
+    let data = ''
+    const done = (outcome: {body?: string; error?: string}) => {
+      clearTimeout(timer)
+      socket.destroy()
+      resolve({...outcome, ms: Date.now() - started})
+    }
+    const timer = setTimeout(() => done({error: 'timed out'}), timeoutMs)
+    socket.on('connect', () => socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'))
+    socket.setEncoding('utf8').on('data', (chunk: string) => (data += chunk))
+    socket.on('end', () => done({body: data.slice(data.indexOf('\r\n\r\n') + 4)}))
+    socket.on('error', (error: NodeJS.ErrnoException) => done({error: error.code ?? error.message}))
   })
 }
 
@@ -163,6 +183,30 @@ async function main(): Promise<void> {
     await lb.sync(current)
     expect(ipvsadm('-S', '-n').includes('-a -t 127.0.0.1:5000 -r 127.0.0.1:20003 -m -w 1'), 'not restored')
     return 'restored'
+  })
+
+  await check('a client port reused after a stopped backend reset it reaches a live backend at once', async () => {
+    // The nftables balancer had this: the reset connection's entry outlived its backend and sent the
+    // port's next connection to the stopped one (src/lb/conntrack.ts).
+    const resetter = net.createServer((socket) => socket.resetAndDestroy())
+    await new Promise<void>((resolve) => resetter.listen(20004, '127.0.0.1', resolve))
+    const r: Backend = {host: '127.0.0.1', port: 20004, weight: 1}
+    const others = api(backend('b'), backend('c'))
+    await lb.sync([web(r), others])
+    const localPort = 40123
+    const first = await getFromPort(localPort)
+    expect(first.error === 'ECONNRESET', `the resetting backend: ${JSON.stringify(first)}`)
+    await new Promise<void>((resolve) => resetter.close(() => resolve()))
+    // As a rollout does: the new backend in, the stopped one drained, then out once it has no connection.
+    await lb.sync([web(backend('b'), {...r, weight: 0}), others])
+    for (let i = 0; i < 50 && ipvsadm('-S', '-n').includes('127.0.0.1:20004'); i++) {
+      await sleep(100)
+      await lb.sync([web(backend('b')), others])
+    }
+    expect(!ipvsadm('-S', '-n').includes('127.0.0.1:20004'), 'the stopped backend is still a real server')
+    const second = await getFromPort(localPort)
+    expect(second.body === 'b' && second.ms < 500, `the reused port: ${JSON.stringify(second)}; connections: ${ipvsadm('-L', '-n', '-c')}`)
+    return `the reused port reached b in ${second.ms} ms`
   })
 
   await check('a virtual service launcho did not create is left alone', async () => {
