@@ -11,7 +11,7 @@ import type {Balancer, Endpoint, ServiceTable} from './balancer.js'
 import {inNetns, runChecked, spawnRunner, type CommandRunner} from './command-runner.js'
 import {desiredIpvs, planIpvs, renderRestore, type IpvsOperation} from './ipvs-plan.js'
 import {loadOwned, saveOwned} from './ipvs-owned.js'
-import {parseIpvsList, parseIpvsSave, withConnections} from './ipvs-table.js'
+import {parseIpvsList, parseIpvsSave, withConnections, type IpvsService} from './ipvs-table.js'
 import {LocalVips} from './local-vips.js'
 import type {Detection} from './nftables.js'
 import {checkTables, endpointKey} from './table-check.js'
@@ -27,7 +27,11 @@ export interface IpvsOptions {
   ownedFile?: string
   /** Called with the operations of each sync that changed something (for logs). */
   onApply?: (operations: IpvsOperation[]) => void
+  /** First delay of the follow-up sync while a real that left the table still has connections (doubles up to 10 s). */
+  followUpMs?: number
 }
+
+const FOLLOW_UP_MAX_MS = 10_000
 
 const hint = 'launcho needs CAP_NET_ADMIN and a kernel with IPVS (modprobe ip_vs ip_vs_wrr); `ipvsadm -Ln` shows whether it works'
 
@@ -38,16 +42,39 @@ export class IpvsBalancer implements Balancer {
   private owned?: Set<string>
   private addresses = new Map<string, string>()
   private queue: Promise<unknown> = Promise.resolve()
+  /** The newest tables given, for the follow-up that finishes a removed real's drain. */
+  private tables: ServiceTable[] = []
+  private followUp?: NodeJS.Timeout
+  private followUpMs: number
+  private closed = false
 
   constructor(private readonly options: IpvsOptions = {}) {
     this.run = inNetns(options.runner ?? spawnRunner(), options.netns)
     this.vips = new LocalVips(this.run)
+    this.followUpMs = options.followUpMs ?? 500
   }
 
   sync(tables: ServiceTable[]): Promise<void> {
+    this.tables = tables
+    clearTimeout(this.followUp)
     const next = this.queue.then(() => this.syncNow(checkTables(tables)))
     this.queue = next.catch(() => {})
     return next
+  }
+
+  /**
+   * A real that left the table waits at weight 0 for its connections to end (ipvs-plan.ts), and
+   * nothing else may change the table for a long time after: so the balancer looks again by
+   * itself, sooner at first, until every such real is gone.
+   */
+  private scheduleFollowUp(leaving: boolean): void {
+    if (!leaving || this.closed) {
+      this.followUpMs = this.options.followUpMs ?? 500
+      return
+    }
+    const delay = this.followUpMs
+    this.followUpMs = Math.min(delay * 2, FOLLOW_UP_MAX_MS)
+    this.followUp = setTimeout(() => void this.sync(this.tables).catch(() => {}), delay).unref()
   }
 
   /** ActiveConn of the backend under the service's virtual address, from `ipvsadm -L -n`. */
@@ -60,6 +87,8 @@ export class IpvsBalancer implements Balancer {
   }
 
   async close(): Promise<void> {
+    this.closed = true
+    clearTimeout(this.followUp)
     await this.queue
   }
 
@@ -84,6 +113,7 @@ export class IpvsBalancer implements Balancer {
       await runChecked(this.run, ['ipvsadm', '-R'], renderRestore(operations), hint)
       this.options.onApply?.(operations)
     }
+    this.scheduleFollowUp(leavingReals(current, desired, operations) > 0)
     const after = new Set(wanted)
     if (after.size !== this.owned.size) await saveOwned(this.options.ownedFile, after)
     this.owned = after
@@ -101,6 +131,18 @@ export class IpvsBalancer implements Balancer {
       return service?.reals.some((r) => r.weight === 0 && (weights.get(r.address) ?? 0) === 0) ?? false
     })
   }
+}
+
+/** Reals of wanted services that the table no longer has and that this plan does not delete. */
+function leavingReals(current: IpvsService[], desired: IpvsService[], operations: IpvsOperation[]): number {
+  const deleted = new Set(operations.flatMap((operation) => (operation.op === 'delete-real' ? [`${operation.service} ${operation.real}`] : [])))
+  let leaving = 0
+  for (const want of desired) {
+    const have = current.find((service) => service.protocol === 'tcp' && service.address === want.address)
+    const wanted = new Set(want.reals.map((real) => real.address))
+    for (const real of have?.reals ?? []) if (!wanted.has(real.address) && !deleted.has(`${want.address} ${real.address}`)) leaving++
+  }
+  return leaving
 }
 
 /** Does IPVS work here (`ipvsadm -Ln`)? Kernels without IP_VS answer "Protocol not available". */

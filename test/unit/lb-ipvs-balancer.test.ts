@@ -10,6 +10,8 @@ import {IpvsBalancer, detectIpvs} from '../../src/lb/ipvs.js'
 /** A stand-in for the kernel as ipvsadm shows it: the test sets what `-S -n` prints. */
 class FakeIpvs {
   saved = ''
+  /** What `ipvsadm -L -n` prints (the connection counts). */
+  listed = ''
   calls: {argv: string[]; stdin?: string}[] = []
   failRestore = false
   runner = async (argv: string[], stdin?: string): Promise<CommandResult> => {
@@ -17,6 +19,7 @@ class FakeIpvs {
     const line = argv.join(' ')
     if (line.endsWith('ip -j -4 addr show')) return {stdout: '[]', stderr: '', code: 0}
     if (line.endsWith('ipvsadm -S -n')) return {stdout: this.saved, stderr: '', code: 0}
+    if (line.endsWith('ipvsadm -L -n') && this.listed) return {stdout: this.listed, stderr: '', code: 0}
     if (line.endsWith('ipvsadm -R')) return this.failRestore ? {stdout: '', stderr: 'Memory allocation problem', code: 2} : {stdout: '', stderr: '', code: 0}
     if (line.endsWith('ipvsadm -L -n -t 127.0.0.1:5000')) {
       return {stdout: 'TCP  127.0.0.1:5000 wrr\n  -> 127.0.0.1:20001   Masq    1      3          1\n', stderr: '', code: 0}
@@ -28,6 +31,14 @@ class FakeIpvs {
 
 const web: ServiceTable = {name: 'web', on: {host: '127.0.0.1', port: 5000}, backends: [{host: '127.0.0.1', port: 20001, weight: 1}]}
 const webSaved = '-A -t 127.0.0.1:5000 -s wrr\n-a -t 127.0.0.1:5000 -r 127.0.0.1:20001 -m -w 1\n'
+
+async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting')
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
 
 describe('ipvs balancer (injected runner)', () => {
   let dir: string
@@ -48,6 +59,31 @@ describe('ipvs balancer (injected runner)', () => {
     await lb.sync([web])
     assert.deepEqual(kernel.restores(), [])
     assert.deepEqual(kernel.calls.map((c) => c.argv.join(' ')), ['ipvsadm -S -n', 'ip -j -4 addr show'])
+  })
+
+  it('a real that left the table is looked at again by itself, and deleted once its connections are gone', async () => {
+    const kernel = new FakeIpvs()
+    kernel.saved = `${webSaved}-a -t 127.0.0.1:5000 -r 127.0.0.1:20002 -m -w 1\n`
+    const lb = new IpvsBalancer({runner: kernel.runner, followUpMs: 10})
+    const list = (active: number) => `TCP  127.0.0.1:5000 wrr\n  -> 127.0.0.1:20001   Masq    1      3          1\n  -> 127.0.0.1:20002   Masq    0      ${active}          4\n`
+    try {
+      await lb.sync([web])
+      assert.deepEqual(kernel.restores(), ['-e -t 127.0.0.1:5000 -r 127.0.0.1:20002 -m -w 0\n'], 'drained, not deleted')
+      kernel.saved = `${webSaved}-a -t 127.0.0.1:5000 -r 127.0.0.1:20002 -m -w 0\n`
+      kernel.listed = list(2)
+      const listings = () => kernel.calls.filter((call) => call.argv.join(' ').endsWith('ipvsadm -L -n')).length
+      await waitUntil(() => listings() >= 2)
+      assert.equal(kernel.restores().length, 1, 'still active: kept')
+      kernel.listed = list(0)
+      await waitUntil(() => kernel.restores().length === 2)
+      assert.equal(kernel.restores()[1], '-d -t 127.0.0.1:5000 -r 127.0.0.1:20002\n')
+      kernel.saved = webSaved
+      const calls = kernel.calls.length
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      assert.ok(kernel.calls.length - calls <= 3, 'no more follow-ups once it is gone')
+    } finally {
+      await lb.close()
+    }
   })
 
   it('runs every command inside the given network namespace', async () => {
