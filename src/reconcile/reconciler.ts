@@ -106,6 +106,8 @@ export class Reconciler implements ReconcilerContext {
   private desiredKnown = false
   private services: ServiceSpec[] = []
   readonly failedRollouts: FailedRollouts
+  /** Failed rollouts kept from the last server that this one has not looked at yet (confirmRestoredFailure). */
+  private readonly restoredFailures: Set<string>
   readonly registry: InstanceRegistry
   readonly monitor: HealthMonitor
   private readonly trackers = new Map<string, CrashTracker>()
@@ -154,6 +156,7 @@ export class Reconciler implements ReconcilerContext {
 
   constructor(private readonly options: ReconcilerOptions) {
     this.failedRollouts = FailedRollouts.of(options.failedRollouts?.restored, options.failedRollouts?.changed)
+    this.restoredFailures = new Set(this.failedRollouts.keys())
     this.registry = new InstanceRegistry(new PortAllocator(options.portRange), (unit) => this.expectsCheck(unit))
     const execRunner = options.execRunner ?? systemdExecRunner({systemd: options.systemd, outputDir: join(options.stateDir.root, 'checks')})
     this.monitor = new HealthMonitor(
@@ -224,6 +227,20 @@ export class Reconciler implements ReconcilerContext {
     await this.queue.idle()
     await this.sweeping
     await this.balancerChain
+  }
+
+  /**
+   * A failed rollout kept from the last server holds only while an older version of the process
+   * still runs. With nothing of it left (a reboot ends every transient unit), the target's version
+   * is the only one that can run, so it is tried again, its beforeRollout hook included.
+   */
+  private confirmRestoredFailure(name: string, wanted: DesiredProcess, units: readonly ObservedUnit[]): void {
+    if (!this.restoredFailures.delete(name)) return
+    const failed = this.failedRollouts.get(name)
+    if (failed?.version !== wanted.version) return
+    if (units.some((unit) => unit.version !== failed.version && !['inactive', 'failed'].includes(unit.activeState))) return
+    this.failedRollouts.delete(name)
+    this.logger.info({process: name, version: failed.version}, 'its rollout failed before this server started, but no older version runs any more: trying it again')
   }
 
   /** `stopped`: processes of the target stopped with `launcho stop`; they stop at once, handing nothing over. */
@@ -500,6 +517,7 @@ export class Reconciler implements ReconcilerContext {
     // Running under systemd (also after systemd's own retry of a failed start): the start worked.
     if (wanted?.units.some((unit) => observation.byName.get(unit)?.activeState === 'active')) this.trackers.get(name)?.startSucceeded()
     if (wanted) {
+      this.confirmRestoredFailure(name, wanted, units)
       const held = await this.hooks.gate(name, wanted, units)
       if (held) return held
     }

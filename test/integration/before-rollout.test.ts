@@ -2,7 +2,7 @@
  * The beforeRollout hook: runs exactly once per rollout of a new version (not per replica, not on
  * a scale-only change), before any new instance starts; one that fails aborts the rollout, the old
  * version serves every request, `t set` exits non-zero with the hook's last lines, and the release
- * is marked failed.
+ * is marked failed. The verdict outlives a restart of the server while the old version runs.
  */
 import assert from 'node:assert/strict'
 import {readFile} from 'node:fs/promises'
@@ -91,12 +91,23 @@ services:
     assert.equal((await get(h, SERVICE)).split(' ')[1], 'v1')
   })
 
+  it('but with nothing of the process left after a restart (as after a reboot), the failed version is tried again', async () => {
+    await h.stopServer()
+    const webUnits = (await h.units()).filter((unit) => unit.startsWith('launcho-web-'))
+    assert.ok(webUnits.length > 0)
+    await h.inside(['systemctl', 'stop', ...webUnits])
+    await h.startServer(['--config', join(h.dir, 'config.yaml')], {printAuth: false})
+    await waitFor('the hook run again', async () => (await hookRuns()).length === 3, 20_000)
+    assert.deepEqual(await hookRuns(), ['hook-v1', 'hook-v2', 'hook-v2'])
+    await waitFor('failed again', async () => web(await h.status()).state === 'rollout-failed' || undefined, 20_000)
+  })
+
   it('a server killed while the hook runs finds the hook unit again and waits for it (not run twice)', async () => {
     await h.setTarget(target('v3', 2, 0, true))
     await waitFor('the hook running', async () => (await readFile(`${countFile}.started`).then(() => true, () => false)) && (await h.units()).some((u) => /^launcho-run-web-before-rollout-[0-9a-f]{8}\.service$/.test(u)), 20_000)
     await h.stopServer('SIGKILL')
     await h.startServer(['--config', join(h.dir, 'config.yaml')], {printAuth: false})
     await waitFor('v3 serving', async () => (await get(h, SERVICE)).split(' ')[1] === 'v3', 40_000)
-    assert.deepEqual(await hookRuns(), ['hook-v1', 'hook-v2', 'hook-v3'])
+    assert.deepEqual(await hookRuns(), ['hook-v1', 'hook-v2', 'hook-v2', 'hook-v3'])
   })
 })
