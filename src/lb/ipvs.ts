@@ -74,7 +74,8 @@ export class IpvsBalancer implements Balancer {
     }
     const delay = this.followUpMs
     this.followUpMs = Math.min(delay * 2, FOLLOW_UP_MAX_MS)
-    this.followUp = setTimeout(() => void this.sync(this.tables).catch(() => {}), delay).unref()
+    // A follow-up that fails (ipvsadm refused) tries again later, backing off like the others.
+    this.followUp = setTimeout(() => void this.sync(this.tables).catch(() => this.scheduleFollowUp(true)), delay).unref()
   }
 
   /** ActiveConn of the backend under the service's virtual address, from `ipvsadm -L -n`. */
