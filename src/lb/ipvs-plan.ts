@@ -75,6 +75,18 @@ export function planIpvs(current: IpvsService[], desired: IpvsService[], owned: 
   return [...adds, ...edits, ...deletes]
 }
 
+/** Reals of wanted services that the table no longer has and that `operations` (their plan) does not delete: still draining. */
+export function leavingReals(current: IpvsService[], desired: IpvsService[], operations: IpvsOperation[]): number {
+  const deleted = new Set(operations.flatMap((operation) => (operation.op === 'delete-real' ? [`${operation.service} ${operation.real}`] : [])))
+  let leaving = 0
+  for (const want of desired) {
+    const have = current.find((service) => service.protocol === 'tcp' && service.address === want.address)
+    const wanted = new Set(want.reals.map((real) => real.address))
+    for (const real of have?.reals ?? []) if (!wanted.has(real.address) && !deleted.has(`${want.address} ${real.address}`)) leaving++
+  }
+  return leaving
+}
+
 /** The exact ipvsadm argv for one operation (real servers always masquerade: `-m`). */
 export function renderIpvsadm(operation: IpvsOperation): string[] {
   switch (operation.op) {

@@ -9,9 +9,9 @@
  */
 import type {Balancer, Endpoint, ServiceTable} from './balancer.js'
 import {inNetns, runChecked, spawnRunner, type CommandRunner} from './command-runner.js'
-import {desiredIpvs, planIpvs, renderRestore, type IpvsOperation} from './ipvs-plan.js'
+import {desiredIpvs, leavingReals, planIpvs, renderRestore, type IpvsOperation} from './ipvs-plan.js'
 import {loadOwned, saveOwned} from './ipvs-owned.js'
-import {parseIpvsList, parseIpvsSave, withConnections, type IpvsService} from './ipvs-table.js'
+import {parseIpvsList, parseIpvsSave, withConnections} from './ipvs-table.js'
 import {LocalVips} from './local-vips.js'
 import type {Detection} from './nftables.js'
 import {checkTables, endpointKey} from './table-check.js'
@@ -132,18 +132,6 @@ export class IpvsBalancer implements Balancer {
       return service?.reals.some((r) => r.weight === 0 && (weights.get(r.address) ?? 0) === 0) ?? false
     })
   }
-}
-
-/** Reals of wanted services that the table no longer has and that this plan does not delete. */
-function leavingReals(current: IpvsService[], desired: IpvsService[], operations: IpvsOperation[]): number {
-  const deleted = new Set(operations.flatMap((operation) => (operation.op === 'delete-real' ? [`${operation.service} ${operation.real}`] : [])))
-  let leaving = 0
-  for (const want of desired) {
-    const have = current.find((service) => service.protocol === 'tcp' && service.address === want.address)
-    const wanted = new Set(want.reals.map((real) => real.address))
-    for (const real of have?.reals ?? []) if (!wanted.has(real.address) && !deleted.has(`${want.address} ${real.address}`)) leaving++
-  }
-  return leaving
 }
 
 /** Does IPVS work here (`ipvsadm -Ln`)? Kernels without IP_VS answer "Protocol not available". */

@@ -1,9 +1,12 @@
 /**
  * The versions whose rollout failed, per process, so that a restart of the server neither tries
  * them again nor runs their failed beforeRollout hook a second time: they stay failed until the
- * process's desired version changes. One 0600 JSON file, written atomically, the newest state
- * last when changes come faster than the writes. A hook's output is not kept: only its verdict.
+ * process's desired version changes. One 0600 JSON file, written atomically. Changes that come
+ * faster than the writes share one: the state is read when its write begins, so a burst (1000
+ * processes failing at once) costs a few writes, not one rendering per change. A hook's output is
+ * not kept: only its verdict.
  */
+import {byCodeUnits} from '../text-order.js'
 import {readFileIfExists, writeFileAtomic} from './atomic.js'
 
 export interface StoredFailedRollout {
@@ -13,7 +16,8 @@ export interface StoredFailedRollout {
 }
 
 export class FailedRolloutStore {
-  private pending?: string
+  /** The state to write next (the reconciler's live map), read only when its write begins. */
+  private pending?: Iterable<[string, StoredFailedRollout]>
   private writing?: Promise<void>
 
   constructor(
@@ -39,18 +43,16 @@ export class FailedRolloutStore {
     return loaded
   }
 
-  /** Stores this state (after the writes before it). */
+  /** Stores this state (after the writes before it); resolves once it is written. */
   save(entries: Iterable<[string, StoredFailedRollout]>): Promise<void> {
-    const record: Record<string, StoredFailedRollout> = {}
-    for (const [name, {version, reason, at}] of [...entries].sort(([a], [b]) => a.localeCompare(b))) record[name] = {version, reason, at}
-    this.pending = `${JSON.stringify(record)}\n`
+    this.pending = entries
     return (this.writing ??= this.drain())
   }
 
   private async drain(): Promise<void> {
     try {
       while (this.pending !== undefined) {
-        const text = this.pending
+        const text = render(this.pending)
         this.pending = undefined
         await writeFileAtomic(this.file, text, 0o600).catch((error: Error) => this.onWriteError(error))
       }
@@ -58,4 +60,10 @@ export class FailedRolloutStore {
       this.writing = undefined
     }
   }
+}
+
+function render(entries: Iterable<[string, StoredFailedRollout]>): string {
+  const record: Record<string, StoredFailedRollout> = {}
+  for (const [name, {version, reason, at}] of [...entries].sort(([a], [b]) => byCodeUnits(a, b))) record[name] = {version, reason, at}
+  return `${JSON.stringify(record)}\n`
 }
